@@ -1,0 +1,83 @@
+"""`esso-ngs check SPEC --term "(...)"`: does a term fill a hole correctly?"""
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import UserError
+from ..lang.expr import Expr, free_vars
+from ..lang.sexpr import TermSyntaxError, parse_term
+from ..spec import load_spec
+from ..spec.model import Spec
+from ..verify import VerifyOptions, verify, weak_spec_warnings
+from ..verify.domain import Domain
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="verify a term for a hole (0 verified, 1 refuted/unknown, 2 bad input)",
+                       description="Verify that a term fills a hole: constraints, reference equality "
+                                   "and invariants, proven with Z3 after cheap refutation.")
+    p.add_argument("spec", help="X_hole.yaml (its .synth.json and X_ref.yaml are found beside it)")
+    p.add_argument("--term", required=True, help='S-expression term, e.g. "(safe_div (* amount bps) 10000)"')
+    p.add_argument("--hole", help="hole id (needed when the spec has several holes)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--timeout-ms", type=int, default=VerifyOptions.timeout_ms, help="Z3 time limit per query")
+    p.add_argument("--strategy", choices=("auto", "int", "bv", "sample"), default="auto",
+                   help="Z3 encoding: integers then bit-vectors (auto), one of them, or sampling only")
+    p.add_argument("-v", "--verbose", action="store_true", help="show hole sites, obligations and warnings")
+    p.set_defaults(func=run)
+
+
+def parse_user_term(spec: Spec, hole_id: str, text: str, origin: str = "--term") -> Expr:
+    """Parse a term given by the user and check its names against the hole's actions."""
+    try:
+        term = parse_term(text)
+    except TermSyntaxError as err:
+        raise UserError(f"{origin}: {err}") from None
+    allowed: set[str] = set()
+    for place in spec.hole(hole_id).used_in:
+        action = spec.kernel.action(place.action)
+        if action is not None:
+            allowed.update(Domain.of(spec.kernel, action).names)
+    unknown = sorted(free_vars(term) - allowed)
+    if unknown:
+        raise UserError(f"{origin}: unknown name(s) {', '.join(unknown)}: not a state var or param "
+                        f"of the action(s) where {hole_id} is used")
+    return term
+
+
+def resolve_hole(spec: Spec, hole_id: str | None) -> str:
+    try:
+        return spec.hole(hole_id).hole_id
+    except KeyError as err:
+        raise UserError(f"{spec.synth.path}: holes: {err.args[0]}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    hole_id = resolve_hole(spec, args.hole)
+    term = parse_user_term(spec, hole_id, args.term)
+    verdict = verify(spec, hole_id, term, VerifyOptions(timeout_ms=args.timeout_ms, strategy=args.strategy))
+    warnings = weak_spec_warnings(spec) if args.verbose else []
+    if args.json:
+        out = verdict.to_json()
+        out["spec"] = spec.name
+        out["hole"] = hole_id
+        if args.verbose:
+            out["sites"] = [{"place": f"{s.place.action}.{s.place.field}", "rule": s.rule,
+                             "path": list(s.path) if s.path is not None else None, "reason": s.reason}
+                            for s in spec.sites_of(hole_id)]
+            out["warnings"] = warnings
+        print(json.dumps(out, indent=2))
+    else:
+        if args.verbose:
+            print(f"spec {spec.name}: hole {hole_id}")
+            for s in spec.sites_of(hole_id):
+                where = "unknown" if s.path is None else f"path {list(s.path)}"
+                print(f"  site {s.place.action}.{s.place.field}: rule {s.rule}, {where} ({s.reason})")
+            if verdict.methods:
+                print(f"  decided by: {', '.join(verdict.methods)}")
+            for w in warnings:
+                print(f"  warning: {w}")
+        print(verdict.describe())
+    return 0 if verdict.ok else 1

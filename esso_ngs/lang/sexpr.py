@@ -1,0 +1,102 @@
+"""S-expression terms: parsing (with sexpdata) and the canonical printed form.
+
+The canonical form is the one identity of a term used for equality, caching,
+hashing and output: single spaces, no redundant parentheses, negative integers
+written as `-5`.
+"""
+from __future__ import annotations
+
+import re
+
+import sexpdata
+
+from .expr import OPERATORS, BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
+
+_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.']*$")
+
+
+class TermSyntaxError(ValueError):
+    """A term text that is not a well-formed S-expression term."""
+
+
+def parse_term(text: str) -> Expr:
+    """Parse an S-expression term such as `(safe_div (* amount bps) 10000)`."""
+    if not isinstance(text, str) or not text.strip():
+        raise TermSyntaxError("empty term")
+    try:
+        parsed = sexpdata.loads(text, true=None, false=None, nil=None)
+    except Exception as exc:  # sexpdata raises assorted types (even AssertionError)
+        detail = str(exc).split("\n")[0] or "trailing text after the term"
+        raise TermSyntaxError(f"not an S-expression: {detail}") from None
+    return _from_sexp(parsed, text)
+
+
+def _from_sexp(node: object, text: str) -> Expr:
+    if isinstance(node, bool):
+        return BoolLit(node)
+    if isinstance(node, int):
+        return Const(node)
+    if isinstance(node, sexpdata.Symbol):
+        name = node.value()
+        if name == "true":
+            return BoolLit(True)
+        if name == "false":
+            return BoolLit(False)
+        if not _SYMBOL.match(name):
+            raise TermSyntaxError(f"bad atom {name!r}")
+        return Var(name)
+    if isinstance(node, list):
+        # Redundant parentheses around a single item: ((x)) is x.
+        while isinstance(node, list) and len(node) == 1 and isinstance(node[0], list):
+            node = node[0]
+        if not node:
+            raise TermSyntaxError("empty application ()")
+        if len(node) == 1:
+            return _from_sexp(node[0], text)
+        head = node[0]
+        if not isinstance(head, sexpdata.Symbol):
+            raise TermSyntaxError(f"application head must be an operator, got {sexpdata.dumps(head)}")
+        op = head.value()
+        args = tuple(_from_sexp(a, text) for a in node[1:])
+        if op == "ite":
+            if len(args) != 3:
+                raise TermSyntaxError(f"ite takes 3 arguments, got {len(args)}")
+            return Ite(*args)
+        if op not in OPERATORS:
+            raise TermSyntaxError(f"unknown operator {op!r}")
+        _check_arity(op, len(args))
+        return Op(op, args)
+    raise TermSyntaxError(f"unsupported atom {node!r}")
+
+
+def _check_arity(op: str, n: int) -> None:
+    if op in ("not",) and n != 1:
+        raise TermSyntaxError(f"{op} takes 1 argument, got {n}")
+    if op in ("div", "mod", "safe_div", "safe_mod", "=>", "=", "!=", "<", "<=", ">", ">=") and n != 2:
+        raise TermSyntaxError(f"{op} takes 2 arguments, got {n}")
+    if n < 1:
+        raise TermSyntaxError(f"{op} needs arguments")
+
+
+def to_sexpr(e: Expr) -> str:
+    """Canonical printed form."""
+    if isinstance(e, Const):
+        return str(e.value)
+    if isinstance(e, BoolLit):
+        return "true" if e.value else "false"
+    if isinstance(e, Var):
+        return e.name
+    if isinstance(e, EnumLit):
+        return e.symbol
+    if isinstance(e, Hole):
+        return f"?{e.hole_id}"
+    if isinstance(e, Ite):
+        return f"(ite {to_sexpr(e.cond)} {to_sexpr(e.then)} {to_sexpr(e.else_)})"
+    if isinstance(e, Op):
+        return "(" + " ".join([e.op, *(to_sexpr(a) for a in e.args)]) + ")"
+    raise TypeError(f"not an expression: {e!r}")
+
+
+def canonical(text: str) -> str:
+    """Canonical text of a term text (whitespace and redundant parentheses removed)."""
+    return to_sexpr(parse_term(text))

@@ -1,0 +1,211 @@
+"""YAML loading that keeps line numbers and finds `# HOLE` comments.
+
+PyYAML's constructed data forgets where things came from, so we compose the node
+graph (SafeLoader) and convert it ourselves, recording the 1-based line of every
+mapping, sequence and scalar by its *field path* (a tuple of keys and indices).
+Errors then name the file, the field and the line.
+
+Site rule 3 needs the comments PyYAML drops: real kernels mark a hole inside a
+larger expression with `{ const: 0 },  # HOLE: ...`. We keep the raw text lines
+and remember the field paths of `{const: 0}` mappings whose line has such a
+comment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from ..errors import SpecError
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class LoadedYaml:
+    """Plain data of a YAML file plus where each part of it stands."""
+
+    file: Path
+    data: Any
+    lines: Mapping[FieldPath, int]  # field path -> 1-based line of its node
+    text_lines: tuple[str, ...]
+    # Field paths of `{const: 0}` mappings on a line with a `# HOLE` comment,
+    # mapped to the comment text (after `#`, stripped).
+    hole_comments: Mapping[FieldPath, str] = field(default_factory=dict)
+
+    def line_of(self, path: FieldPath) -> int | None:
+        """Line of `path`, or of its nearest recorded ancestor."""
+        p = tuple(path)
+        while True:
+            if p in self.lines:
+                return self.lines[p]
+            if not p:
+                return None
+            p = p[:-1]
+
+    def error(self, path: FieldPath, message: str) -> SpecError:
+        return SpecError(self.file, format_path(path) or None, message, self.line_of(path))
+
+
+def format_path(path: FieldPath) -> str:
+    """`('actions', 1, 'updates', 0, 'expr')` -> `actions[1].updates[0].expr`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def comment_of(line: str) -> str | None:
+    """The comment text of a YAML line (after `#`, stripped), or None.
+
+    A `#` starts a comment only outside quotes and at the start of the line or
+    after whitespace (YAML allows `a#b` inside plain scalars).
+    """
+    quote: str | None = None
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if quote == '"':
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == '"':
+                quote = None
+        elif quote == "'":
+            if ch == "'":
+                # '' is an escaped quote inside a single-quoted scalar
+                if i + 1 < len(line) and line[i + 1] == "'":
+                    i += 2
+                    continue
+                quote = None
+        elif ch in "\"'" and (i == 0 or line[i - 1] in " \t[{,:-?"):
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[i + 1:].strip()
+        i += 1
+    return None
+
+
+def load_yaml(path: str | Path) -> LoadedYaml:
+    """Read and compose a YAML file; any problem becomes a one-line SpecError."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(file, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(file, None, f"cannot read file: {exc}") from None
+    return load_yaml_text(text, file)
+
+
+def load_yaml_text(text: str, file: str | Path = "<input>") -> LoadedYaml:
+    file = Path(file)
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            raise _syntax_error(file, exc) from None
+        except yaml.YAMLError as exc:
+            raise SpecError(file, None, f"YAML error: {exc}") from None
+        if node is None:
+            raise SpecError(file, None, "empty YAML document", 1)
+        text_lines = tuple(text.splitlines())
+        conv = _Converter(file, loader, text_lines)
+        data = conv.convert(node, ())
+    finally:
+        loader.dispose()
+    return LoadedYaml(file, data, conv.lines, text_lines, conv.hole_comments)
+
+
+def _syntax_error(file: Path, exc: yaml.MarkedYAMLError) -> SpecError:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    parts = [p for p in (exc.context, exc.problem) if p]
+    if exc.context_mark is not None and exc.problem_mark is not None \
+            and exc.context_mark.line != exc.problem_mark.line and exc.context:
+        parts[0] = f"{exc.context} (line {exc.context_mark.line + 1})"
+    where = f" (column {mark.column + 1})" if mark is not None else ""
+    message = "YAML syntax error: " + ", ".join(parts) + where
+    return SpecError(file, None, message, line)
+
+
+class _Converter:
+    """Node graph -> plain data, recording lines and HOLE comments on the way."""
+
+    def __init__(self, file: Path, loader: yaml.SafeLoader, text_lines: tuple[str, ...]) -> None:
+        self.file = file
+        self.loader = loader
+        self.text_lines = text_lines
+        self.lines: dict[FieldPath, int] = {}
+        self.hole_comments: dict[FieldPath, str] = {}
+        self._active: set[int] = set()  # ids of nodes being converted: alias cycles
+
+    def convert(self, node: yaml.Node, path: FieldPath) -> Any:
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self._active:
+            raise SpecError(self.file, format_path(path) or None,
+                            "recursive YAML alias", node.start_mark.line + 1)
+        self._active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
+        finally:
+            self._active.discard(id(node))
+        raise SpecError(self.file, format_path(path) or None, "unsupported YAML node",
+                        node.start_mark.line + 1)
+
+    def _scalar(self, node: yaml.ScalarNode, path: FieldPath) -> Any:
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as exc:
+            err = _syntax_error(self.file, exc)
+            raise SpecError(self.file, format_path(path) or None, err.message, err.line) from None
+
+    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[Any, Any]:
+        try:
+            self.loader.flatten_mapping(node)  # resolves `<<` merge keys
+        except yaml.MarkedYAMLError as exc:
+            raise _syntax_error(self.file, exc) from None
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SpecError(self.file, format_path(path) or None,
+                                "mapping keys must be plain scalars", key_node.start_mark.line + 1)
+            key = self._scalar(key_node, path)
+            try:
+                hash(key)
+            except TypeError:
+                raise SpecError(self.file, format_path(path) or None, "unhashable mapping key",
+                                key_node.start_mark.line + 1) from None
+            # Field paths use keys as written; most are strings already.
+            sub = path + (key if isinstance(key, (str, int)) and not isinstance(key, bool) else str(key),)
+            out[key] = self.convert(value_node, sub)
+        self._note_hole_comment(node, out, path)
+        return out
+
+    def _note_hole_comment(self, node: yaml.MappingNode, data: dict[Any, Any], path: FieldPath) -> None:
+        value = data.get("const")
+        if type(value) is not int or value != 0:
+            return
+        value_node = next(v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == "const")
+        # The mapping may span lines (rare): look at its first line, the line of
+        # the `0`, and for a flow mapping the line of its closing brace.
+        candidates = {node.start_mark.line, value_node.end_mark.line}
+        if node.flow_style:
+            candidates.add(node.end_mark.line)
+        for ln in sorted(candidates):
+            if 0 <= ln < len(self.text_lines):
+                text = comment_of(self.text_lines[ln])
+                if text is not None and text.startswith("HOLE"):
+                    self.hole_comments[path] = text
+                    return
