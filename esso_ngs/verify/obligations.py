@@ -10,7 +10,6 @@ Obligations are built once per spec and instantiated with terms by `fill_holes`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ..lang.expr import BoolLit, Expr, Hole, Op, Var, holes_in, replace_at, substitute
 from ..spec.model import Action, Place, Spec
@@ -74,8 +73,23 @@ def next_state(spec: Spec, action: Action) -> dict[str, Expr]:
     return nxt
 
 
-@lru_cache(maxsize=256)
+# Built once per (spec object, hole): the verifier asks for them on every call, and
+# hashing a whole spec by value each time would cost more than the lookup saves.
+_CACHE: dict[tuple[int, str], tuple[Spec, ObligationSet]] = {}
+
+
 def obligations_for(spec: Spec, hole_id: str) -> ObligationSet:
+    hit = _CACHE.get((id(spec), hole_id))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    if len(_CACHE) > 512:
+        _CACHE.clear()
+    result = _build_obligations(spec, hole_id)
+    _CACHE[(id(spec), hole_id)] = (spec, result)
+    return result
+
+
+def _build_obligations(spec: Spec, hole_id: str) -> ObligationSet:
     hole = spec.hole(hole_id)
     sites = {s.place: s for s in spec.sites_of(hole_id)}
     out: list[Obligation] = []
