@@ -10,6 +10,7 @@ from ..lang.sexpr import TermSyntaxError, parse_term
 from ..spec import load_spec
 from ..spec.model import Spec
 from ..verify import VerifyOptions, verify, weak_spec_warnings
+from ..verify.verifier import DEFAULT_TIMEOUT_MS
 from ..verify.domain import Domain
 
 
@@ -21,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--term", required=True, help='S-expression term, e.g. "(safe_div (* amount bps) 10000)"')
     p.add_argument("--hole", help="hole id (needed when the spec has several holes)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--timeout-ms", type=int, default=VerifyOptions.timeout_ms, help="Z3 time limit per query")
+    p.add_argument("--timeout-ms", type=int, default=DEFAULT_TIMEOUT_MS, help="Z3 time limit per query")
     p.add_argument("--strategy", choices=("auto", "int", "bv", "sample"), default="auto",
                    help="Z3 encoding: integers then bit-vectors (auto), one of them, or sampling only")
     p.add_argument("-v", "--verbose", action="store_true", help="show hole sites, obligations and warnings")

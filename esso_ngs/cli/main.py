@@ -12,6 +12,7 @@ from ..errors import UserError
 # `set_defaults(func=...)`; `func(args) -> int` returns the exit status.
 COMMAND_MODULES = (
     "check",
+    "synth",
     "grammar",
 )
 

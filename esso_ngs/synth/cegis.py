@@ -62,6 +62,7 @@ class _Search:
     exhausted: bool = False  # every term (under the bound) was examined
     stopped: str = ""  # budget reason, if stopped
     unknown_terms: list[str] = field(default_factory=list)  # candidates Z3 could not decide
+    last_rejected: Expr | None = None  # the last candidate the examples ruled out
 
 
 def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: SynthOptions = SynthOptions(),
@@ -125,7 +126,13 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
         return _finish(result, start, "unknown",
                        reason=f"Z3 could not decide {len(search.unknown_terms)} candidate(s), e.g. "
                               f"{search.unknown_terms[0]}")
-    last = result.counterexamples[-1]["describe"] if result.counterexamples else "no candidate passed the examples"
+    if search.last_rejected is not None and not result.counterexamples:
+        # Name a real counterexample for the last candidate, not just "failed an example".
+        verdict = verify(spec, hole_id, search.last_rejected, options.verify)
+        result.z3_calls += 1
+        if verdict.counterexample is not None:
+            result.counterexamples.append(_cex_record(to_sexpr(search.last_rejected), verdict.counterexample))
+    last = result.counterexamples[-1]["describe"] if result.counterexamples else "no candidate at all"
     return _finish(result, start, "infeasible",
                    reason=f"no term of the grammar within the style profile is correct; last: {last}")
 
@@ -208,6 +215,8 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
             if examples.passes({hole_id: values}):
                 heapq.heappush(pending, (cost, seq, entry))
                 seq += 1
+            else:
+                out.last_rejected = entry.term
         result.candidates += enum.stats.built
         result.candidates_kept += enum.stats.kept
         out.unknown_terms = sorted(undecided)

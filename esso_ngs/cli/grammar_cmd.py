@@ -1,0 +1,233 @@
+"""`esso-ngs grammar check|test|sample|show SPEC`: tools for grammar authors.
+
+- check: diagnostics (undefined / unreachable / unproductive nonterminals, unknown
+  variables, type errors, rules that never fit the style profile) and exact counts
+  of terms by size. Exit 0 without errors, 1 with errors.
+- test: is each term in the language, and if not why; its style cost; with
+  --verify the verifier's verdict. Exit 0 all in, 1 one not, 2 bad input.
+- sample: random terms of the language, uniform by size.
+- show: the generated Lark text (full, or --bounded for constrained decoding).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..errors import UserError
+from ..grammar import CompiledGrammar, Diagnostic, Membership, grammar_for_hole
+from ..lang.sexpr import to_sexpr
+from ..spec import load_spec
+from ..spec.model import Spec
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grammar", help="check, test, sample and show a hole's grammar",
+                       description="Tools for grammar authors.")
+    gsub = p.add_subparsers(dest="grammar_command", metavar="ACTION")
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("spec", help="X_hole.yaml or X_hole.synth.json")
+        q.add_argument("--hole", help="hole id (needed when the spec has several holes)")
+
+    q = gsub.add_parser("check", help="diagnostics and counts by size (exit 1 on errors)")
+    common(q)
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.set_defaults(func=run_check)
+
+    q = gsub.add_parser("test", help="membership with explanation (exit 0 all in, 1 one not, 2 bad input)")
+    common(q)
+    q.add_argument("terms", nargs="+", metavar="TERM", help='S-expression term, e.g. "(* amount bps)"')
+    q.add_argument("--verify", action="store_true", help="also run the verifier on each term")
+    q.add_argument("--json", action="store_true", help="machine-readable output")
+    q.add_argument("-v", "--verbose", action="store_true", help="show the derivation of accepted terms")
+    q.set_defaults(func=run_test)
+
+    q = gsub.add_parser("sample", help="random terms, uniform by size")
+    common(q)
+    q.add_argument("-n", type=int, default=20, help="how many terms (default 20)")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--max-size", type=int, help="largest size in nodes (default: max_ast_nodes, or 10)")
+    q.set_defaults(func=run_sample)
+
+    q = gsub.add_parser("show", help="the generated Lark grammar text")
+    common(q)
+    q.add_argument("--bounded", action="store_true",
+                   help="the finite, depth-bounded version used for constrained decoding")
+    q.add_argument("--max-nodes", type=int, help="bounded: size the height bound for this many nodes")
+    q.add_argument("--max-nesting", type=int, help="bounded: ite nesting limit")
+    q.set_defaults(func=run_show)
+
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _holes(spec: Spec, hole_id: str | None, all_when_none: bool) -> list[str]:
+    if hole_id is None and all_when_none:
+        return [h.hole_id for h in spec.synth.holes]
+    try:
+        return [spec.hole(hole_id).hole_id]
+    except KeyError as err:
+        raise UserError(f"{spec.synth.path}: holes: {err.args[0]}") from None
+
+
+def _title(spec: Spec, hole_id: str, g: CompiledGrammar) -> str:
+    sorts = ", ".join(f"{nt}: {g.sorts[nt]}" for nt in g.nonterminals)
+    return (f"{spec.name}: hole {hole_id} ({spec.hole(hole_id).type}), grammar {g.grammar_id}, "
+            f"start {g.start} [{sorts}]")
+
+
+# ---------------------------------------------------------------- check
+def run_check(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    errors = 0
+    report: list[dict[str, Any]] = []
+    for i, hole_id in enumerate(_holes(spec, args.hole, all_when_none=True)):
+        g = grammar_for_hole(spec, hole_id)
+        diags = g.diagnostics(spec.hole(hole_id).type)
+        errors += sum(d.severity == "error" for d in diags)
+        if args.json:
+            limit = g.style.max_ast_nodes if g.style and g.style.max_ast_nodes else 8
+            report.append({"hole": hole_id, "grammar": g.grammar_id, "start": g.start,
+                           "sorts": dict(g.sorts), "counts_by_size": g.count_by_size(limit),
+                           "diagnostics": [_diag_json(d) for d in diags]})
+            continue
+        if i:
+            print()
+        print(_title(spec, hole_id, g))
+        order = {"error": 0, "warning": 1, "info": 2}
+        for d in sorted(diags, key=lambda d: order.get(d.severity, 3)):
+            print("  " + d.render())
+        n_err = sum(d.severity == "error" for d in diags)
+        n_warn = sum(d.severity == "warning" for d in diags)
+        print(f"  {n_err} error(s), {n_warn} warning(s)")
+    if args.json:
+        print(json.dumps({"spec": spec.name, "holes": report}, indent=2))
+    return 1 if errors else 0
+
+
+def _diag_json(d: Diagnostic) -> dict[str, Any]:
+    return {"severity": d.severity, "code": d.code, "message": d.message,
+            "nonterminal": d.nonterminal, "rule": d.rule}
+
+
+# ---------------------------------------------------------------- test
+def _verifier() -> Any:
+    try:
+        from ..verify import verify
+    except ImportError as exc:  # the verifier is optional for grammar work
+        raise UserError(f"--verify: the verifier cannot be imported ({exc})") from None
+    return verify
+
+
+class _VerifyFailure:
+    """Stands for a verdict when the verifier itself failed: membership output
+    (the point of `grammar test`) still comes out, with the failure stated."""
+
+    status = "error"
+
+    def __init__(self, exc: Exception) -> None:
+        self.message = f"the verifier failed: {type(exc).__name__}: {exc}"
+
+    def describe(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "reason": self.message}
+
+
+def _run_verify(verify: Any, spec: Spec, hole_id: str, term: Any) -> Any:
+    try:
+        return verify(spec, hole_id, term)
+    except UserError:
+        raise
+    except Exception as exc:  # a verifier bug must not hide the grammar answer
+        return _VerifyFailure(exc)
+
+
+def run_test(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    hole_id = _holes(spec, args.hole, all_when_none=False)[0]
+    g = grammar_for_hole(spec, hole_id)
+    verify = _verifier() if args.verify else None
+    results: list[dict[str, Any]] = []
+    status = 0
+    for text in args.terms:
+        m = g.check(text)
+        verdict = None
+        if verify is not None and m.term is not None:
+            verdict = _run_verify(verify, spec, hole_id, m.term)
+        if m.syntax_error:
+            status = 2
+        elif not m.ok and status == 0:
+            status = 1
+        if args.json:
+            results.append(_membership_json(text, m, verdict))
+        else:
+            _print_membership(text, m, verdict, args.verbose)
+    if args.json:
+        print(json.dumps({"spec": spec.name, "hole": hole_id, "grammar": g.grammar_id,
+                          "results": results}, indent=2))
+    return status
+
+
+def _print_membership(text: str, m: Membership, verdict: Any, verbose: bool) -> None:
+    if m.syntax_error:
+        print(f"BAD TERM  {text}\n  {m.explanation}")
+        return
+    mark = "IN" if m.ok else "NOT IN"
+    print(f"{mark:<8}  {m.canonical}")
+    print(f"  {m.explanation}")
+    if m.style is not None:
+        print(f"  style: {m.style.describe()}")
+    if verbose and m.derivation is not None:
+        print("  derivation:")
+        for line in m.derivation.lines("    "):
+            print(line)
+    if verdict is not None:
+        print("  verify: " + verdict.describe().replace("\n", "\n  "))
+
+
+def _membership_json(text: str, m: Membership, verdict: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "term": text, "ok": m.ok, "syntax_error": m.syntax_error, "canonical": m.canonical,
+        "explanation": m.explanation, "failing_subterm": m.failing_subterm, "expected": m.expected,
+        "nearest_rules": list(m.nearest_rules),
+        "path": list(m.path) if m.path is not None else None,
+    }
+    if m.style is not None:
+        s = m.style
+        out["style"] = {"nodes": s.nodes, "nesting": s.nesting, "branches": s.branches,
+                        "cost": s.cost, "fits": s.fits, "violations": list(s.violations)}
+    if verdict is not None:
+        out["verdict"] = verdict.to_json() if hasattr(verdict, "to_json") else {
+            "status": verdict.status, "describe": verdict.describe()}
+    return out
+
+
+# ---------------------------------------------------------------- sample / show
+def run_sample(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    hole_id = _holes(spec, args.hole, all_when_none=False)[0]
+    g = grammar_for_hole(spec, hole_id)
+    if g.is_empty:
+        raise UserError(f"grammar {g.grammar_id}: the language is empty")
+    terms = g.sample(args.n, seed=args.seed, max_size=args.max_size)
+    if not terms:
+        print(f"# no term of {g.start} within the size limit")
+        return 1
+    for t in terms:
+        s = g.style_metrics(t)
+        flag = "" if s.fits else "   # over the style profile"
+        print(f"{to_sexpr(t)}    # {s.nodes} nodes, cost {s.cost}{flag}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    hole_id = _holes(spec, args.hole, all_when_none=False)[0]
+    g = grammar_for_hole(spec, hole_id)
+    if args.bounded:
+        print(g.bounded_lark_text(args.max_nodes, args.max_nesting), end="")
+    else:
+        print(g.lark_text(), end="")
+    return 0

@@ -1,0 +1,94 @@
+"""`esso-ngs synth SPEC`: fill a spec's holes; write the filled kernel and result.json."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..fsutil import atomic_write_text
+from ..spec import dump_kernel_yaml, load_hints, load_spec
+from ..spec.ir import fill_holes_raw
+from ..spec.model import Spec
+from ..synth import Hint, SynthOptions, SynthResult, synthesize
+from ..lang.sexpr import parse_term
+from ..verify import VerifyOptions
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="synthesize the holes of a spec (0 all solved, 1 not, 2 bad input)",
+                       description="Enumerative CEGIS with Z3: the cheapest term of each hole's grammar "
+                                   "that verifies, optionally guided by ranked hints.")
+    p.add_argument("spec", help="X_hole.yaml (its .synth.json and X_ref.yaml are found beside it)")
+    p.add_argument("--hints", metavar="FILE", help="an esso-llm-hints/v1 file for this spec")
+    p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms)")
+    p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
+    p.add_argument("--no-minimize", action="store_true",
+                   help="accept a verified hint or guided solution without searching below its cost")
+    p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "
+                                                   "(default runs/ngs/synth/<spec>)")
+    p.add_argument("--seed", type=int, default=0, help="seed for random examples")
+    p.add_argument("--json", action="store_true", help="print result.json instead of the summary")
+    p.add_argument("-v", "--verbose", action="store_true", help="trace the search on stderr")
+    p.set_defaults(func=run)
+
+
+def hints_from_file(path: str, spec: Spec) -> dict[str, list[Hint]]:
+    """Ranked hints per hole: the file's candidate list when present, else its `term`."""
+    hints_file = load_hints(path, spec)
+    out: dict[str, list[Hint]] = {}
+    for hole in hints_file.holes:
+        ranked = [Hint(c.term, c.score, c.source) for c in hole.candidates] or [Hint(hole.term, 1.0, hole.source)]
+        out[hole.hole_id] = ranked
+    return out
+
+
+def filled_kernel_yaml(spec: Spec, result: SynthResult) -> str | None:
+    """The kernel with every solved hole written at its known sites (None if nothing to fill)."""
+    raw = dict(spec.kernel.raw)
+    filled = False
+    for hole in result.holes:
+        if hole.status != "solved" or hole.term is None:
+            continue
+        places = [(s.place.action, s.place.field, s.path) for s in spec.sites_of(hole.hole_id)]
+        raw = fill_holes_raw(raw, places, parse_term(hole.term))
+        filled = filled or any(p is not None for _, _, p in places)
+    return dump_kernel_yaml(raw) if filled else None
+
+
+def write_outputs(spec: Spec, result: SynthResult, out_dir: Path) -> list[Path]:
+    written = [atomic_write_text(out_dir / "result.json", json.dumps(result.to_json(), indent=2) + "\n")]
+    kernel_text = filled_kernel_yaml(spec, result)
+    if kernel_text is not None:
+        written.append(atomic_write_text(out_dir / f"{spec.name}_filled.yaml", kernel_text))
+    return written
+
+
+def summary(result: SynthResult) -> str:
+    lines = [f"{result.spec}: {'solved' if result.solved else 'NOT solved'} in {result.time_s:.2f} s"]
+    for h in result.holes:
+        if h.status == "solved":
+            how = h.found_by + (f" (hint #{h.winning_hint})" if h.winning_hint is not None else "")
+            minimal = "minimal" if h.minimal else "minimality not proven"
+            lines.append(f"  {h.hole_id}: {h.term}  cost {h.cost}, {minimal}; by {how}; "
+                         f"{h.candidates} terms built, {h.z3_calls} verifier calls, {h.time_s:.2f} s")
+        else:
+            lines.append(f"  {h.hole_id}: {h.status.upper()} after {h.candidates} terms, {h.time_s:.2f} s: {h.reason}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    hints = hints_from_file(args.hints, spec) if args.hints else None
+    options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
+                           minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000))
+    trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
+    result = synthesize(spec, hints, options, trace)
+    out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
+    written = write_outputs(spec, result, out_dir)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(summary(result))
+        print("wrote " + ", ".join(str(p) for p in written))
+    return 0 if result.solved else 1
