@@ -50,7 +50,8 @@ def main() -> None:
             cells.append(f"{v.status[:3]} {dt * 1000:7.1f}ms {how[:7]}")
             print(f"{entry['prefix'] + ':' + hole_id:38} " + " ".join(f"{c:>14}" for c in cells))
     print("\nver = verified, ref = refuted, unk = unknown (never counted as verified).")
-    print("bv only is 'unk' where a name is unbounded (no bit-vector width can be derived).")
+    print("bv only: 'unk' where a name is unbounded (no width can be derived) or where Z3's bit-vector")
+    print("solver times out on wide nonlinear products and divisions; auto tries integers first.")
 
 
 if __name__ == "__main__":

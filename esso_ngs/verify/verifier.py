@@ -18,7 +18,7 @@ import z3
 
 from ..lang.batched import evaluate_batch
 from ..lang.evaluate import EvalError, Value, evaluate
-from ..lang.expr import Expr, fill_holes
+from ..lang.expr import Expr, Op, fill_holes
 from ..lang.intervals import bit_width_for
 from ..lang.sexpr import to_sexpr
 from ..lang.z3enc import to_z3, to_z3_bv, z3_value_to_py
@@ -149,8 +149,14 @@ def verify_terms(spec: Spec, terms: Mapping[str, Expr], options: VerifyOptions |
         return Verdict("unknown", canon, reason="sampling found no counterexample (no proof requested)",
                        methods=("sampling",), notes=tuple(notes),
                        time_s=time.perf_counter() - start, obligations=len(obligations))
-    for ob in obligations:
-        outcome = _prove(ob, terms, enums, options)
+    for group in _same_query(obligations):
+        outcome = _prove(group, terms, enums, options)
+        if outcome.status == "unknown" and len(group) > 1:
+            # One hard conjunct should not hide the verdicts of the easy ones.
+            for ob in group:
+                outcome = _prove([ob], terms, enums, options)
+                if outcome.status != "verified":
+                    break
         methods.append(outcome.method)
         if outcome.status == "refuted":
             return Verdict("refuted", canon, outcome.cex, methods=tuple(methods), notes=tuple(notes),
@@ -199,12 +205,22 @@ def _confirm(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int]
 
 
 # ------------------------------------------------------------------ proof
-def _prove(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
+def _same_query(obligations: list[Obligation]) -> list[list[Obligation]]:
+    """Obligations over one domain under one premise: proven together in one Z3 query."""
+    groups: dict[tuple[str, Expr], list[Obligation]] = {}
+    for ob in obligations:
+        groups.setdefault((ob.domain.action_id, ob.premise), []).append(ob)
+    return list(groups.values())
+
+
+def _prove(group: list[Obligation], terms: Mapping[str, Expr], enums: Mapping[str, int],
            options: VerifyOptions) -> _Outcome:
-    goal = fill_holes(ob.goal, dict(terms))
+    goals = [fill_holes(ob.goal, dict(terms)) for ob in group]
+    goal = goals[0] if len(goals) == 1 else Op("and", tuple(goals))
+    ob = group[0]
     tried: list[str] = []
     if options.strategy in ("auto", "int"):
-        outcome = _prove_with(ob, terms, goal, enums, options, width=None)
+        outcome = _prove_with(group, terms, goal, enums, options, width=None)
         if outcome.status != "unknown" or options.strategy == "int":
             return outcome
         tried.append(outcome.reason)
@@ -214,15 +230,16 @@ def _prove(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
         if width is None:
             tried.append("bit-vector encoding impossible: some name is unbounded")
         else:
-            outcome = _prove_with(ob, terms, goal, enums, options, width=width)
+            outcome = _prove_with(group, terms, goal, enums, options, width=width)
             if outcome.status != "unknown":
                 return outcome
             tried.append(outcome.reason)
     return _Outcome("unknown", "z3", reason="; ".join(tried))
 
 
-def _prove_with(ob: Obligation, terms: Mapping[str, Expr], goal: Expr, enums: Mapping[str, int],
+def _prove_with(group: list[Obligation], terms: Mapping[str, Expr], goal: Expr, enums: Mapping[str, int],
                 options: VerifyOptions, width: int | None) -> _Outcome:
+    ob = group[0]
     method = "z3-int" if width is None else f"z3-bv{width}"
     solver = z3.Solver()
     solver.set("timeout", options.timeout_ms)
@@ -255,9 +272,10 @@ def _prove_with(ob: Obligation, terms: Mapping[str, Expr], goal: Expr, enums: Ma
             raw = model.eval(v, model_completion=True)
             inputs[name] = _bv_signed(raw, width) if width is not None and not isinstance(v, z3.BoolRef) \
                 else z3_value_to_py(raw)
-        cex = _confirm(ob, terms, enums, inputs)
-        if cex is not None:
-            return _Outcome("refuted", method, cex)
+        for failed in group:
+            cex = _confirm(failed, terms, enums, inputs)
+            if cex is not None:
+                return _Outcome("refuted", method, cex)
         return _Outcome("unknown", method, reason=f"{method}: model did not replay under the exact evaluator")
     return _Outcome("unknown", method, reason=f"{method}: {solver.reason_unknown()}")
 
