@@ -35,7 +35,7 @@ def parse_user_term(spec: Spec, hole_id: str, text: str, origin: str = "--term")
         term = parse_term(text)
     except TermSyntaxError as err:
         raise UserError(f"{origin}: {err}") from None
-    allowed: set[str] = set()
+    allowed: set[str] = set(spec.kernel.enum_index())  # enum symbols may be written as atoms
     for place in spec.hole(hole_id).used_in:
         action = spec.kernel.action(place.action)
         if action is not None:

@@ -21,10 +21,13 @@ def evaluate(e: Expr, env: Mapping[str, Value], enums: Mapping[str, int] | None 
     if isinstance(e, BoolLit):
         return e.value
     if isinstance(e, Var):
-        try:
+        if e.name in env:
             return env[e.name]
-        except KeyError:
-            raise EvalError(f"unbound name {e.name!r}") from None
+        # Grammars write enum symbols as bare atoms: a name that is no variable but an
+        # enum symbol is that symbol (the same rule holds in every evaluator).
+        if enums is not None and e.name in enums:
+            return enums[e.name]
+        raise EvalError(f"unbound name {e.name!r}")
     if isinstance(e, EnumLit):
         if enums is None or e.symbol not in enums:
             raise EvalError(f"unknown enum symbol {e.symbol!r}")

@@ -95,6 +95,12 @@ class Kernel:
     # `# HOLE` comment, per (action id, field name): site rule 3.
     hole_comments: tuple[tuple[tuple[str, str], tuple[Path, ...]], ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    # The comment text (after `#`) of each path in `hole_comments`, same order:
+    # `# HOLE: fee_expr` lets site rule 3 match a comment to a hole by id.
+    hole_comment_notes: tuple[tuple[tuple[str, str], tuple[str, ...]], ...] = \
+        field(default=(), compare=False, hash=False)
+    # 1-based YAML line of every field path (tuples of keys/indices) of the file.
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, compare=False, hash=False)
 
     def action(self, action_id: str) -> Action | None:
         return next((a for a in self.actions if a.id == action_id), None)
@@ -122,6 +128,13 @@ class Kernel:
             if key == (action_id, field_name):
                 return paths
         return ()
+
+    def hole_comment_texts(self, action_id: str, field_name: str) -> tuple[str, ...]:
+        """Comment texts parallel to `hole_comment_paths` ('' when unknown)."""
+        for key, texts in self.hole_comment_notes:
+            if key == (action_id, field_name):
+                return texts
+        return ("",) * len(self.hole_comment_paths(action_id, field_name))
 
 
 # ---------------------------------------------------------------- synth spec
@@ -185,7 +198,7 @@ class StyleProfile:
 class SynthSpec:
     path: FsPath
     version: str
-    backend: Mapping[str, Any]
+    backend: Mapping[str, Any] = field(compare=False, hash=False)
     scope_kind: str  # "inductive" or other
     holes: tuple[HoleSpec, ...]
     grammars: tuple[GrammarSpec, ...]

@@ -260,9 +260,7 @@ def _template_value(t: Expr, slots: list[BatchValue], env: BatchEnv) -> BatchVal
     if isinstance(t, Var):
         if t.name.startswith(_SLOT):
             return slots[int(t.name[len(_SLOT):])]
-        if t.name not in env.values and t.name in env.enums:  # an enum symbol written as an atom
-            return scalar_value(env.enums[t.name])
-        return env.values[t.name]
+        return batch_value(t, env)
     if isinstance(t, Op):
         return apply_batch(t.op, [_template_value(a, slots, env) for a in t.args])
     if isinstance(t, Ite):
