@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
 from ..lang.batched import to_array
@@ -66,7 +66,9 @@ class _Search:
 
 
 def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: SynthOptions = SynthOptions(),
-               trace: Trace | None = None) -> HoleResult:
+               trace: Trace | None = None, others: Mapping[str, Expr] | None = None) -> HoleResult:
+    """Solve one hole; `others` fixes the terms of holes solved before it, so that
+    obligations shared with them are checked too."""
     log = trace or (lambda _msg: None)
     start = time.perf_counter()
     timeout_ms = options.timeout_ms or spec.synth.timeout_ms or 30_000
@@ -75,13 +77,14 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
     g = grammar_for_hole(spec, hole_id)
     style = spec.synth.style
     limits = Limits.of(style)
-    examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed)
+    others = dict(others or {})
+    examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, others)
     log(f"[{hole_id}] grammar {g.grammar_id}: start {g.start}, {len(g.nonterminals)} nonterminals; "
         f"{examples.size} initial examples")
 
     fallback: tuple[Expr, int, str, int | None] | None = None  # term, cost, found_by, hint rank
     for rank, hint in enumerate(hints):
-        use = _try_hint(spec, hole_id, g, hint, rank, examples, options, result, log)
+        use = _try_hint(spec, hole_id, g, hint, rank, examples, options, result, log, others)
         result.hints.append(use)
         if use.status == "verified":
             term = parse_hint(hint)
@@ -95,7 +98,7 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
         if not guidance.empty or guidance.seeds:
             log(f"[{hole_id}] guided search: {sum(1 for v in guidance.rule_extra.values() if v == 0)} likely rules, "
                 f"{len(guidance.seeds)} seeded subterms")
-            search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, guidance, None)
+            search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, guidance, None, others)
             if search.found is not None:
                 fallback = (search.found.term, style_metrics(search.found.term, style).cost,
                             "guided enumeration", None)
@@ -110,7 +113,7 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
     bound = fallback[1] - 1 if fallback is not None else None
     if bound is not None:
         log(f"[{hole_id}] searching below cost {fallback[1]} for a cheaper term")  # type: ignore[index]
-    search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, None, bound)
+    search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, None, bound, others)
     if search.found is not None:
         return _finish(result, start, "solved", term=search.found.term,
                        cost=style_metrics(search.found.term, style).cost, found_by="enumeration",
@@ -128,7 +131,7 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
                               f"{search.unknown_terms[0]}")
     if search.last_rejected is not None and not result.counterexamples:
         # Name a real counterexample for the last candidate, not just "failed an example".
-        verdict = verify(spec, hole_id, search.last_rejected, options.verify)
+        verdict = verify(spec, hole_id, search.last_rejected, options.verify, others=others)
         result.z3_calls += 1
         if verdict.counterexample is not None:
             result.counterexamples.append(_cex_record(to_sexpr(search.last_rejected), verdict.counterexample))
@@ -138,7 +141,7 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
 
 
 def _try_hint(spec: Spec, hole_id: str, g: CompiledGrammar, hint: Hint, rank: int, examples: ExampleSet,
-              options: SynthOptions, result: HoleResult, log: Trace) -> HintUse:
+              options: SynthOptions, result: HoleResult, log: Trace, others: Mapping[str, Expr]) -> HintUse:
     term = parse_hint(hint)
     if term is None:
         return HintUse(rank, hint.term, "syntax-error", "not an S-expression term")
@@ -150,7 +153,7 @@ def _try_hint(spec: Spec, hole_id: str, g: CompiledGrammar, hint: Hint, rank: in
     metrics = style_metrics(term, spec.synth.style)
     if not metrics.fits:
         return HintUse(rank, text, "over-profile", "; ".join(metrics.violations))
-    verdict = verify(spec, hole_id, term, options.verify)
+    verdict = verify(spec, hole_id, term, options.verify, others=others)
     result.z3_calls += 1
     log(f"[{hole_id}] hint #{rank} {text}: {verdict.status}")
     if verdict.counterexample is not None:
@@ -161,7 +164,7 @@ def _try_hint(spec: Spec, hole_id: str, g: CompiledGrammar, hint: Hint, rank: in
 
 def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, examples: ExampleSet,
             options: SynthOptions, budget: _Budget, result: HoleResult, log: Trace,
-            guidance: Guidance | None, bound: int | None) -> _Search:
+            guidance: Guidance | None, bound: int | None, others: Mapping[str, Expr]) -> _Search:
     out = _Search()
     undecided: set[str] = set()
     nesting = limits.nesting
@@ -191,7 +194,7 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
                     text = to_sexpr(entry.term)
                     if text in undecided:
                         continue
-                    verdict = verify(spec, hole_id, entry.term, options.verify)
+                    verdict = verify(spec, hole_id, entry.term, options.verify, others=others)
                     result.z3_calls += 1
                     log(f"[{hole_id}]   verify {text} (cost {cost}): {verdict.status}")
                     if verdict.ok:

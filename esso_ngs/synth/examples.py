@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 
 from ..lang.batched import BatchEnv, evaluate_batch
-from ..lang.expr import Expr, Hole, Var, transform
+from ..lang.expr import Expr, Hole, Var, fill_holes, transform
 from ..spec.model import Place, Spec
 from ..verify.domain import Domain, sample_inputs
 from ..verify.obligations import Obligation, obligations_for
@@ -51,15 +51,19 @@ class PlaceExamples:
 class ExampleSet:
     """Examples for the holes in `hole_ids` (solved together), one block per place."""
 
-    def __init__(self, spec: Spec, hole_ids: tuple[str, ...], random_examples: int = 8, seed: int = 0):
+    def __init__(self, spec: Spec, hole_ids: tuple[str, ...], random_examples: int = 8, seed: int = 0,
+                 others: Mapping[str, Expr] | None = None):
+        """`others`: terms already chosen for other holes, filled into shared obligations."""
         self.spec = spec
         self.hole_ids = hole_ids
+        others = dict(others or {})
+        known = set(hole_ids) | set(others)
         self.enums = spec.kernel.enum_index()
         self.places: list[PlaceExamples] = []
         by_place: dict[Place, PlaceExamples] = {}
         for hole_id in hole_ids:
             for ob in obligations_for(spec, hole_id).obligations:
-                if not ob.holes <= set(hole_ids):
+                if not ob.holes <= known:
                     continue
                 block = by_place.get(ob.place)
                 if block is None:
@@ -67,7 +71,7 @@ class ExampleSet:
                     by_place[ob.place] = block
                     self.places.append(block)
                 if all(existing is not ob for existing, _ in block.goals):
-                    block.goals.append((ob, holes_as_columns(ob.goal)))
+                    block.goals.append((ob, holes_as_columns(fill_holes(ob.goal, others))))
         # Places where a hole stands but no obligation applies still give the hole values.
         for hole_id in hole_ids:
             for place in spec.hole(hole_id).used_in:
