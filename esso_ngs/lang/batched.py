@@ -2,10 +2,11 @@
 
 Values are numpy arrays: int64 while every intermediate result provably fits, exact
 Python-int object arrays otherwise, bool for Boolean terms. Each value carries sound
-bounds (`BatchValue.lo/hi`), propagated with the transfer functions of `intervals.py`;
-an operation runs in int64 only when the bounds of its result fit in int64 (first from
-the propagated bounds, which cost O(1), then from the operands' actual min/max), so no
-operation can silently wrap. Object results whose values fit are converted back to
+bounds (`BatchValue.lo/hi`), propagated by interval arithmetic (the O(1) finite
+cases here, `intervals.py` for div/mod by possibly negative divisors); an operation
+runs in int64 only when the bounds of its result fit in int64 (first from the
+propagated bounds, then, if those are too loose, from the operands' actual min/max),
+so no operation can silently wrap. Object results whose values fit are converted back to
 int64, so a result is an object array exactly when some value is outside int64
 (the *canonical dtype*, which `same_values` and `value_key` rely on).
 
