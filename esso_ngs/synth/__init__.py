@@ -1,37 +1,63 @@
 """Synthesis: enumerative CEGIS with Z3, cost-minimizing, with ranked hints in-process.
 
-Holes are solved one at a time in spec order; each sees the terms already chosen
-for the earlier holes, so obligations that two holes share (a field holding both,
-an invariant over both updates) are checked as soon as both are known. A final
-joint verification checks every obligation with all terms in place: a hole whose
-shared obligations fail there is reported `unknown`, never solved.
+Holes that share an obligation (a field holding both, an invariant over both
+updates) form a group; independent holes are solved separately. Within a group,
+holes are solved in spec order, each with the terms of the earlier ones fixed, so
+shared obligations are checked as soon as both terms are known; when a later hole
+has no answer under an earlier hole's term, that term is excluded and the earlier
+hole is solved again (a bounded joint search). A final joint verification checks
+every obligation with all terms in place: holes failing it are `unknown`, never solved.
 """
 from __future__ import annotations
 
 import time
 from typing import Mapping, Sequence
 
+from ..lang.expr import Expr
 from ..lang.sexpr import parse_term
 from ..spec.model import Spec
-from ..verify import verify_terms
+from ..verify import obligations_for, verify_terms
 from .cegis import SynthOptions, Trace, solve_hole
 from .guidance import Hint
 from .result import HintUse, HoleResult, SynthResult
 
 __all__ = ["Hint", "HintUse", "HoleResult", "SynthOptions", "SynthResult", "synthesize"]
 
+MAX_JOINT_TRIES = 4  # terms of an earlier hole tried before a group gives up
+
+
+def hole_groups(spec: Spec) -> list[list[str]]:
+    """Holes linked by a shared obligation, in spec order (union-find over obligations)."""
+    order = [h.hole_id for h in spec.synth.holes]
+    parent = {h: h for h in order}
+
+    def find(h: str) -> str:
+        while parent[h] != h:
+            h = parent[h]
+        return h
+
+    for h in order:
+        for ob in obligations_for(spec, h).obligations:
+            for other in ob.holes:
+                if other in parent:
+                    parent[find(other)] = find(h)
+    groups: dict[str, list[str]] = {}
+    for h in order:
+        groups.setdefault(find(h), []).append(h)
+    return list(groups.values())
+
 
 def synthesize(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None = None,
                options: SynthOptions = SynthOptions(), trace: Trace | None = None) -> SynthResult:
     """Fill every hole of `spec`. `hints` maps hole ids to ranked hints (best first)."""
     start = time.perf_counter()
-    results: list[HoleResult] = []
-    chosen: dict = {}
-    for hole in spec.synth.holes:
-        result = solve_hole(spec, hole.hole_id, (hints or {}).get(hole.hole_id, ()), options, trace, chosen)
-        results.append(result)
-        if result.status == "solved" and result.term is not None:
-            chosen[hole.hole_id] = parse_term(result.term)
+    hints = hints or {}
+    by_id: dict[str, HoleResult] = {}
+    for group in hole_groups(spec):
+        for result in _solve_group(spec, group, {}, hints, options, trace):
+            by_id[result.hole_id] = result
+    results = [by_id[h.hole_id] for h in spec.synth.holes]
+    chosen = {r.hole_id: parse_term(r.term) for r in results if r.status == "solved" and r.term}
     if len(chosen) > 1:
         joint = verify_terms(spec, chosen, options.verify)
         if joint.status != "verified":
@@ -41,3 +67,31 @@ def synthesize(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None = None,
                     r.minimal = False
                     r.reason = f"the holes' terms together are {joint.status}: {joint.describe()}"
     return SynthResult(spec.name, results, time.perf_counter() - start)
+
+
+def _solve_group(spec: Spec, group: list[str], fixed: dict[str, Expr], hints: Mapping[str, Sequence[Hint]],
+                 options: SynthOptions, trace: Trace | None) -> list[HoleResult]:
+    """Results for `group` (in order), each hole solved under the terms in `fixed`."""
+    hole_id, rest = group[0], group[1:]
+    excluded: set[str] = set()
+    for attempt in range(MAX_JOINT_TRIES):
+        result = solve_hole(spec, hole_id, hints.get(hole_id, ()), options, trace, fixed, frozenset(excluded),
+                            provisional=bool(rest))
+        if result.status != "solved" or result.term is None or not rest:
+            return [result] + [_skipped(h, hole_id) for h in rest if result.status != "solved"]
+        later = _solve_group(spec, rest, {**fixed, hole_id: parse_term(result.term)}, hints, options, trace)
+        if all(r.status == "solved" for r in later) or any(r.status == "timeout" for r in later):
+            return [result] + later
+        if trace:
+            trace(f"[{hole_id}] joint search: no answer for {rest[0]} under {result.term}; excluding it")
+        excluded.add(result.term)
+    result.status = "unknown"
+    result.minimal = False
+    result.reason = (f"joint search gave up after {MAX_JOINT_TRIES} terms of {hole_id}: "
+                     f"the holes {', '.join(rest)} had no answer under any of them")
+    return [result] + later
+
+
+def _skipped(hole_id: str, blocker: str) -> HoleResult:
+    return HoleResult(hole_id, "unknown", reason=f"not attempted: {blocker} (which it shares obligations with) "
+                                                 "was not solved")

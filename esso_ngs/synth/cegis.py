@@ -66,9 +66,13 @@ class _Search:
 
 
 def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: SynthOptions = SynthOptions(),
-               trace: Trace | None = None, others: Mapping[str, Expr] | None = None) -> HoleResult:
+               trace: Trace | None = None, others: Mapping[str, Expr] | None = None,
+               exclude: frozenset[str] = frozenset(), provisional: bool = False) -> HoleResult:
     """Solve one hole; `others` fixes the terms of holes solved before it, so that
-    obligations shared with them are checked too."""
+    obligations shared with them are checked too; terms in `exclude` (canonical
+    text) are never answers (a joint search rejected them). `provisional`: a later
+    hole of the group will check the obligations this one cannot check alone, so a
+    candidate with nothing left to check here is accepted for now."""
     log = trace or (lambda _msg: None)
     start = time.perf_counter()
     timeout_ms = options.timeout_ms or spec.synth.timeout_ms or 30_000
@@ -84,6 +88,9 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
 
     fallback: tuple[Expr, int, str, int | None] | None = None  # term, cost, found_by, hint rank
     for rank, hint in enumerate(hints):
+        if _canonical(hint) in exclude:
+            result.hints.append(HintUse(rank, hint.term, "excluded", "rejected by the joint search"))
+            continue
         use = _try_hint(spec, hole_id, g, hint, rank, examples, options, result, log, others)
         result.hints.append(use)
         if use.status == "verified":
@@ -98,7 +105,8 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
         if not guidance.empty or guidance.seeds:
             log(f"[{hole_id}] guided search: {sum(1 for v in guidance.rule_extra.values() if v == 0)} likely rules, "
                 f"{len(guidance.seeds)} seeded subterms")
-            search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, guidance, None, others)
+            search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, guidance, None,
+                             others, exclude, provisional)
             if search.found is not None:
                 fallback = (search.found.term, style_metrics(search.found.term, style).cost,
                             "guided enumeration", None)
@@ -113,7 +121,8 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
     bound = fallback[1] - 1 if fallback is not None else None
     if bound is not None:
         log(f"[{hole_id}] searching below cost {fallback[1]} for a cheaper term")  # type: ignore[index]
-    search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, None, bound, others)
+    search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, None, bound, others, exclude,
+                     provisional)
     if search.found is not None:
         return _finish(result, start, "solved", term=search.found.term,
                        cost=style_metrics(search.found.term, style).cost, found_by="enumeration",
@@ -164,9 +173,10 @@ def _try_hint(spec: Spec, hole_id: str, g: CompiledGrammar, hint: Hint, rank: in
 
 def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, examples: ExampleSet,
             options: SynthOptions, budget: _Budget, result: HoleResult, log: Trace,
-            guidance: Guidance | None, bound: int | None, others: Mapping[str, Expr]) -> _Search:
+            guidance: Guidance | None, bound: int | None, others: Mapping[str, Expr],
+            exclude: frozenset[str] = frozenset(), provisional: bool = False) -> _Search:
     out = _Search()
-    undecided: set[str] = set()
+    undecided: set[str] = set(exclude)  # never verified again, never an answer
     nesting = limits.nesting
     guided = guidance is not None
     while True:
@@ -197,7 +207,7 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
                     verdict = verify(spec, hole_id, entry.term, options.verify, others=others)
                     result.z3_calls += 1
                     log(f"[{hole_id}]   verify {text} (cost {cost}): {verdict.status}")
-                    if verdict.ok:
+                    if verdict.ok or (provisional and verdict.obligations == 0):
                         out.found = entry
                         break
                     if verdict.status == "refuted" and verdict.counterexample is not None:
@@ -222,7 +232,7 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
                 out.last_rejected = entry.term
         result.candidates += enum.stats.built
         result.candidates_kept += enum.stats.kept
-        out.unknown_terms = sorted(undecided)
+        out.unknown_terms = sorted(undecided - exclude)
         if out.found is not None:
             return out
         stop = budget.exceeded(enum.stats.built)
@@ -233,6 +243,11 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
             out.exhausted = not guided
             return out
         log(f"[{hole_id}] restart with {examples.size} examples")
+
+
+def _canonical(hint: Hint) -> str | None:
+    term = parse_hint(hint)
+    return to_sexpr(term) if term is not None else None
 
 
 def _level_line(hole_id: str, enum: Enumerator, level: int, pending: int) -> str:

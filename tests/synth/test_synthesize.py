@@ -99,3 +99,47 @@ def test_infeasible_when_the_grammar_cannot_express_the_answer(tmp_path) -> None
     result = synthesize(load_spec(tmp_path / "tiny_hole.yaml")).holes[0]
     assert result.status == "infeasible"
     assert "fails" in result.reason  # names the counterexample that killed the last candidate
+
+
+JOINT_KERNEL = """\
+ir_version: "esso-ir/v1"
+meta: {{model_id: joint, notes: "two holes in one field"}}
+state_vars:
+  - {{id: x, type: {{kind: int, min: 0, max: 100}}}}
+  - {{id: y, type: {{kind: int, min: 0, max: 100}}}}
+init: []
+invariants: []
+actions:
+  - id: step
+    guard: {{bool: true}}
+    updates: []
+    effects:
+      out: {out}
+"""
+
+
+def test_holes_sharing_a_field_are_solved_jointly(tmp_path) -> None:
+    import json
+    (tmp_path / "joint_hole.yaml").write_text(JOINT_KERNEL.format(
+        out='{op: "+", args: [{hole: h1}, {hole: h2}]}'))
+    (tmp_path / "joint_ref.yaml").write_text(JOINT_KERNEL.format(
+        out='{op: "+", args: [{var: x}, {op: "*", args: [{const: 2}, {var: y}]}]}'))
+    synth = {
+        "synth_version": "1.1", "scope": {"kind": "inductive"},
+        "holes": [
+            {"hole_id": "h1", "kind": "expr", "type": "Int", "used_in": [{"action": "step", "field": "out"}],
+             "grammar_id": "G1", "semantic_constraints": []},
+            {"hole_id": "h2", "kind": "expr", "type": "Int", "used_in": [{"action": "step", "field": "out"}],
+             "grammar_id": "G2", "semantic_constraints": []},
+        ],
+        # The cheapest h1 (y) leaves h2 needing (+ x y), which G2 lacks: the joint
+        # search must exclude it and settle on h1 = x, h2 = (+ y y).
+        "grammars": [{"grammar_id": "G1", "start": "E", "productions": {"E": ["y", "x", "(+ x y)"]}},
+                     {"grammar_id": "G2", "start": "F", "productions": {"F": ["y", "(+ y y)", "x"]}}],
+        "style_profile": {"max_ast_nodes": 5},
+    }
+    (tmp_path / "joint_hole.synth.json").write_text(json.dumps(synth))
+    spec = load_spec(tmp_path / "joint_hole.yaml")
+    result = synthesize(spec)
+    assert result.solved, [(h.hole_id, h.status, h.reason) for h in result.holes]
+    assert {h.hole_id: h.term for h in result.holes} == {"h1": "x", "h2": "(+ y y)"}
