@@ -1,0 +1,13 @@
+; chargeable amount above a free allowance (guarded linear, 2.1 grammar)
+(set-logic LIA)
+(synth-fun chargeable ((amount Int) (free Int)) Int
+  ((E Int) (C Bool))
+  ((E Int (amount free 0 1 (+ E E) (- E E) (ite C E E)))
+   (C Bool ((<= E E) (< E E)))))
+(declare-var amount Int)
+(declare-var free Int)
+(constraint (=> (and (>= amount 0) (>= free 0))
+  (and (>= (chargeable amount free) 0)
+       (<= (chargeable amount free) amount)
+       (= (chargeable amount free) (ite (<= amount free) 0 (- amount free))))))
+(check-synth)

@@ -1,0 +1,7 @@
+; nonlinear, no grammar: area of a rectangle with a border, (x + 2) * (y + 2)
+(set-logic NIA)
+(synth-fun area ((x Int) (y Int)) Int)
+(declare-var x Int)
+(declare-var y Int)
+(constraint (= (area x y) (+ (* x y) (* 2 x) (* 2 y) 4)))
+(check-synth)

@@ -1,0 +1,15 @@
+; constant-product swap output with raw div
+(set-logic NIA)
+(synth-fun out ((ra Int) (rb Int) (ain Int)) Int
+  ((Start Int) (Prod Int) (Sum Int) (Atom Int))
+  ((Start Int (Prod (div Prod Sum)))
+   (Prod Int (Atom (* Atom Atom)))
+   (Sum Int (Atom (+ Atom Atom)))
+   (Atom Int (ra rb ain))))
+(declare-var ra Int)
+(declare-var rb Int)
+(declare-var ain Int)
+(constraint (=> (and (> ra 0) (<= ra 1000000) (> rb 0) (<= rb 1000000) (> ain 0) (<= ain 1000000))
+  (and (<= (* (out ra rb ain) (+ ra ain)) (* rb ain))
+       (> (* (+ (out ra rb ain) 1) (+ ra ain)) (* rb ain)))))
+(check-synth)

@@ -1,0 +1,112 @@
+"""`esso-ngs sygus ...`: SyGuS-IF interop.
+
+    esso-ngs sygus export SPEC... -o DIR     one .sl file per hole (SPEC: a spec or a folder of specs)
+    esso-ngs sygus solve FILE.sl             same as `esso-ngs synth FILE.sl`
+    esso-ngs sygus check FILE.sl SOLUTION    check define-funs (e.g. another solver's answer) with Z3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+from ..spec import discover_specs, load_spec
+from ..sygus import SolveOptions, check, format_solution, load_problem, read_solutions, solve, write_exports
+
+DEFAULT_TIMEOUT_MS = 60_000
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sygus", help="SyGuS-IF interop: export specs, solve and check .sl files",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s = p.add_subparsers(dest="sygus_command", metavar="SUBCOMMAND")
+
+    e = s.add_parser("export", help="write one SyGuS-IF 2.1 file per hole of each spec")
+    e.add_argument("specs", nargs="+", metavar="SPEC", help="X_hole.yaml (or its .synth.json), or a folder of specs")
+    e.add_argument("-o", "--output", required=True, metavar="DIR", help="where to write the .sl files")
+    e.set_defaults(func=run_export)
+
+    v = s.add_parser("solve", help="solve a SyGuS-IF file (0 solved, 1 not, 2 bad input)")
+    add_solve_arguments(v)
+    v.set_defaults(func=run_sl)
+
+    c = s.add_parser("check", help="check a solution (define-funs) against a SyGuS-IF file with Z3 "
+                                   "(0 valid, 1 invalid or undecided, 2 bad input)")
+    c.add_argument("spec", metavar="FILE.sl")
+    c.add_argument("solution", metavar="SOLUTION", help="a file holding the define-funs ('-': stdin)")
+    c.add_argument("--timeout-ms", type=int, default=10_000, help="Z3 time limit per constraint")
+    c.set_defaults(func=run_check)
+    p.set_defaults(func=lambda _args: (p.print_help(), 2)[1])
+
+
+def add_solve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", metavar="FILE.sl")
+    p.add_argument("--timeout-ms", type=int, help=f"time budget (default {DEFAULT_TIMEOUT_MS})")
+    p.add_argument("--seed", type=int, default=0, help="seed for the first random examples")
+    p.add_argument("--json", action="store_true", help="print a JSON result instead of the solution")
+    p.add_argument("-v", "--verbose", action="store_true", help="trace the search on stderr")
+
+
+def run_export(args: argparse.Namespace) -> int:
+    paths: list[Path] = []
+    for item in args.specs:
+        p = Path(item)
+        paths.extend(discover_specs(p) if p.is_dir() else [p])
+    if not paths:
+        raise UserError(f"no spec found in {', '.join(args.specs)}")
+    for path in paths:
+        for written in write_exports(load_spec(path), args.output):
+            print(written)
+    return 0
+
+
+def run_sl(args: argparse.Namespace) -> int:
+    """Solve a .sl file; also what `esso-ngs synth FILE.sl` runs."""
+    if getattr(args, "hints", None):
+        raise UserError("--hints applies to ESSO specs, not to SyGuS-IF files")
+    problem = load_problem(args.spec)
+    timeout_ms = args.timeout_ms or DEFAULT_TIMEOUT_MS
+    trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
+    for note in problem.notes:
+        if trace:
+            trace(f"note: {note}")
+    result = solve(problem, SolveOptions(timeout_s=timeout_ms / 1000, seed=args.seed), trace)
+    solution = format_solution(problem, result.terms) if result.solved else None
+    if args.json:
+        print(json.dumps({"file": args.spec, "status": result.status, "solution": solution,
+                          "reason": result.reason, "time_s": round(result.time_s, 4), "rounds": result.rounds,
+                          "candidates": result.candidates, "z3_calls": result.z3_calls,
+                          "methods": result.methods}, indent=2))
+    elif solution is not None:
+        print(solution)
+    else:
+        # SyGuS-IF 2.1 answers: `infeasible` when proved, `fail` otherwise.
+        print("infeasible" if result.status == "infeasible" else "fail")
+        print(f"esso-ngs: {result.status}: {result.reason}", file=sys.stderr)
+    return 0 if result.solved else 1
+
+
+def run_check(args: argparse.Namespace) -> int:
+    problem = load_problem(args.spec)
+    text = sys.stdin.read() if args.solution == "-" else _read(args.solution)
+    terms = read_solutions(text, problem, args.solution)
+    missing = [f.name for f in problem.funs if f.name not in terms]
+    if missing:
+        raise UserError(f"{args.solution}: no definition of {', '.join(missing)}")
+    verdict = check(problem, terms, args.timeout_ms)
+    if verdict.status == "invalid":
+        i, cex = verdict.counterexamples[0]
+        where = ", ".join(f"{problem.names.external(k)}={v}" for k, v in cex.items())
+        print(f"invalid: constraint {i + 1} fails at {where}")
+        return 1
+    print(verdict.status + (f": {verdict.reason}" if verdict.reason else ""))
+    return 0 if verdict.ok else 1
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{path}: cannot read: {err.strerror or err}") from None

@@ -1,0 +1,9 @@
+; SyGuS-IF 2.0 invariant form with declare-primed-var: count down from 100, never below 0
+(set-logic LIA)
+(synth-inv inv ((x Int)))
+(declare-primed-var x Int)
+(define-fun pre ((x Int)) Bool (= x 100))
+(define-fun trans ((x Int) (x! Int)) Bool (and (> x 0) (= x! (- x 1))))
+(define-fun post ((x Int)) Bool (>= x 0))
+(inv-constraint inv pre trans post)
+(check-synth)
