@@ -14,6 +14,11 @@ COMMAND_MODULES = (
     "check",
     "synth",
     "grammar",
+    "models",
+    "hints",
+    "sygus",
+    "batch",
+    "report",
 )
 
 

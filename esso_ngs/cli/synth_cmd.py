@@ -6,11 +6,16 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import UserError
 from ..fsutil import atomic_write_text
-from ..spec import dump_kernel_yaml, load_hints, load_spec
+from ..pipeline.extension import load_extension
+from ..pipeline.hintsfile import ranked_hints
+from ..pipeline.host import HostHints, hints_via_extension
+from ..pipeline.records import append_records, candidate_records, solution_records
+from ..spec import dump_kernel_yaml, load_spec
 from ..spec.ir import fill_holes_raw
 from ..spec.model import Spec
-from ..synth import Hint, SynthOptions, SynthResult, synthesize
+from ..synth import SynthOptions, SynthResult, synthesize
 from ..lang.sexpr import parse_term
 from ..verify import VerifyOptions
 
@@ -19,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="synthesize the holes of a spec (0 all solved, 1 not, 2 bad input)",
                        description="Enumerative CEGIS with Z3: the cheapest term of each hole's grammar "
                                    "that verifies, optionally guided by ranked hints.")
-    p.add_argument("spec", help="X_hole.yaml (its .synth.json and X_ref.yaml are found beside it)")
+    p.add_argument("spec", help="X_hole.yaml (its .synth.json and X_ref.yaml are found beside it), "
+                                "or a SyGuS-IF problem FILE.sl")
     p.add_argument("--hints", metavar="FILE", help="an esso-llm-hints/v1 file for this spec")
     p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms)")
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
@@ -30,17 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for random examples")
     p.add_argument("--json", action="store_true", help="print result.json instead of the summary")
     p.add_argument("-v", "--verbose", action="store_true", help="trace the search on stderr")
+    # `--neural-hints` and its model options come from the ESSO extension object:
+    # this command is a host of the same protocol ESSO's enumerator uses.
+    load_extension().register_options(p)
     p.set_defaults(func=run)
-
-
-def hints_from_file(path: str, spec: Spec) -> dict[str, list[Hint]]:
-    """Ranked hints per hole: the file's candidate list when present, else its `term`."""
-    hints_file = load_hints(path, spec)
-    out: dict[str, list[Hint]] = {}
-    for hole in hints_file.holes:
-        ranked = [Hint(c.term, c.score, c.source) for c in hole.candidates] or [Hint(hole.term, 1.0, hole.source)]
-        out[hole.hole_id] = ranked
-    return out
 
 
 def filled_kernel_yaml(spec: Spec, result: SynthResult) -> str | None:
@@ -78,17 +77,43 @@ def summary(result: SynthResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if str(args.spec).endswith(".sl"):  # a SyGuS-IF problem: the SyGuS solver answers it
+        if getattr(args, "nh_enabled", False):
+            raise UserError("--neural-hints works on ESSO specs (X_hole.yaml), not on SyGuS-IF problems")
+        from .sygus_cmd import run_sl
+        return run_sl(args)
+    ext = load_extension()
+    neural = ext.configure(args)
+    if neural and args.hints:
+        raise UserError("--hints and --neural-hints exclude each other: give one source of hints")
     spec = load_spec(args.spec)
-    hints = hints_from_file(args.hints, spec) if args.hints else None
+    hints = ranked_hints(args.hints, spec) if args.hints else None
     options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
                            minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000))
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
+    host: HostHints | None = None
+    if neural:
+        host = hints_via_extension(ext, spec, getattr(args, "nh_rounds", 2))
+        hints = host.hints
+        if trace:
+            for hole_id, ranked in hints.items():
+                trace(f"[{hole_id}] {len(ranked)} neural hints in {host.rounds[hole_id]} round(s)"
+                      + (f", best {ranked[0].term}" if ranked else ""))
     result = synthesize(spec, hints, options, trace)
     out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
     written = write_outputs(spec, result, out_dir)
+    if host is not None:
+        written.append(atomic_write_text(out_dir / "neural_hints.json", json.dumps(host.to_json(), indent=2) + "\n"))
+        records = append_records(out_dir, solution_records(spec, result, None, host.rankings, hinted=True)
+                                 + candidate_records(spec, host.rankings, None, result))
+        if records.is_file():
+            written.append(records)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     else:
+        if host is not None:
+            gen = ", ".join(f"{h}: {len(v)} candidates" for h, v in host.hints.items())
+            print(f"neural hints in {host.time_s:.2f} s ({gen})")
         print(summary(result))
         print("wrote " + ", ".join(str(p) for p in written))
     return 0 if result.solved else 1

@@ -1,0 +1,182 @@
+"""The primary backend: an in-process model through mlx_lm, with the grammar mask applied per token.
+
+Works with `pip install "mlx[cpu]"` on Linux and plain `mlx` on Apple Silicon.
+
+Where the time goes, and what we do about it:
+- loading: once per process, cached by path (`load_mlx_model`);
+- the prompt: prefilled once per call, and its KV cache kept in an LRU keyed by
+  token prefix, so the next hole (same system prompt and examples, often the
+  same kernel context) prefills only what differs;
+- decoding: the N samples of one prompt run as one batch (all rows have the same
+  length, so a plain KVCache with a batch dimension serves them): on a CPU a
+  one-row step is a matrix-vector product bound by memory bandwidth, and ten rows
+  cost little more than one. Finished rows are dropped from the batch.
+
+The decoding loop (decode.py, shared with the transformers backend) is ours
+rather than `mlx_lm.generate_step`: generate_step evaluates step t+1 before
+yielding token t, which with a mask that must consume token t first forces a sync
+anyway and wastes a forward pass per sample, and it decodes one sequence.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from ..errors import UserError
+from ..grammar.decoding import TokenConstraint, hf_tokenizer_of
+from .backend import BackendStats, Prompt, Sample, SampleSettings, require
+from .chat import encode_prompt
+from .decode import decode_batch
+from .models import LocalModel, model_dir_hash, offline, resolve_model
+
+_MODELS: dict[Path, tuple[Any, Any, float]] = {}  # path -> (model, tokenizer wrapper, load seconds)
+_LOAD_LOCK = threading.Lock()
+
+
+def load_mlx_model(path: Path) -> tuple[Any, Any, float]:
+    """(model, tokenizer, load seconds), loaded once per process per path."""
+    with _LOAD_LOCK:
+        if path not in _MODELS:
+            offline()
+            require("mlx.core", "mlx", 'on Linux: pip install "mlx[cpu]"')
+            mlx_lm = require("mlx_lm", "mlx-lm")
+            t0 = time.perf_counter()
+            try:
+                model, tokenizer = mlx_lm.load(str(path))
+            except Exception as exc:  # mlx_lm raises ValueError/FileNotFoundError/KeyError...
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise UserError(f"model {path}: mlx_lm could not load it: {first}") from None
+            _MODELS[path] = (model, tokenizer, time.perf_counter() - t0)
+        return _MODELS[path]
+
+
+def _vocab_size(model: Any) -> int | None:
+    size = getattr(getattr(model, "args", None), "vocab_size", None)
+    return int(size) if size else None
+
+
+def _batchable(cache: list[Any]) -> bool:
+    """Plain KV caches can be widened to a batch; rotating/recurrent ones we leave alone."""
+    from mlx_lm.models.cache import KVCache
+    return all(type(c) is KVCache for c in cache)
+
+
+def _widen(cache: list[Any], rows: int) -> list[Any]:
+    """A fresh cache holding `rows` copies of a one-row prompt cache."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import KVCache
+    out = []
+    for c in cache:
+        new = KVCache()
+        if c.offset:
+            k, v = c.keys_and_values()
+            new.state = (mx.repeat(k, rows, axis=0), mx.repeat(v, rows, axis=0), c.offset)
+        out.append(new)
+    return out
+
+
+def _keep_rows(cache: list[Any], rows: list[int]) -> None:
+    import mlx.core as mx
+    idx = mx.array(rows)
+    for c in cache:
+        k, v = c.keys_and_values()
+        c.state = (mx.take(k, idx, axis=0), mx.take(v, idx, axis=0), c.offset)
+
+
+class MLXBackend:
+    name = "mlx"
+    supports_constraints = True
+
+    def __init__(self, model: str, batch_size: int = 16, prefill_step: int = 512,
+                 prompt_cache_entries: int = 4) -> None:
+        self.local: LocalModel = resolve_model(model)
+        self.model_id = self.local.model_id
+        self.batch_size = max(1, batch_size)
+        self.prefill_step = prefill_step
+        self.prompt_cache_entries = prompt_cache_entries
+        self.stats = BackendStats()
+        self._hash: str | None = None
+        self._prompt_cache: Any = None
+
+    def model_hash(self) -> str:
+        if self._hash is None:
+            self._hash = model_dir_hash(self.local.path)
+        return self._hash
+
+    def load(self) -> tuple[Any, Any]:
+        model, tokenizer, load_s = load_mlx_model(self.local.path)
+        self.stats.load_s = load_s
+        return model, tokenizer
+
+    # ------------------------------------------------------------------ prefill
+    def _prefill(self, model: Any, ids: list[int]) -> list[Any]:
+        """The KV cache after `ids`, reusing the longest cached prefix."""
+        import mlx.core as mx
+        from mlx_lm.models.cache import LRUPromptCache, make_prompt_cache
+
+        if self._prompt_cache is None:
+            self._prompt_cache = LRUPromptCache(max_size=self.prompt_cache_entries)
+        cache, rest = self._prompt_cache.fetch_nearest_cache(self.local.path, ids)
+        if cache is None:
+            cache, rest = make_prompt_cache(model), ids
+        self.stats.extra["prefill_reused_tokens"] = len(ids) - len(rest)
+        for start in range(0, len(rest), self.prefill_step):
+            chunk = mx.array(rest[start: start + self.prefill_step], dtype=mx.uint32)
+            model(chunk[None], cache=cache)
+            mx.eval([c.state for c in cache])
+        self._prompt_cache.insert_cache(self.local.path, list(ids), copy.deepcopy(cache))
+        return cache
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, prompt: Prompt, settings: SampleSettings,
+               constraint_text: str | None) -> list[Sample]:
+        model, tokenizer = self.load()
+        hf = hf_tokenizer_of(tokenizer)
+        ids = encode_prompt(prompt, hf)
+        stats = self.stats
+        stats.prompt_tokens = len(ids)
+
+        # Prefill all but the last prompt token; decoding starts by feeding it.
+        t0 = time.perf_counter()
+        base = self._prefill(model, ids[:-1])
+        stats.prefill_s = time.perf_counter() - t0
+
+        eos = set(int(i) for i in (getattr(tokenizer, "eos_token_ids", ()) or ()))
+        batch = self.batch_size if _batchable(base) else 1
+        out: list[Sample] = []
+        t0 = time.perf_counter()
+        for first in range(0, settings.n, batch):
+            rows = list(range(first, min(settings.n, first + batch)))
+            cache = _widen(base, len(rows)) if batch > 1 else copy.deepcopy(base)
+            constraints = ([TokenConstraint(constraint_text, tokenizer, _vocab_size(model)) for _ in rows]
+                           if constraint_text is not None else None)
+            out.extend(decode_batch(_MLXStepper(model, cache), ids[-1], [settings.seed_for(i) for i in rows],
+                                    settings, constraints, eos,
+                                    lambda toks: hf.decode(toks, skip_special_tokens=True)))
+        stats.gen_s = time.perf_counter() - t0
+        stats.gen_tokens = sum(s.tokens for s in out)
+        stats.mask_time_s = sum(s.mask_time_s for s in out)
+        return out
+
+
+class _MLXStepper:
+    """One forward step over the live rows of a batched KV cache."""
+
+    def __init__(self, model: Any, cache: list[Any]) -> None:
+        self.model = model
+        self.cache = cache
+
+    def forward(self, tokens: Sequence[int]) -> Callable[[], np.ndarray]:
+        import mlx.core as mx
+        y = mx.array([[t] for t in tokens], dtype=mx.uint32)
+        logits = self.model(y, cache=self.cache)[:, -1, :].astype(mx.float32)
+        mx.async_eval(logits)  # runs while the caller computes the grammar masks
+        return lambda: np.asarray(logits)
+
+    def keep(self, positions: Sequence[int]) -> None:
+        _keep_rows(self.cache, list(positions))

@@ -1,0 +1,147 @@
+"""Aggregation per hole: candidates from every stage and round, validated and ranked.
+
+The ranking key, best first:
+  full-verified, examples-passed, cheap-passed, frequency across samples,
+  lower mismatch rate, lower cost, first seen.
+The whole ranked list is kept (the hints file carries it, the synthesizer tries
+it in order, the report counts it), not only the best term.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from ..neural.sampling import HoleSamples
+from .tiers import Checks, TierTimes, tier_counts
+
+
+@dataclass(slots=True)
+class Candidate:
+    term: str  # canonical S-expression (sampling canonicalizes every term)
+    count: int  # samples that produced it, over all stages and rounds
+    first_seen: int  # index of the first sample that produced it, over all stages and rounds
+    logprob: float | None
+    stage: str  # the stage that first produced it: "single", "small" or "large"
+    source: str  # "backend:model" of that stage
+    round: int = 1  # the prompting round that first produced it
+    checks: Checks = field(default_factory=Checks)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"term": self.term, "count": self.count, "first_seen": self.first_seen,
+                "logprob": self.logprob, "stage": self.stage, "source": self.source, "round": self.round,
+                "checks": self.checks.to_json()}
+
+
+def rank_key(c: Candidate) -> tuple[Any, ...]:
+    ch = c.checks
+    verified = ch.full is not None and ch.full.status == "verified"
+    examples = ch.examples is not None and ch.examples.passed
+    cheap = ch.cheap is not None and ch.cheap.ok
+    # A tier that did not run tells nothing: rate 1.0 and infinite cost sort such
+    # candidates after measured ones, which only happens among peers anyway.
+    rate = ch.examples.mismatch_rate if ch.examples is not None else 1.0
+    cost = ch.cheap.cost if ch.cheap is not None and ch.cheap.cost is not None else math.inf
+    return (not verified, not examples, not cheap, -c.count, rate, cost, c.first_seen)
+
+
+def rank(candidates: Iterable[Candidate]) -> list[Candidate]:
+    return sorted(candidates, key=rank_key)
+
+
+@dataclass(slots=True)
+class StageRun:
+    """One model call for one hole: which stage and model, and what came back."""
+
+    stage: str
+    round: int
+    backend: str
+    model_id: str
+    samples: int
+    distinct: int
+    dropped_token_limit: int
+    dropped_unparsable: int
+    errors: int
+    constrained: bool
+    from_cache: bool
+    time_s: float  # generation wall time (0 when cached)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+
+
+@dataclass(slots=True)
+class HoleRanking:
+    hole_id: str
+    tier: str
+    candidates: list[Candidate] = field(default_factory=list)  # ranked, best first
+    stages: list[StageRun] = field(default_factory=list)
+    times: TierTimes = field(default_factory=TierTimes)
+    samples_seen: int = 0  # offset for the next stage's first_seen indices
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    def passing(self, tier: str | None = None) -> list[Candidate]:
+        return [c for c in self.candidates if c.checks.passes(tier or self.tier)]
+
+    @property
+    def escalated(self) -> bool:
+        return any(s.stage == "large" for s in self.stages)
+
+    def counts(self) -> dict[str, int]:
+        return tier_counts(c.checks for c in self.candidates)
+
+    def failures(self) -> list[dict[str, Any]]:
+        """Failed candidates with what they failed on, for the next round's prompt."""
+        out = []
+        for c in self.candidates:
+            failure = c.checks.failure()
+            if failure is not None:
+                out.append({"term": c.term, **failure})
+        return out
+
+    def generation_s(self) -> float:
+        return sum(s.time_s for s in self.stages)
+
+    def validation_s(self) -> float:
+        return sum(self.times.seconds.values())
+
+    def to_json(self) -> dict[str, Any]:
+        best = self.best
+        return {"hole_id": self.hole_id, "tier": self.tier, "best": best.term if best else None,
+                "best_stage": best.stage if best else None, "best_source": best.source if best else None,
+                "counts": self.counts(), "stages": [s.to_json() for s in self.stages],
+                "validation": self.times.to_json(), "generation_s": round(self.generation_s(), 6),
+                "candidates": [c.to_json() for c in self.candidates]}
+
+
+def add_samples(ranking: HoleRanking, samples: HoleSamples, stage: str, round_no: int,
+                time_s: float) -> list[Candidate]:
+    """Merge one stage's distinct candidates into `ranking` (unranked); return the new ones."""
+    by_term = {c.term: c for c in ranking.candidates}
+    source = f"{samples.backend}:{samples.model_id}"
+    new: list[Candidate] = []
+    for sc in sorted(samples.candidates, key=lambda c: c.first_sample):
+        seen = ranking.samples_seen + sc.first_sample
+        old = by_term.get(sc.term)
+        if old is not None:
+            old.count += sc.count
+            if sc.best_logprob is not None and (old.logprob is None or sc.best_logprob > old.logprob):
+                old.logprob = sc.best_logprob
+            continue
+        c = Candidate(sc.term, sc.count, seen, sc.best_logprob, stage, source, round_no)
+        by_term[sc.term] = c
+        ranking.candidates.append(c)
+        new.append(c)
+    ranking.samples_seen += samples.n_samples
+    ranking.stages.append(StageRun(stage, round_no, samples.backend, samples.model_id, samples.n_samples,
+                                   len(samples.candidates), samples.n_token_limit, samples.n_unparsable,
+                                   samples.n_errors, samples.constrained, samples.from_cache,
+                                   0.0 if samples.from_cache else time_s))
+    return new
+
+
+def terms_of(candidates: Sequence[Candidate]) -> list[str]:
+    return [c.term for c in candidates]

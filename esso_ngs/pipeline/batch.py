@@ -1,0 +1,214 @@
+"""Batch runs: hints and synthesis (with and without the hints) for every spec of a folder.
+
+A run directory (`runs/ngs/<run_id>/`) holds:
+- `run.json`: the settings the run was started with (a rerun must match them);
+- per spec: `<spec>.hints.json` (esso-llm-hints/v1) and `<spec>.result.json`
+  (ranking, both synthesis results, times, speedups), the latter written last
+  and atomically: it is the "this spec is finished" mark, so a rerun skips it;
+- `summary.json`: every finished spec, rewritten after each one;
+- `records.jsonl`: solutions and failed candidates (records.py).
+
+The default run id is derived from the spec folder and the settings, so running
+the same command again resumes the same run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from ..errors import UserError
+from ..fsutil import atomic_write_text
+from ..spec import load_spec
+from ..spec.hashing import canonical_json
+from ..synth import SynthOptions, SynthResult, synthesize
+from .hintsfile import hints_from_rankings, write_ranked_hints
+from .records import append_records, candidate_records, solution_records
+from .two_stage import GenerateOptions, ModelPlan, backend_for, generate_ranked
+
+RESULT_SCHEMA = "esso-ngs-batch-spec/v1"
+SUMMARY_SCHEMA = "esso-ngs-batch/v1"
+RUN_SCHEMA = "esso-ngs-run/v1"
+
+
+@dataclass
+class BatchSettings:
+    plan: ModelPlan
+    generate: GenerateOptions
+    synth_timeout_ms: int | None = None
+    synth_seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.generate.validation
+        return {"models": self.plan.to_json(), "tier": v.tier, "example_inputs": v.example_inputs,
+                "candidate_timeout_ms": v.candidate_timeout_ms, "synth_timeout_ms": self.synth_timeout_ms,
+                "synth_seed": self.synth_seed}
+
+
+def default_run_id(spec_dir: Path, settings: BatchSettings) -> str:
+    digest = hashlib.sha256(canonical_json({"dir": str(spec_dir.resolve()), **settings.to_json()}).encode())
+    return f"{spec_dir.resolve().name}-{digest.hexdigest()[:10]}"
+
+
+def result_path(run_dir: Path, spec_name: str) -> Path:
+    return run_dir / f"{spec_name}.result.json"
+
+
+def hints_path(run_dir: Path, spec_name: str) -> Path:
+    return run_dir / f"{spec_name}.hints.json"
+
+
+def spec_name_of(path: Path) -> str:
+    name = path.name
+    return name[: -len("_hole.yaml")] if name.endswith("_hole.yaml") else path.stem
+
+
+def prepare_run_dir(run_dir: Path, run_id: str, spec_dir: Path, settings: BatchSettings) -> bool:
+    """Create or reopen a run directory; False when it is new. Refuses other settings."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"{run_dir}: not a directory (give --output a directory)")
+    run_file = run_dir / "run.json"
+    wanted = settings.to_json()
+    if run_file.is_file():
+        try:
+            old = json.loads(run_file.read_text())
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{run_file}: unreadable ({exc}); use another --output") from None
+        if canonical_json(old.get("settings")) != canonical_json(wanted):
+            raise UserError(f"{run_dir} holds a run made with other settings (see its run.json): "
+                            "rerun with the same options, or pass another --output/--run-id")
+        return True
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise UserError(f"{run_dir}: not empty and not a batch run directory (no run.json)")
+    atomic_write_text(run_file, json.dumps({"schema": RUN_SCHEMA, "run_id": run_id, "specs_dir": str(spec_dir),
+                                            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                            "settings": wanted}, indent=2) + "\n")
+    return False
+
+
+def _first_s(result: SynthResult) -> float:
+    """Time until every hole had a verified term (before the minimality search)."""
+    return max((h.time_to_first_s if h.time_to_first_s is not None else h.time_s) for h in result.holes) \
+        if result.holes else 0.0
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return round(a / b, 4) if b > 0 else None
+
+
+def run_spec(spec_path: Path, run_dir: Path, run_id: str, settings: BatchSettings) -> dict[str, Any]:
+    """Hints, then synthesis without and with them, for one spec; returns the result document."""
+    name = spec_name_of(spec_path)
+    doc: dict[str, Any] = {"schema": RESULT_SCHEMA, "spec": name, "kernel": str(spec_path), "run_id": run_id}
+    try:
+        spec = load_spec(spec_path)
+        t0 = time.perf_counter()
+        rankings = generate_ranked(spec, settings.plan, settings.generate)
+        hints_s = time.perf_counter() - t0
+    except UserError as err:
+        doc.update({"status": "error", "error": str(err)})
+        return doc
+    write_ranked_hints(hints_path(run_dir, name), spec, rankings,
+                       {"tool": "esso-ngs batch", "run_id": run_id, "models": settings.plan.to_json(),
+                        "tier": settings.generate.validation.tier})
+    options = SynthOptions(timeout_ms=settings.synth_timeout_ms, seed=settings.synth_seed)
+    plain = synthesize(spec, None, options)
+    hinted = synthesize(spec, hints_from_rankings(rankings), options)
+    append_records(run_dir, solution_records(spec, hinted, run_id, rankings, hinted=True)
+                   + candidate_records(spec, rankings, run_id, hinted))
+    holes = {}
+    for h in spec.synth.holes:
+        r = rankings[h.hole_id]
+        p, q = plain.hole(h.hole_id), hinted.hole(h.hole_id)
+        holes[h.hole_id] = {
+            "ranking": r.to_json(), "plain": {"status": p.status, "term": p.term, "time_s": p.time_s,
+                                              "first_s": p.time_to_first_s},
+            "hinted": {"status": q.status, "term": q.term, "time_s": q.time_s, "first_s": q.time_to_first_s,
+                       "found_by": q.found_by, "winning_hint": q.winning_hint},
+            "speedup": _ratio(p.time_s, q.time_s),
+        }
+    doc.update({
+        "status": "done", "hints_file": hints_path(run_dir, name).name, "hints_s": round(hints_s, 6),
+        "holes": holes, "plain": plain.to_json(), "hinted": hinted.to_json(),
+        "times": {"plain_s": plain.time_s, "plain_first_s": _first_s(plain), "hinted_s": hinted.time_s,
+                  "hinted_first_s": _first_s(hinted), "hints_s": hints_s},
+        "speedup": _ratio(plain.time_s, hinted.time_s),
+        "speedup_first": _ratio(_first_s(plain), _first_s(hinted)),
+        "speedup_end_to_end": _ratio(plain.time_s, hints_s + hinted.time_s),
+    })
+    return doc
+
+
+def summarize(run_dir: Path, run_id: str, settings_json: dict[str, Any] | None = None) -> dict[str, Any]:
+    """summary.json's content from the finished per-spec results in `run_dir`."""
+    specs = []
+    for path in sorted(run_dir.glob("*.result.json")):
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        entry: dict[str, Any] = {"spec": doc.get("spec"), "status": doc.get("status"), "result": path.name}
+        if doc.get("status") == "done":
+            entry.update({"solved_plain": doc["plain"]["solved"], "solved_hinted": doc["hinted"]["solved"],
+                          "plain_s": doc["times"]["plain_s"], "hinted_s": doc["times"]["hinted_s"],
+                          "hints_s": doc["times"]["hints_s"], "speedup": doc.get("speedup"),
+                          "speedup_first": doc.get("speedup_first"),
+                          "speedup_end_to_end": doc.get("speedup_end_to_end"),
+                          "hints_file": doc.get("hints_file")})
+        else:
+            entry["error"] = doc.get("error")
+        specs.append(entry)
+    done = [s for s in specs if s["status"] == "done"]
+    speedups = [s["speedup"] for s in done if s.get("speedup")]
+    totals = {"specs": len(specs), "done": len(done), "errors": len(specs) - len(done),
+              "solved_plain": sum(1 for s in done if s["solved_plain"]),
+              "solved_hinted": sum(1 for s in done if s["solved_hinted"]),
+              "geomean_speedup": round(math.exp(sum(math.log(x) for x in speedups) / len(speedups)), 4)
+              if speedups else None}
+    return {"schema": SUMMARY_SCHEMA, "run_id": run_id, "settings": settings_json, "specs": specs,
+            "totals": totals}
+
+
+@dataclass
+class BatchOutcome:
+    run_dir: Path
+    ran: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+Progress = Callable[[str, str, int, int], None]  # (event, spec name, index, total)
+
+
+def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
+              progress: Progress | None = None) -> BatchOutcome:
+    if not spec_paths:
+        raise UserError(f"{spec_dir}: no `*_hole.yaml` with a `.synth.json` beside it")
+    # Resolve every model before the first file is written: a bad --model is a
+    # one-line error with nothing left behind.
+    backend_for(settings.plan.small)
+    if settings.plan.large is not None:
+        backend_for(settings.plan.large)
+    prepare_run_dir(run_dir, run_id, spec_dir, settings)
+    out = BatchOutcome(run_dir)
+    report = progress or (lambda *_: None)
+    for i, path in enumerate(spec_paths):
+        name = spec_name_of(path)
+        if result_path(run_dir, name).is_file():
+            out.skipped.append(name)
+            report("skip", name, i, len(spec_paths))
+            continue
+        report("start", name, i, len(spec_paths))
+        doc = run_spec(path, run_dir, run_id, settings)
+        atomic_write_text(result_path(run_dir, name), json.dumps(doc, indent=2, default=str) + "\n")
+        out.ran.append(name)
+        out.summary = summarize(run_dir, run_id, settings.to_json())
+        atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")
+        report("done" if doc["status"] == "done" else "error", name, i, len(spec_paths))
+    out.summary = summarize(run_dir, run_id, settings.to_json())
+    atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")
+    return out

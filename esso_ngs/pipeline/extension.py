@@ -1,0 +1,240 @@
+"""The ESSO extension `neural_hints`: model-made hints for a host's enumerator, in-process.
+
+Declared as the entry point `neural_hints` of the group `esso.extensions`; the
+object is `esso_ngs.pipeline.extension:extension`. Hook protocol (a host calls,
+in this order):
+
+1. `register_options(parser)`: adds the extension's options to the host's
+   argparse parser: `--neural-hints` (on/off), the model (`--model`,
+   `--backend`, `--two-stage`, `--large-model`, `--models-config`), sampling
+   (`--samples`, `--temp`, ...), the validation tier (`--validate`) and
+   `--hint-rounds`. An option string the host already has becomes `--nh-NAME`.
+2. `configure(args) -> bool`: reads the parsed options; True when
+   `--neural-hints` was given (the host then calls `hints_for`).
+3. `hints_for(hole, kernel, synth, examples) -> list[str]`: the ranked candidate
+   terms (canonical S-expressions, best first) for one hole, which the host's
+   enumerator tries first and learns its weights from.
+   - `hole`: a hole id, a hole object with `.hole_id`, or a synth-spec hole dict;
+   - `kernel`: a path to the kernel YAML, a loaded kernel, or the parsed YAML dict;
+   - `synth`: a path to the synth spec JSON, a loaded synth spec, or the parsed dict;
+   - `examples`: the host's failed candidates so far (dicts with `term` or
+     `candidate`, and `inputs`, `reason`/`label`, `got`/`observed`, `expected`),
+     shown to the model as counterexamples. Empty starts a hole afresh; non-empty
+     is a further round, whose candidates are merged with the earlier rounds'.
+   The returned list is a `RankedTerms`: a plain list of strings for any host,
+   with `.passing` (some candidate passes the tier), `.failures()` (the failed
+   candidates with their counterexamples, ready for the next round's
+   `examples`) and `.ranking` (the full validated ranking) for hosts that want them.
+
+`esso-ngs synth --neural-hints` is a host of exactly this protocol.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+
+import yaml
+
+from ..errors import UserError
+from ..spec import load_kernel, load_spec, model_hash, synth_hash
+from ..spec.jsonload import load_json_text
+from ..spec.kernel import kernel_from_yaml
+from ..spec.load import check_hole_nodes, check_reference, ref_path_for
+from ..spec.model import HoleSpec, Kernel, Spec, SynthSpec
+from ..spec.sites import find_sites
+from ..spec.synth import synth_from_json
+from ..spec.yamlload import load_yaml_text
+from .aggregate import HoleRanking
+from .options import add_model_options, generate_options_from_args, plan_from_args
+from .two_stage import GenerateOptions, ModelPlan, generate_ranked
+
+ENTRY_POINT_GROUP = "esso.extensions"
+ENTRY_POINT_NAME = "neural_hints"
+OBJECT_PATH = "esso_ngs.pipeline.extension:extension"
+
+
+@runtime_checkable
+class HintsExtension(Protocol):
+    """What an `esso.extensions` hints object offers a host."""
+
+    name: str
+
+    def register_options(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def configure(self, args: argparse.Namespace) -> bool: ...
+
+    def hints_for(self, hole: Any, kernel: Any, synth: Any, examples: Sequence[Mapping[str, Any]]) -> list[str]: ...
+
+
+class RankedTerms(list[str]):
+    """Ranked terms, best first, carrying the ranking they came from."""
+
+    def __init__(self, ranking: HoleRanking) -> None:
+        super().__init__(c.term for c in ranking.candidates)
+        self.ranking = ranking
+
+    @property
+    def passing(self) -> bool:
+        return bool(self.ranking.passing())
+
+    def failures(self) -> list[dict[str, Any]]:
+        return self.ranking.failures()
+
+
+def normalize_example(ex: Mapping[str, Any]) -> dict[str, Any]:
+    """A host's failed-candidate record in the shape the prompt shows (term, reason, inputs, got, expected)."""
+    out: dict[str, Any] = {}
+    term = ex.get("term") or ex.get("candidate")
+    if term:
+        out["term"] = term
+    reason = ex.get("reason") or ex.get("label") or ex.get("obligation")
+    if reason:
+        out["reason"] = reason
+    if isinstance(ex.get("inputs"), Mapping):
+        out["inputs"] = dict(ex["inputs"])
+    got = ex.get("got", ex.get("observed"))
+    if got is not None:
+        out["got"] = got
+    if ex.get("expected") is not None:
+        out["expected"] = ex["expected"]
+    return out
+
+
+class NeuralHintsExtension:
+    name = ENTRY_POINT_NAME
+
+    def __init__(self) -> None:
+        self.plan: ModelPlan | None = None
+        self.options = GenerateOptions()
+        self.rounds = 2
+        self._specs: dict[tuple[Any, Any], tuple[Any, Any, Spec]] = {}
+        # (kernel hash, synth hash, hole) -> (latest round, its ranking): a further round merges into it.
+        self._rankings: dict[tuple[str, str, str], tuple[int, HoleRanking]] = {}
+
+    # ------------------------------------------------------------ 1. options
+    def register_options(self, parser: argparse.ArgumentParser) -> None:
+        taken = getattr(parser, "_option_string_actions", {})
+        flag = "--neural-hints" if "--neural-hints" not in taken else "--nh-neural-hints"
+        parser.add_argument(flag, dest="nh_enabled", action="store_true",
+                            help="generate hints in-process with a language model and hand the ranked "
+                                 "candidates to the enumerator (see the neural hints options)")
+        add_model_options(parser, rounds=True)
+
+    # ------------------------------------------------------------ 2. configure
+    def configure(self, args: argparse.Namespace) -> bool:
+        if not getattr(args, "nh_enabled", False):
+            return False
+        self.plan = plan_from_args(args)
+        self.options = generate_options_from_args(args)
+        self.rounds = int(getattr(args, "nh_rounds", 2))
+        if self.rounds < 1:
+            raise UserError(f"--hint-rounds must be >= 1, got {self.rounds}")
+        return True
+
+    def configure_plan(self, plan: ModelPlan, options: GenerateOptions, rounds: int = 2) -> None:
+        """For in-process hosts without argparse (the benchmark, tests)."""
+        self.plan, self.options, self.rounds = plan, options, rounds
+
+    # ------------------------------------------------------------ 3. hints
+    def hints_for(self, hole: Any, kernel: Any, synth: Any,
+                  examples: Sequence[Mapping[str, Any]] = ()) -> RankedTerms:
+        if self.plan is None:
+            raise UserError("neural hints are not configured: the host must call configure(args) first")
+        spec = self.spec_of(kernel, synth)
+        hole_id = _hole_id(hole)
+        if spec.synth.hole(hole_id) is None:
+            known = ", ".join(h.hole_id for h in spec.synth.holes)
+            raise UserError(f"{spec.synth.path}: no hole {hole_id!r} (holes: {known})")
+        key = (model_hash(spec.kernel), synth_hash(spec.synth), hole_id)
+        cexs = [normalize_example(e) for e in examples]
+        prior_round, prior = self._rankings.get(key, (0, None)) if cexs else (0, None)
+        round_no = prior_round + 1
+        rankings = generate_ranked(spec, self.plan, self.options, [hole_id],
+                                   prior={hole_id: prior} if prior is not None else None, round_no=round_no,
+                                   counterexamples={hole_id: cexs} if cexs else None)
+        ranking = rankings[hole_id]
+        self._rankings[key] = (round_no, ranking)
+        return RankedTerms(ranking)
+
+    # ------------------------------------------------------------ the spec the host means
+    def spec_of(self, kernel: Any, synth: Any) -> Spec:
+        """A Spec from the host's kernel and synth spec (paths, loaded objects or parsed dicts)."""
+        key = (_identity(kernel), _identity(synth))
+        hit = self._specs.get(key)
+        if hit is not None and (isinstance(kernel, (str, Path)) or (hit[0] is kernel and hit[1] is synth)):
+            return hit[2]
+        if len(self._specs) > 64:
+            self._specs.clear()
+        spec = _build_spec(kernel, synth)
+        self._specs[key] = (kernel, synth, spec)
+        return spec
+
+
+def _identity(obj: Any) -> Any:
+    """Paths by name and modification time (a re-saved file is read again), objects by id."""
+    if isinstance(obj, (str, Path)):
+        p = Path(obj)
+        try:
+            return ("path", str(p.resolve()), p.stat().st_mtime_ns)
+        except OSError:
+            return ("path", str(p), None)
+    return ("object", id(obj))
+
+
+def _hole_id(hole: Any) -> str:
+    if isinstance(hole, str):
+        return hole
+    if isinstance(hole, HoleSpec) or hasattr(hole, "hole_id"):
+        return str(hole.hole_id)
+    if isinstance(hole, Mapping) and isinstance(hole.get("hole_id"), str):
+        return hole["hole_id"]
+    raise UserError(f"hints_for: cannot tell the hole from {type(hole).__name__} (give its id)")
+
+
+def _build_spec(kernel: Any, synth: Any) -> Spec:
+    if isinstance(kernel, (str, Path)) and (synth is None or isinstance(synth, (str, Path))):
+        return load_spec(kernel)
+    if isinstance(kernel, Kernel):
+        k = kernel
+    elif isinstance(kernel, (str, Path)):
+        k = load_kernel(kernel)
+    elif isinstance(kernel, Mapping):
+        k = kernel_from_yaml(load_yaml_text(yaml.safe_dump(dict(kernel), sort_keys=False), "<host kernel>"))
+    else:
+        raise UserError(f"hints_for: cannot read a kernel from {type(kernel).__name__}")
+    if isinstance(synth, SynthSpec):
+        s = synth
+    elif isinstance(synth, (str, Path)):
+        from ..spec import load_synth
+        s = load_synth(synth, k)
+    elif isinstance(synth, Mapping):
+        s = synth_from_json(load_json_text(json.dumps(dict(synth)), "<host synth spec>"), k)
+    else:
+        raise UserError(f"hints_for: cannot read a synth spec from {type(synth).__name__}")
+    check_hole_nodes(k, s)
+    ref = None
+    ref_path = ref_path_for(k.path)
+    if ref_path is not None and ref_path.is_file():
+        ref = load_kernel(ref_path)
+        check_reference(k, ref)
+    return Spec(k, s, ref, find_sites(k, s, ref))
+
+
+def load_extension() -> HintsExtension:
+    """The installed `esso.extensions:neural_hints` object, or this module's when the
+    package is not installed with its entry points (a source checkout)."""
+    try:
+        found = [ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name == ENTRY_POINT_NAME]
+    except Exception:  # broken metadata of some other distribution must not stop us
+        found = []
+    for ep in found:
+        obj = ep.load()
+        if isinstance(obj, HintsExtension):
+            return obj
+    return extension
+
+
+extension = NeuralHintsExtension()

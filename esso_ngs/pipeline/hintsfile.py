@@ -1,0 +1,90 @@
+"""The hints file (`esso-llm-hints/v1`) from ranked candidates, and back to ranked hints.
+
+Written only through the spec layer (`hints_to_json` binds the file to the
+spec's `model_hash`/`synth_hash`, `write_hints` writes atomically), read only
+through `load_hints`, which refuses a file made for other spec files. Per hole:
+`term` is the best candidate, `rank` 0, `source` its `backend:model`; the extra
+`candidates` field holds the whole ranked list with each candidate's frequency,
+stage, model and what every validation tier said.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..spec import HintCandidate, HoleHints, Spec, hints_to_json, load_hints, write_hints
+from ..synth import Hint
+from .aggregate import Candidate, HoleRanking
+from .tiers import tier_level
+
+
+def _tiers_summary(c: Candidate) -> dict[str, Any]:
+    ch = c.checks
+    out: dict[str, Any] = {}
+    if ch.cheap is not None:
+        out["cheap"] = ch.cheap.ok
+    if ch.examples is not None:
+        out["examples"] = {"passed": ch.examples.passed, "mismatch_rate": round(ch.examples.mismatch_rate, 6),
+                           "inputs": ch.examples.inputs}
+    if ch.full is not None:
+        out["full"] = ch.full.status
+    return out
+
+
+def usable(c: Candidate, tier: str) -> bool:
+    """Whether a candidate may stand as a hole's `term`: in the grammar when checked."""
+    return tier_level(tier) == 0 or (c.checks.cheap is not None and c.checks.cheap.ok)
+
+
+def hole_hints(ranking: HoleRanking) -> HoleHints | None:
+    """The v1 entry of one hole, or None when no candidate may stand as its term.
+
+    Only terms of the hole's grammar go in the file (when the cheap tier ran): a
+    reader such as ESSO takes them as answers. Off-grammar candidates stay in the
+    run's results and records, and in-process hosts get them for guidance.
+    """
+    kept = [c for c in ranking.candidates if usable(c, ranking.tier)]
+    if not kept:
+        return None
+    total = max(1, sum(c.count for c in kept))
+    cands = tuple(
+        HintCandidate(c.term, round(c.count / total, 6), c.source,
+                      {"rank": i, "count": c.count, "logprob": c.logprob, "stage": c.stage, "round": c.round,
+                       "cost": c.checks.cheap.cost if c.checks.cheap is not None else None,
+                       "tiers": _tiers_summary(c)})
+        for i, c in enumerate(kept))
+    best = kept[0]
+    return HoleHints(ranking.hole_id, best.term, best.source, 0, cands)
+
+
+def hints_data(spec: Spec, rankings: Mapping[str, HoleRanking],
+               generator: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The v1 data for `spec`: holes in spec order, those without a usable candidate left out."""
+    holes = [h for h in (hole_hints(rankings[x.hole_id]) for x in spec.synth.holes if x.hole_id in rankings)
+             if h is not None]
+    return hints_to_json(spec, holes, {"generator": dict(generator or {"tool": "esso-ngs"})})
+
+
+def write_ranked_hints(path: str | Path, spec: Spec, rankings: Mapping[str, HoleRanking],
+                       generator: Mapping[str, Any] | None = None) -> Path:
+    return write_hints(path, hints_data(spec, rankings, generator))
+
+
+def ranked_hints(path: str | Path, spec: Spec) -> dict[str, list[Hint]]:
+    """Ranked hints per hole from a hints file made for `spec` (refused otherwise):
+    the file's ranked `candidates` when present, else its single `term`."""
+    hints_file = load_hints(path, spec)
+    out: dict[str, list[Hint]] = {}
+    for hole in hints_file.holes:
+        out[hole.hole_id] = ([Hint(c.term, c.score, c.source) for c in hole.candidates]
+                             or [Hint(hole.term, 1.0, hole.source)])
+    return out
+
+
+def hints_from_rankings(rankings: Mapping[str, HoleRanking]) -> dict[str, list[Hint]]:
+    """What the synthesizer takes, straight from the rankings (no file in between)."""
+    out: dict[str, list[Hint]] = {}
+    for hole_id, r in rankings.items():
+        total = max(1, sum(c.count for c in r.candidates))
+        out[hole_id] = [Hint(c.term, c.count / total, c.source) for c in r.candidates]
+    return out

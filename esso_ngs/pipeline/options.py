@@ -1,0 +1,106 @@
+"""Command-line options of the hint pipeline, shared by `batch` and the ESSO extension.
+
+Destinations are prefixed `nh_` so they never collide with a host's own; an
+option string a host already uses (ESSO's CLI may have a `--model`) is
+registered as `--nh-<name>` instead.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..errors import UserError
+from ..neural.backend import BACKENDS
+from ..neural.cache import SampleCache
+from .tiers import (DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_EXAMPLE_INPUTS, DEFAULT_TIER, TIERS,
+                    ValidationSettings)
+from .two_stage import GenerateOptions, ModelChoice, ModelPlan, plan_from_config
+
+BACKEND_CHOICES = tuple(sorted(BACKENDS))
+
+
+def _add(group: Any, parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
+    taken = getattr(parser, "_option_string_actions", {})
+    flag = f"--{name}" if f"--{name}" not in taken else f"--nh-{name}"
+    group.add_argument(flag, **kwargs)
+
+
+def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
+                      title: str = "neural hints") -> None:
+    """Model, sampling and validation options (dests nh_*)."""
+    g = parser.add_argument_group(title)
+    _add(g, parser, "model", dest="nh_model", metavar="M",
+         help="model directory or alias (`esso-ngs models list`); for replay a hints file or sample cache")
+    _add(g, parser, "backend", dest="nh_backend", choices=BACKEND_CHOICES, default="mlx",
+         help="model backend (default mlx)")
+    _add(g, parser, "two-stage", dest="nh_two_stage", action="store_true",
+         help="small model first; the large model only for holes with no candidate passing --validate")
+    _add(g, parser, "large-model", dest="nh_large_model", metavar="M", help="the second-stage model")
+    _add(g, parser, "large-backend", dest="nh_large_backend", choices=BACKEND_CHOICES,
+         help="backend of the large model (default: --backend)")
+    _add(g, parser, "models-config", dest="nh_config", metavar="FILE",
+         help="JSON or TOML file with [small] and optional [large] model settings (overrides --model)")
+    _add(g, parser, "samples", dest="nh_samples", type=int, default=10, metavar="N",
+         help="samples per hole and stage (default 10)")
+    _add(g, parser, "temp", dest="nh_temp", type=float, metavar="T", default=0.8, help="temperature (default 0.8)")
+    _add(g, parser, "top-p", dest="nh_top_p", type=float, metavar="P", default=0.95, help="nucleus mass (default 0.95)")
+    _add(g, parser, "sample-seed", dest="nh_seed", type=int, metavar="S", default=0, help="sampling seed (default 0)")
+    _add(g, parser, "max-tokens", dest="nh_max_tokens", type=int, metavar="N", default=96,
+         help="token limit per sample (default 96)")
+    _add(g, parser, "no-constrain", dest="nh_no_constrain", action="store_true",
+         help="sample without the grammar mask (candidates are still checked)")
+    _add(g, parser, "base-url", dest="nh_base_url", metavar="URL", help="openai backend: server URL")
+    _add(g, parser, "validate", dest="nh_tier", choices=TIERS, default=DEFAULT_TIER,
+         help=f"validation tier for candidates: none, cheap (grammar + style), examples (batched "
+              f"evaluation on sampled inputs), full (Z3) (default {DEFAULT_TIER})")
+    _add(g, parser, "example-inputs", dest="nh_example_inputs", type=int, default=DEFAULT_EXAMPLE_INPUTS,
+         metavar="N", help=f"examples tier: sampled inputs per obligation (default {DEFAULT_EXAMPLE_INPUTS})")
+    _add(g, parser, "candidate-timeout-ms", dest="nh_candidate_timeout_ms", type=int,
+         default=DEFAULT_CANDIDATE_TIMEOUT_MS, metavar="MS",
+         help=f"full tier: Z3 time limit per candidate (default {DEFAULT_CANDIDATE_TIMEOUT_MS})")
+    _add(g, parser, "no-sample-cache", dest="nh_no_cache", action="store_true",
+         help="do not read or write the model sample cache")
+    if rounds:
+        _add(g, parser, "hint-rounds", dest="nh_rounds", type=int, default=2, metavar="R",
+             help="prompting rounds per hole: a further round (with the failed candidates' "
+                  "counterexamples) only when no candidate passes --validate (default 2)")
+
+
+def _backend_options(backend: str, args: argparse.Namespace) -> tuple[tuple[str, Any], ...]:
+    if backend == "openai" and getattr(args, "nh_base_url", None):
+        return (("base_url", args.nh_base_url),)
+    return ()
+
+
+def plan_from_args(args: argparse.Namespace) -> ModelPlan:
+    """The model plan the options describe (UserError on a missing or inconsistent choice)."""
+    small = ModelChoice(backend=args.nh_backend, model=args.nh_model or "", samples=args.nh_samples,
+                        temperature=args.nh_temp, top_p=args.nh_top_p, seed=args.nh_seed,
+                        max_tokens=args.nh_max_tokens, constrained=not args.nh_no_constrain,
+                        options=_backend_options(args.nh_backend, args))
+    small.settings()  # range checks, before anything is written
+    if args.nh_config:
+        plan = plan_from_config(args.nh_config, small)
+        if args.nh_two_stage and plan.large is None:
+            raise UserError(f"--two-stage: {args.nh_config} has no [large] model")
+        return plan
+    if not args.nh_model:
+        raise UserError("no model: pass --model PATH_OR_ALIAS (or --models-config FILE)")
+    if args.nh_two_stage:
+        if not args.nh_large_model:
+            raise UserError("--two-stage needs --large-model (or a [large] table in --models-config)")
+        backend = args.nh_large_backend or args.nh_backend
+        large = ModelChoice(backend=backend, model=args.nh_large_model, samples=args.nh_samples,
+                            temperature=args.nh_temp, top_p=args.nh_top_p, seed=args.nh_seed,
+                            max_tokens=args.nh_max_tokens, constrained=not args.nh_no_constrain,
+                            options=_backend_options(backend, args))
+        return ModelPlan(small, large)
+    if args.nh_large_model:
+        raise UserError("--large-model is only used with --two-stage")
+    return ModelPlan(small)
+
+
+def generate_options_from_args(args: argparse.Namespace) -> GenerateOptions:
+    validation = ValidationSettings(tier=args.nh_tier, example_inputs=args.nh_example_inputs,
+                                    candidate_timeout_ms=args.nh_candidate_timeout_ms, seed=args.nh_seed)
+    return GenerateOptions(validation=validation, cache=None if args.nh_no_cache else SampleCache())

@@ -1,0 +1,165 @@
+"""The openai-compatible backend against a fake local server, and the replay backend."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from esso_ngs.cli.main import main
+from esso_ngs.errors import UserError
+from esso_ngs.grammar import grammar_for_hole
+from esso_ngs.neural.backend import SampleSettings, make_backend
+from esso_ngs.neural.hints import hints_for_spec
+from esso_ngs.spec import load_hints, load_spec
+
+FEE = Path(__file__).parent / "fixtures" / "fee_hole.yaml"
+
+
+class _FakeServer:
+    """Answers /v1/chat/completions from a script of replies; records the requests."""
+
+    def __init__(self, replies: list[dict[str, Any]], status: int = 200) -> None:
+        self.replies = replies
+        self.status = status
+        self.requests: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"path": self.path, "body": body})
+                reply = outer.replies[(len(outer.requests) - 1) % len(outer.replies)]
+                data = json.dumps(reply if outer.status == 200 else {"error": "model not loaded"}).encode()
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> "_FakeServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _reply(text: str, finish: str = "stop", logprobs: list[float] | None = None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text},
+                              "finish_reason": finish}
+    if logprobs is not None:
+        choice["logprobs"] = {"content": [{"token": "t", "logprob": lp} for lp in logprobs]}
+    return {"choices": [choice], "usage": {"completion_tokens": 7}}
+
+
+@pytest.fixture
+def server() -> Iterator[_FakeServer]:
+    replies = [
+        _reply("Here you go:\n1. (safe_div (* amount bps) 10000)\n2. amount\n3. amount * bps / 10000",
+               logprobs=[-0.5, -1.0]),
+        _reply("(safe_div (* amount bps) 100)\n(+ amount 1)"),
+        _reply("(safe_div (* amount", finish="length"),
+    ]
+    with _FakeServer(replies) as s:
+        yield s
+
+
+def test_openai_unconstrained_list_mode(server: _FakeServer) -> None:
+    spec = load_spec(FEE)
+    backend = make_backend("openai", "smol", base_url=server.url)
+    assert not backend.supports_constraints
+    [r] = hints_for_spec(spec, backend, SampleSettings(n=3, temperature=0.7, seed=5, max_tokens=40))
+    assert r.mode == "list" and not r.constrained
+    assert r.n_samples == 3 and r.n_token_limit == 1
+    got = {c.term: (c.count, c.in_grammar) for c in r.candidates}
+    assert got == {"(safe_div (* amount bps) 10000)": (1, True), "amount": (1, True),
+                   "(safe_div (* amount bps) 100)": (1, True), "(+ amount 1)": (1, False)}
+    assert r.candidates[-1].term == "(+ amount 1)"  # out of grammar ranks last
+    assert next(c for c in r.candidates if c.term == "amount").best_logprob == -1.5
+    # one request per sample, each with its own seed, the prompt as chat messages
+    bodies = [q["body"] for q in server.requests]
+    assert [q["path"] for q in server.requests] == ["/v1/chat/completions"] * 3
+    assert [b["seed"] for b in bodies] == [SampleSettings(seed=5).seed_for(i) for i in range(3)]
+    assert all(b["model"] == "smol" and b["temperature"] == 0.7 and b["max_tokens"] == 40 for b in bodies)
+    assert bodies[0]["messages"][0]["role"] == "system" and "fee_expr" in bodies[0]["messages"][-1]["content"]
+    assert "guided_grammar" not in bodies[0]
+
+
+def test_openai_server_grammar_field(server: _FakeServer) -> None:
+    spec = load_spec(FEE)
+    backend = make_backend("openai", "smol", base_url=server.url, grammar_field="guided_grammar")
+    [r] = hints_for_spec(spec, backend, SampleSettings(n=1, seed=0))
+    assert r.constrained and r.mode == "term"
+    sent = server.requests[0]["body"]["guided_grammar"]
+    assert sent == grammar_for_hole(spec, "fee_expr").bounded_lark_text()
+    # term mode reads the first term of a chatty answer; the grammar is checked again
+    assert r.candidates[0].term == "(safe_div (* amount bps) 10000)" and r.candidates[0].in_grammar
+
+
+def test_openai_errors_are_one_line(capsys) -> None:
+    with _FakeServer([_reply("x")], status=503) as s:
+        err_rc = main(["hints", str(FEE), "--backend", "openai", "--model", "smol", "--base-url", s.url,
+                       "--samples", "1", "--no-cache"])
+    assert err_rc == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "HTTP 503" in err
+    assert main(["hints", str(FEE), "--backend", "openai", "--model", "smol",
+                 "--base-url", "http://127.0.0.1:9/v1", "--samples", "1", "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot reach the server" in err
+
+
+def test_replay_from_hints_file(tmp_path: Path, capsys) -> None:
+    spec = load_spec(FEE)
+    data = {"schema": "esso-llm-hints/v1", "model_hash": "sha256:x", "synth_hash": "sha256:y",
+            "holes": {"fee_expr": {"term": "(safe_div (* amount bps) 10000)", "source": "mlx:m", "rank": 0,
+                                   "candidates": [
+                                       {"term": "(safe_div (* amount bps) 10000)", "score": 0.6, "count": 3},
+                                       {"term": "amount", "score": 0.2, "count": 1},
+                                       {"term": "(+ amount 1)", "score": 0.2}]}}}
+    path = tmp_path / "in.hints.json"
+    path.write_text(json.dumps(data))
+    backend = make_backend("replay", str(path))
+    [r] = hints_for_spec(spec, backend, SampleSettings(n=10))
+    assert [(c.term, c.count, c.in_grammar) for c in r.candidates] == [
+        ("(safe_div (* amount bps) 10000)", 3, True), ("amount", 1, True), ("(+ amount 1)", 1, False)]
+    # through the CLI, writing a hints file bound to the spec
+    out = tmp_path / "out.hints.json"
+    assert main(["hints", str(FEE), "--backend", "replay", "--model", str(path), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "3x" in printed and "NOT in grammar" in printed
+    loaded = load_hints(out, spec)
+    [hole] = loaded.holes
+    assert hole.term == "(safe_div (* amount bps) 10000)" and hole.rank == 0
+    assert [c.term for c in hole.candidates][:2] == ["(safe_div (* amount bps) 10000)", "amount"]
+
+
+def test_replay_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no such file"):
+        make_backend("replay", str(tmp_path / "missing.json"))
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    with pytest.raises(UserError, match="not a hints file"):
+        make_backend("replay", str(bad))
+
+
+def test_replay_from_recorded_cache(tmp_path: Path, mlx_backend, private_cache: Path) -> None:
+    from esso_ngs.neural.cache import SampleCache
+    spec = load_spec(FEE)
+    settings = SampleSettings(n=4, temperature=1.0, seed=2, max_tokens=48)
+    [live] = hints_for_spec(spec, mlx_backend, settings, cache=SampleCache())
+    replay = make_backend("replay", str(private_cache / "samples"))
+    [again] = hints_for_spec(spec, replay, settings)
+    assert [c.to_json() for c in again.candidates] == [c.to_json() for c in live.candidates]
