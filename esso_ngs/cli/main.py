@@ -22,17 +22,23 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="esso-ngs", description=__doc__)
+def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="esso-ngs", description="Synthesize the holes of ESSO kernels: grammar enumeration with Z3 "
+                                     "verification (CEGIS), guided by hints from a local LLM.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in commands:
         module = importlib.import_module(f"{__package__}.{name}_cmd")
         module.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Import only the named command's module: the others pull in solvers and models
+    # that cost seconds of start-up. Without a known command, list them all.
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser((first,) if first in COMMAND_MODULES else COMMAND_MODULES)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
