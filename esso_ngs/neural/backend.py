@@ -102,7 +102,7 @@ class Sample:
     logprob: float | None = None  # the model's own (unmasked) log-probability of the tokens
     tokens: int = 0
     hit_token_limit: bool = False
-    finish: str = "eos"  # eos | stopped (grammar complete) | length | error
+    finish: str = "eos"  # eos | stopped (grammar complete) | length | error | replay
     mask_time_s: float = 0.0  # grammar mask + consume time for this sample
     gen_time_s: float = 0.0
     seed: int | None = None
@@ -128,7 +128,6 @@ class BackendStats:
     gen_tokens: int = 0
     gen_s: float = 0.0
     mask_time_s: float = 0.0
-    mask_steps: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
