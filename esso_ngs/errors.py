@@ -24,3 +24,14 @@ class SpecError(UserError):
         if self.field:
             where += f": {self.field}"
         return f"{where}: {' '.join(self.message.split())}"
+
+
+def read_text(path: str | Path) -> str:
+    """A spec file's text; a missing or unreadable file is a one-line SpecError."""
+    file = Path(path)
+    try:
+        return file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SpecError(file, None, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(file, None, f"cannot read file: {exc}") from None

@@ -13,7 +13,7 @@ from json.decoder import scanstring
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..errors import SpecError
+from ..errors import SpecError, read_text
 from .yamlload import FieldPath, format_path
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -40,14 +40,7 @@ class LoadedJson:
 
 
 def load_json(path: str | Path) -> LoadedJson:
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SpecError(file, None, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(file, None, f"cannot read file: {exc}") from None
-    return load_json_text(text, file)
+    return load_json_text(read_text(path), Path(path))
 
 
 def load_json_text(text: str, file: str | Path = "<input>") -> LoadedJson:

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from ..errors import SpecError
+from ..errors import SpecError, read_text
 
 FieldPath = tuple[str | int, ...]
 
@@ -108,14 +108,7 @@ def comment_of(line: str) -> str | None:
 
 def load_yaml(path: str | Path) -> LoadedYaml:
     """Read and compose a YAML file; any problem becomes a one-line SpecError."""
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SpecError(file, None, "file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(file, None, f"cannot read file: {exc}") from None
-    return load_yaml_text(text, file)
+    return load_yaml_text(read_text(path), Path(path))
 
 
 def load_yaml_text(text: str, file: str | Path = "<input>") -> LoadedYaml:
