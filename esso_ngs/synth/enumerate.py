@@ -12,35 +12,137 @@ the search ("likely and cheap first") at the price of the cost-order guarantee.
 Two terms of one nonterminal with the same values on every example (and the same
 ite depth, so that their costs compare like their weights) are interchangeable in
 any context on those examples: only the first is kept.
+
+Speed. A rule and a split of its level over its slots give the cartesian product of
+the slots' entry lists: those combinations are built in bulk, in chunks of rows.
+Each completed bank (one nonterminal at one earlier level) is stacked once into a
+2-D array (entries x examples) with its entries' sizes; a chunk gathers its rows
+from those arrays, checks the style limits on size arrays, and evaluates the rule's
+template once over all its rows with the batched evaluator's own operations
+(`apply_batch`, `ite_batch`, which work elementwise on 2-D arrays). Overflow: rows
+whose every intermediate value is provably within +-2**61 (per-row magnitude
+bounds, `_magnitudes`) run in int64; the other rows (a child outside int64, or a
+possibly large product) go through the batched evaluator with their banks' bounds,
+which computes in int64 only when those bounds allow and on exact Python ints
+otherwise. Rows are then keyed (`value_key`'s digest) and deduplicated in order
+against `seen`, exactly as one-at-a-time building would, and terms (`Entry.term`)
+are only assembled when asked for. The counters, the kept entries and their order,
+and the `should_stop` calls (at every multiple of 1024 terms built) are those of
+building each combination in turn, which is still what happens for templates that
+are not well typed for their banks (e.g. a bank mixing Booleans and ints), or
+without examples.
 """
 from __future__ import annotations
 
+import bisect
+import functools
+import hashlib
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence
 
+import numpy as np
+
 from ..grammar import CompiledGrammar, Rule
-from ..lang.batched import (BatchEnv, BatchValue, apply_batch, batch_value, ite_batch, scalar_value,
-                            to_array, value_key)
-from ..lang.expr import (BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, ite_count, ite_depth, node_count,
-                         replace_at)
+from ..lang.batched import (
+    I64_MAX,
+    I64_MIN,
+    BatchEnv,
+    BatchValue,
+    apply_batch,
+    batch_value,
+    ite_batch,
+    scalar_value,
+    to_array,
+    value_key,
+)
+from ..lang.expr import (
+    BoolLit,
+    Const,
+    EnumLit,
+    Expr,
+    Hole,
+    Ite,
+    Op,
+    Var,
+    ite_count,
+    ite_depth,
+    node_count,
+    replace_at,
+)
 from ..spec.model import StyleProfile
 
+_blake2b = hashlib.blake2b
+_new_value = functools.partial(tuple.__new__, BatchValue)  # BatchValue from a (data, lo, hi) tuple
 
-@dataclass(slots=True)
+
 class Entry:
-    """One enumerated term of a nonterminal."""
+    """One enumerated term of a nonterminal.
 
-    term: Expr
-    level: int  # enumeration level (the weight, plus guidance extras)
-    weight: int  # ast_node * nodes + branch * ites
-    nodes: int
-    ites: int
-    depth: int  # ite nesting
-    value: BatchValue
+    `term` is assembled from the children's terms on first access (most enumerated
+    terms are never looked at); an Entry can also be made from a term directly.
+    """
+
+    __slots__ = ("_kids", "_rule", "_term", "_vkey", "depth", "ites", "level", "nodes", "value", "weight")
+
+    def __init__(self, term: Expr | None, level: int, weight: int, nodes: int, ites: int, depth: int,
+                 value: BatchValue, _rule: Rule | None = None, _kids: tuple[Entry, ...] | Entry | None = None,
+                 _vkey: bytes | None = None) -> None:
+        self._term = term
+        self._rule = _rule  # with _kids: the term is the rule's template filled with the kids' terms
+        self._kids = _kids  # an Entry alone: the same term as that entry
+        self.level = level  # enumeration level (the weight, plus guidance extras)
+        self.weight = weight  # ast_node * nodes + branch * ites
+        self.nodes = nodes
+        self.ites = ites
+        self.depth = depth  # ite nesting
+        self.value = value
+        self._vkey = _vkey  # value_key of the values, once computed
+
+    @property
+    def term(self) -> Expr:
+        t = self._term
+        return t if t is not None else self._build()
+
+    @term.setter
+    def term(self, t: Expr) -> None:
+        self._term, self._rule, self._kids = t, None, None
+
+    def _build(self) -> Expr:
+        # Iterative (terms can be deep): build every missing subterm bottom-up.
+        stack: list[Entry] = [self]
+        while stack:
+            e = stack[-1]
+            if e._term is not None:
+                stack.pop()
+                continue
+            kids = e._kids
+            if isinstance(kids, Entry):  # an alias (unit rule) of another entry
+                if kids._term is None:
+                    stack.append(kids)
+                    continue
+                e._term = kids._term
+            else:
+                assert kids is not None and e._rule is not None
+                missing = [k for k in kids if k._term is None]
+                if missing:
+                    stack.extend(missing)
+                    continue
+                term = e._rule.template
+                for (path, _), kid in zip(e._rule.slots, kids):
+                    term = replace_at(term, path, kid._term)  # type: ignore[arg-type]
+                e._term = term
+            e._rule, e._kids = None, None
+            stack.pop()
+        return self._term  # type: ignore[return-value]
 
     def cost(self, nesting_penalty: int) -> int:
         return self.weight + nesting_penalty * self.depth
+
+    def __repr__(self) -> str:
+        return (f"Entry(term={self.term!r}, level={self.level}, weight={self.weight}, nodes={self.nodes}, "
+                f"ites={self.ites}, depth={self.depth}, value={self.value!r})")
 
 
 @dataclass(slots=True)
@@ -84,7 +186,106 @@ class LevelDone:
         self.level = level
 
 
+class _Bank:
+    """One completed bank (a nonterminal's entries of one level) as arrays.
+
+    `data` stacks the values (entries x examples): bool, or int64 with zero rows in
+    place of the entries outside int64 (flagged by `obj`; their exact rows are in
+    `objdata`, built on demand). `lo`/`hi` bound the int64 rows, `lo_all`/`hi_all`
+    every entry; `mag` is each entry's largest magnitude, as a float (see
+    `_magnitudes`). `kind` is "bool", "int", or "mixed" (both: built one at a time).
+    """
+
+    __slots__ = (
+        "_objdata",
+        "data",
+        "depth",
+        "entries",
+        "hi",
+        "hi_all",
+        "ites",
+        "kind",
+        "lo",
+        "lo_all",
+        "mag",
+        "mag_max",
+        "n",
+        "nodes",
+        "obj",
+    )
+
+    def __init__(self, entries: list[Entry], size: int) -> None:
+        n = len(entries)
+        self.entries = entries
+        self.n = n
+        self.nodes = np.fromiter((e.nodes for e in entries), np.int64, n)
+        self.ites = np.fromiter((e.ites for e in entries), np.int64, n)
+        self.depth = np.fromiter((e.depth for e in entries), np.int64, n)
+        self.obj: np.ndarray | None = None
+        self._objdata: np.ndarray | None = None
+        self.lo = self.hi = self.lo_all = self.hi_all = None
+        self.mag = np.zeros(n, dtype=np.float64)  # max |value| per entry (inf: outside int64)
+        self.mag_max = 0.0
+        nbool = sum(1 for e in entries if e.value.lo is None)
+        if 0 < nbool < n:
+            self.kind = "mixed"
+            self.data = None
+            return
+        if nbool:
+            self.kind = "bool"
+            data = np.empty((n, size), dtype=np.bool_)
+            for i, e in enumerate(entries):
+                data[i] = e.value.data
+            self.data = data
+            for i, e in enumerate(entries):  # share the stacked rows (one copy of the values)
+                e.value = BatchValue(data[i], None, None)
+            return
+        self.kind = "int"
+        data = np.zeros((n, size), dtype=np.int64)
+        obj = np.zeros(n, dtype=np.bool_)
+        for i, e in enumerate(entries):
+            d = e.value.data
+            if isinstance(d, np.ndarray):
+                if d.dtype == np.int64:
+                    data[i] = d
+                else:
+                    obj[i] = True
+            elif I64_MIN <= d <= I64_MAX:
+                data[i] = d
+            else:
+                obj[i] = True
+        self.data = data
+        self.lo, self.hi = (int(data.min()), int(data.max())) if size else (0, 0)
+        if size:
+            self.mag = np.abs(data.astype(np.float64)).max(axis=1)
+            self.mag[obj] = np.inf
+            self.mag_max = float(self.mag.max())
+        self.lo_all, self.hi_all = self.lo, self.hi
+        if obj.any():
+            self.obj = obj
+            for i in np.flatnonzero(obj).tolist():
+                v = entries[i].value
+                self.lo_all = min(self.lo_all, v.lo)
+                self.hi_all = max(self.hi_all, v.hi)
+        for i, e in enumerate(entries):
+            if not obj[i]:
+                e.value = BatchValue(data[i], e.value.lo, e.value.hi)
+
+    def objdata(self) -> np.ndarray:
+        """Every entry's exact values as an object array (entries x examples)."""
+        if self._objdata is None:
+            out = self.data.astype(object)  # type: ignore[union-attr]
+            for i in np.flatnonzero(self.obj).tolist():  # type: ignore[arg-type]
+                out[i] = self.entries[i].value.data
+            self._objdata = out
+        return self._objdata
+
+
 class Enumerator:
+    # Rows built per chunk: each chunk costs one pass of numpy calls over the rule's
+    # template, so chunks should be large, but not so large as to leave the caches.
+    chunk_cells = 1 << 17
+
     def __init__(self, grammar: CompiledGrammar, env: BatchEnv, limits: Limits,
                  rule_extra: Mapping[tuple[str, int], int] | None = None,
                  seeds: Sequence[tuple[str, Expr, int]] = (),
@@ -106,6 +307,9 @@ class Enumerator:
                       for nt in grammar.nonterminals if nt in live}
         self.unit_rules = [r for rs in self.rules.values() for r in rs if r.is_unit]
         self.slot_templates = {id(r): _slot_template(r) for rs in self.rules.values() for r in rs}
+        self._arrays: dict[tuple[str, int], _Bank] = {}  # completed banks, stacked
+        self._typed: dict[tuple[int, tuple[str, ...]], bool] = {}  # (rule, slot kinds) -> well typed
+        self._chunk_rows = max(1024, self.chunk_cells // max(env.size, 1))
 
     # -------------------------------------------------------------- levels
     def rule_level(self, r: Rule) -> int:
@@ -128,15 +332,14 @@ class Enumerator:
             before = (self.stats.built, self.stats.kept)
             new_start: list[Entry] = []
             for nt, rules in self.rules.items():
+                out = new_start if nt == start else None
                 for r in rules:
                     if r.is_unit:
                         continue
                     rl = self.rule_level(r)
                     if rl > level:
                         continue
-                    for entry in self._apply(r, level - rl, level):
-                        if self._add(nt, entry) and nt == start:
-                            new_start.append(entry)
+                    self._apply(nt, r, level - rl, level, out)
                     if self.stopped:
                         return
             for nt, term, seed_level in self.seeds:
@@ -150,26 +353,217 @@ class Enumerator:
             yield LevelDone(level)
 
     # -------------------------------------------------------------- building
-    def _apply(self, r: Rule, budget: int, level: int) -> Iterator[Entry]:
+    def _apply(self, nt: str, r: Rule, budget: int, level: int, out: list[Entry] | None) -> None:
+        """Build the rule's terms of this level, keeping the new ones (`out` collects
+        them when `nt` is the start symbol)."""
         k = len(r.slots)
         if k == 0:
             if budget == 0:
                 entry = self._entry_of(r.template, level)
-                if entry is not None:
-                    yield entry
+                if entry is not None and self._add(nt, entry) and out is not None:
+                    out.append(entry)
             return
         if budget < k:
             return
-        banks = [self.banks[nt] for _, nt in r.slots]
+        banks = [self.banks[snt] for _, snt in r.slots]
         for split in _splits(budget, [sorted(b) for b in banks]):
-            lists = [banks[i][w] for i, w in enumerate(split)]
-            for combo in itertools.product(*lists):
-                if self.stats.built % 1024 == 0 and self.should_stop(self.stats.built):
-                    self.stopped = True
+            if self.env.size == 0 or any(w >= level for w in split):
+                self._split_one_by_one(nt, r, [banks[i][w] for i, w in enumerate(split)], level, out)
+            else:
+                self._split_bulk(nt, r, [self._bank(snt, w) for (_, snt), w in zip(r.slots, split)], level, out)
+            if self.stopped:
+                return
+
+    def _bank(self, nt: str, w: int) -> _Bank:
+        bank = self._arrays.get((nt, w))
+        if bank is None or bank.n != len(self.banks[nt][w]):
+            bank = self._arrays[(nt, w)] = _Bank(self.banks[nt][w], self.env.size)
+        return bank
+
+    def _split_one_by_one(self, nt: str, r: Rule, lists: list[list[Entry]], level: int,
+                          out: list[Entry] | None) -> None:
+        for combo in itertools.product(*lists):
+            if self.stats.built % 1024 == 0 and self.should_stop(self.stats.built):
+                self.stopped = True
+                return
+            entry = self._compose(r, combo, level)
+            if entry is not None and self._add(nt, entry) and out is not None:
+                out.append(entry)
+
+    def _split_bulk(self, nt: str, r: Rule, banks: list[_Bank], level: int, out: list[Entry] | None) -> None:
+        sizes = [b.n for b in banks]
+        total = math.prod(sizes)
+        pos = 0
+        while pos < total:
+            built = self.stats.built
+            end = min(total, pos + self._chunk_rows)
+            # `should_stop` is asked before the combination built as number 1024 * i.
+            stop_at = None
+            off = (-built) % 1024
+            while pos + off < end:
+                if self.should_stop(built + off):
+                    stop_at = pos + off
+                    break
+                off += 1024
+            if stop_at is not None:
+                end = stop_at
+            if end > pos:
+                self._chunk(nt, r, banks, sizes, pos, end, level, out)
+            if stop_at is not None:
+                self.stopped = True
+                return
+            pos = end
+
+    def _chunk(self, nt: str, r: Rule, banks: list[_Bank], sizes: list[int], pos: int, end: int, level: int,
+               out: list[Entry] | None) -> None:
+        """Combinations pos..end-1 (in `itertools.product` order) of a split."""
+        m = end - pos
+        k = len(banks)
+        ids: list[np.ndarray] = [None] * k  # type: ignore[list-item]
+        rem = np.arange(pos, end, dtype=np.int64)
+        for i in range(k - 1, 0, -1):
+            rem, ids[i] = np.divmod(rem, sizes[i])
+        ids[0] = rem
+        nodes = banks[0].nodes[ids[0]] + r.own_nodes
+        ites = banks[0].ites[ids[0]] + r.own_ites
+        depth = np.maximum(banks[0].depth[ids[0]] + r.slot_ites_above[0], r.own_ite_depth)
+        for i in range(1, k):
+            nodes += banks[i].nodes[ids[i]]
+            ites += banks[i].ites[ids[i]]
+            np.maximum(depth, banks[i].depth[ids[i]] + r.slot_ites_above[i], out=depth)
+        self.stats.built += m
+        lim = self.limits
+        ok = None
+        if lim.max_nodes is not None:
+            ok = nodes <= lim.max_nodes
+        if lim.max_branches is not None:
+            ok = ites <= lim.max_branches if ok is None else ok & (ites <= lim.max_branches)
+        if lim.max_nesting is not None:
+            ok = depth <= lim.max_nesting if ok is None else ok & (depth <= lim.max_nesting)
+        if ok is not None:
+            n_ok = int(np.count_nonzero(ok))
+            if n_ok < m:
+                self.stats.pruned_style += m - n_ok
+                if n_ok == 0:
                     return
-                entry = self._compose(r, combo, level)
-                if entry is not None:
-                    yield entry
+                ids = [ix[ok] for ix in ids]
+                nodes, ites, depth = nodes[ok], ites[ok], depth[ok]
+                m = n_ok
+
+        values = self._values(r, banks, ids, m)
+        if values is None:  # a template not well typed for these banks: one at a time
+            combos = [tuple(b.entries[i] for b, i in zip(banks, t))
+                      for t in zip(*(ix.tolist() for ix in ids))]
+            tpl = self.slot_templates[id(r)]
+            size = self.env.size
+            vals = [_template_value(tpl, [c.value for c in combo], self.env) for combo in combos]
+            keys = [value_key(to_array(v, size)) for v in vals]
+        else:
+            kind, rows, big = values
+            tag = b"b" if kind == "b" else b"i"
+            raw = rows.view(np.dtype((np.void, rows.shape[1] * rows.itemsize))).ravel().tolist()
+            keys = [_blake2b(tag + x, digest_size=16).digest() for x in raw]
+            for j, (row, _, _) in big.items():
+                keys[j] = _blake2b(b"o" + ",".join(map(str, row.tolist())).encode(), digest_size=16).digest()
+
+        # Keep the first row of each new (values, depth): a row is new when no earlier
+        # row of the chunk and nothing in `seen` has its key.
+        seen = self.seen[nt]
+        dkeys = list(zip(keys, depth.tolist()))
+        first = dict(zip(reversed(dkeys), range(m - 1, -1, -1)))  # key -> its first row
+        new = first.keys() - seen
+        self.stats.pruned_equivalent += m - len(new)
+        if not new:
+            return
+        seen |= new
+        self.stats.kept += len(new)
+        kept = sorted(first[key] for key in new)
+
+        sel = np.array(kept, dtype=np.intp)
+        ns, its, ds = nodes[sel], ites[sel], depth[sel]
+        w_list = (lim.ast_node * ns + lim.branch * its).tolist()
+        n_list, i_list, d_list = ns.tolist(), its.tolist(), ds.tolist()
+        kid_rows = list(zip(*[map(b.entries.__getitem__, ix[sel].tolist()) for b, ix in zip(banks, ids)]))
+        if values is None:
+            vs = [vals[j] for j in kept]
+        else:
+            compact = rows[sel]
+            if kind == "b":
+                vs = list(map(_new_value, zip(compact, itertools.repeat(None), itertools.repeat(None))))
+            else:
+                vs = list(map(_new_value, zip(compact, compact.min(axis=1).tolist(), compact.max(axis=1).tolist())))
+                for j, v in big.items():  # rows outside int64 keep their exact values
+                    t = bisect.bisect_left(kept, j)
+                    if t < len(kept) and kept[t] == j:
+                        vs[t] = BatchValue(*v)
+        bank = self.banks[nt].setdefault(level, [])
+        made = [Entry(None, level, w, n, i, d, v, r, kids, keys[j])
+                for w, n, i, d, v, kids, j in zip(w_list, n_list, i_list, d_list, vs, kid_rows, kept)]
+        bank.extend(made)
+        if out is not None:
+            out.extend(made)
+
+    def _values(self, r: Rule, banks: list[_Bank], ids: list[np.ndarray], m: int
+                ) -> tuple[str, np.ndarray, dict[int, tuple[np.ndarray, int, int]]] | None:
+        """The template's values on the rows: ("b" or "i", rows, rows outside int64).
+
+        The rows array is bool or int64 (rows x examples); the rows outside int64
+        (zero there) map to (exact object row, lo, hi). None when the template is
+        not well typed for these banks (then rows are built one at a time).
+
+        Rows whose every intermediate value is provably small (`_magnitudes`) are
+        computed in int64 in one pass; the others with the batched evaluator's
+        own bounds discipline (int64 when its bounds allow, exact ints otherwise).
+        """
+        tpl = self.slot_templates[id(r)]
+        sig = (id(r), tuple(b.kind for b in banks))
+        typed = self._typed.get(sig)
+        if typed is None:
+            typed = self._typed[sig] = _template_kind(tpl, sig[1], self.env) is not None
+        if not typed:
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):
+            _, worst = _magnitudes(tpl, [b.mag_max for b in banks], self.env)
+            if worst <= _SAFE:
+                return _canonical(self._eval(tpl, banks, ids, m, True), m)
+            _, worst = _magnitudes(tpl, [b.mag[ix] for b, ix in zip(banks, ids)], self.env)
+            safe = np.asarray(worst <= _SAFE, dtype=np.bool_)  # NaN (inf * 0) is not safe
+        n_safe = int(np.count_nonzero(safe))
+        if n_safe == m:
+            return _canonical(self._eval(tpl, banks, ids, m, True), m)
+        rest = ~safe
+        part_rest = _canonical(self._eval(tpl, banks, [ix[rest] for ix in ids], m - n_safe, False), m - n_safe)
+        if n_safe == 0:
+            return part_rest
+        part_safe = _canonical(self._eval(tpl, banks, [ix[safe] for ix in ids], n_safe, True), n_safe)
+        if part_safe[0] != part_rest[0]:
+            return None
+        rows = np.empty((m, self.env.size), dtype=part_safe[1].dtype)
+        rows[safe] = part_safe[1]
+        rows[rest] = part_rest[1]
+        where = np.flatnonzero(rest)
+        big = {int(where[j]): v for j, v in part_rest[2].items()}  # safe rows all fit
+        return part_safe[0], rows, big
+
+    def _eval(self, tpl: Expr, banks: list[_Bank], ids: list[np.ndarray], m: int, safe: bool) -> BatchValue:
+        """The template on the rows (2-D values): `safe` rows in int64 (see `_safe_value`),
+        others exactly, through the batched evaluator."""
+        args = []
+        for b, ix in zip(banks, ids):
+            if b.kind == "bool":
+                args.append(BatchValue(b.data[ix], None, None))  # type: ignore[index]
+            elif safe:
+                args.append(BatchValue(b.data[ix], -_HAND, _HAND))  # type: ignore[index]
+            elif b.obj is not None:
+                args.append(BatchValue(b.objdata()[ix], b.lo_all, b.hi_all))
+            else:
+                args.append(BatchValue(b.data[ix], b.lo, b.hi))  # type: ignore[index]
+        v = _safe_value(tpl, args, self.env) if safe else _template_value(tpl, args, self.env)
+        d = v.data
+        size = self.env.size
+        if not isinstance(d, np.ndarray) or d.shape != (m, size):
+            d = np.broadcast_to(to_array(v, size), (m, size))
+        return BatchValue(d, v.lo, v.hi)
 
     def _compose(self, r: Rule, kids: tuple[Entry, ...], level: int) -> Entry | None:
         self.stats.built += 1
@@ -182,12 +576,9 @@ class Enumerator:
                 (lim.max_nesting is not None and depth > lim.max_nesting):
             self.stats.pruned_style += 1
             return None
-        term = r.template
-        for (path, _), kid in zip(r.slots, kids):
-            term = replace_at(term, path, kid.term)
         value = _template_value(self.slot_templates[id(r)], [c.value for c in kids], self.env)
         weight = lim.ast_node * nodes + lim.branch * ites
-        return Entry(term, level, weight, nodes, ites, depth, value)
+        return Entry(None, level, weight, nodes, ites, depth, value, r, kids)
 
     def _entry_of(self, term: Expr, level: int) -> Entry | None:
         self.stats.built += 1
@@ -202,7 +593,10 @@ class Enumerator:
         return Entry(term, level, lim.ast_node * nodes + lim.branch * ites, nodes, ites, depth, value)
 
     def _add(self, nt: str, entry: Entry) -> bool:
-        key = (value_key(to_array(entry.value, self.env.size)), entry.depth)
+        vkey = entry._vkey
+        if vkey is None:
+            vkey = entry._vkey = value_key(to_array(entry.value, self.env.size))
+        key = (vkey, entry.depth)
         seen = self.seen[nt]
         if key in seen:
             self.stats.pruned_equivalent += 1
@@ -222,12 +616,184 @@ class Enumerator:
                 a, b = r.nonterminal, r.slots[0][1]
                 src_level = level - self.rule_level(r)
                 for entry in list(self.banks[b].get(src_level, [])):
-                    moved = Entry(entry.term, level, entry.weight, entry.nodes, entry.ites, entry.depth, entry.value)
+                    moved = Entry(entry._term, level, entry.weight, entry.nodes, entry.ites, entry.depth,
+                                  entry.value)
+                    if entry._term is None:
+                        moved._kids = entry  # the same term, built when needed
+                    moved._vkey = entry._vkey
                     if self._add(a, moved):
                         changed = True
                         if a == self.g.start:
                             new_start.append(moved)
         return new_start
+
+
+def _canonical(v: BatchValue, m: int) -> tuple[str, np.ndarray, dict[int, tuple[np.ndarray, int, int]]]:
+    """Rows of a chunk's values in canonical form: see `Enumerator._values`."""
+    d = v.data
+    assert isinstance(d, np.ndarray)
+    if d.dtype == np.bool_:
+        return "b", np.ascontiguousarray(d), {}
+    if d.dtype == np.int64:
+        return "i", np.ascontiguousarray(d), {}
+    # Exact Python ints: rows that fit go back to int64 (the canonical dtype).
+    if d.dtype != object:
+        d = d.astype(object)
+    lo, hi = d.min(axis=1), d.max(axis=1)
+    fits = np.asarray((lo >= I64_MIN) & (hi <= I64_MAX), dtype=np.bool_)
+    rows = np.zeros(d.shape, dtype=np.int64)
+    if fits.all():
+        rows[:] = d.astype(np.int64)
+        return "i", rows, {}
+    if fits.any():
+        rows[fits] = d[fits].astype(np.int64)
+    big = {j: (np.array(d[j], dtype=object), int(lo[j]), int(hi[j])) for j in np.flatnonzero(~fits).tolist()}
+    return "i", rows, big
+
+
+# Rows whose every intermediate value has magnitude <= _SAFE (as computed in floats,
+# whose rounding is far below the margin) run in int64 with bounds +-_HAND: sums of
+# two such values fit, and products are proven to fit row by row.
+_SAFE = float(1 << 61)
+_HAND = (1 << 62) - 1
+
+
+def _fmag(x: int) -> float:
+    x = abs(int(x))
+    return float(x) if x < (1 << 1000) else math.inf
+
+
+def _magnitudes(t: Expr, slots: list, env: BatchEnv) -> tuple:
+    """Upper bounds (floats, or float arrays: one per row) of |value| of the
+    template, and of every value computed on the way (the second result).
+
+    Per row, unlike the batched evaluator's bounds (one interval per operand over
+    the whole batch): a product of a large and a small value is small on its row.
+    |a div b| <= |a| and |a mod b| < |b| for Euclidean division (and 0 for b = 0).
+    Boolean values count 0. Callers ignore float overflow: inf and NaN (inf * 0)
+    are never <= _SAFE.
+    """
+    if isinstance(t, Var):
+        if t.name.startswith(_SLOT):
+            f = slots[int(t.name[len(_SLOT):])]
+        else:
+            v = env.values.get(t.name)
+            if v is None:
+                f = _fmag(env.enums[t.name])
+            elif v.is_bool:
+                f = 0.0
+            elif isinstance(v.data, np.ndarray) and v.data.dtype != np.int64:
+                f = math.inf
+            else:
+                f = max(_fmag(v.lo), _fmag(v.hi))  # type: ignore[arg-type]
+        return f, f
+    if isinstance(t, Const):
+        f = _fmag(t.value)
+        return f, f
+    if isinstance(t, EnumLit):
+        f = _fmag(env.enums[t.symbol])
+        return f, f
+    if isinstance(t, BoolLit):
+        return 0.0, 0.0
+    if isinstance(t, Ite):
+        (_, wc), (ft, wt), (fe, we) = (_magnitudes(x, slots, env) for x in (t.cond, t.then, t.else_))
+        f = np.maximum(ft, fe)
+        return f, np.maximum(np.maximum(wc, wt), np.maximum(we, f))
+    assert isinstance(t, Op)
+    parts = [_magnitudes(a, slots, env) for a in t.args]
+    fs = [p[0] for p in parts]
+    w = parts[0][1]
+    for p in parts[1:]:
+        w = np.maximum(w, p[1])
+    op = t.op
+    if op in ("+", "-"):
+        f = fs[0]
+        for x in fs[1:]:
+            f = f + x  # partial sums only grow
+    elif op == "*":
+        f = fs[0]
+        for x in fs[1:]:
+            f = f * x
+            w = np.maximum(w, f)  # a later factor 0 does not undo an overflow
+    elif op in ("min", "max"):
+        f = fs[0]
+        for x in fs[1:]:
+            f = np.maximum(f, x)
+    elif op in ("div", "safe_div"):
+        f = fs[0]
+    elif op in ("mod", "safe_mod"):
+        f = fs[1]
+    else:  # comparisons and logic: Booleans
+        f = 0.0
+    return f, np.maximum(w, f)
+
+
+def _safe_value(t: Expr, slots: list[BatchValue], env: BatchEnv) -> BatchValue:
+    """`_template_value` on rows whose intermediate values are all within +-_SAFE.
+
+    Every int array gets the bounds +-_HAND (sound there), so the batched
+    operations all run in int64; products are taken directly (their batch-wide
+    bounds, corners of two wide intervals, would not fit though each row does).
+    """
+    if isinstance(t, Op):
+        args = [_safe_value(a, slots, env) for a in t.args]
+        if t.op == "*" and any(isinstance(a.data, np.ndarray) for a in args):
+            acc = args[0].data
+            for a in args[1:]:
+                acc = np.multiply(acc, a.data)
+            return BatchValue(acc, -_HAND, _HAND)
+        v = apply_batch(t.op, args)
+    elif isinstance(t, Ite):
+        v = ite_batch(_safe_value(t.cond, slots, env), _safe_value(t.then, slots, env),
+                      _safe_value(t.else_, slots, env))
+    else:
+        return _template_value(t, slots, env)
+    if v.lo is not None and isinstance(v.data, np.ndarray):
+        return BatchValue(v.data, -_HAND, _HAND)
+    return v
+
+
+_INT_OPS = frozenset({"+", "-", "*", "min", "max"})
+_DIVMOD = frozenset({"div", "mod", "safe_div", "safe_mod"})
+_ORDER = frozenset({"<", "<=", ">", ">="})
+
+
+def _template_kind(t: Expr, kinds: tuple[str, ...], env: BatchEnv) -> str | None:
+    """"int" or "bool", the type of the template's values given its slots' kinds, or
+    None when the template is not well typed (or unusual: wrong arities, unknown
+    names). Only well-typed templates are built in bulk: there, the batched
+    evaluator's scalar and array paths agree (an ill-typed `ite` with a constant
+    condition would keep its branch's type, and a varying one would not)."""
+    if isinstance(t, Var):
+        if t.name.startswith(_SLOT):
+            k = kinds[int(t.name[len(_SLOT):])]
+            return k if k in ("int", "bool") else None
+        if t.name in env.values:
+            return "bool" if env.values[t.name].is_bool else "int"
+        return "int" if t.name in env.enums else None
+    if isinstance(t, (Const, EnumLit)):
+        return "int"
+    if isinstance(t, BoolLit):
+        return "bool"
+    if isinstance(t, Ite):
+        c, a, b = (_template_kind(x, kinds, env) for x in (t.cond, t.then, t.else_))
+        return a if c == "bool" and a is not None and a == b else None
+    if isinstance(t, Op):
+        args = [_template_kind(x, kinds, env) for x in t.args]
+        if None in args or not args:
+            return None
+        n, op = len(args), t.op
+        if op in _INT_OPS or op in _DIVMOD:
+            ok = all(k == "int" for k in args) and (n == 2 if op in _DIVMOD else True)
+            return "int" if ok else None
+        if op in _ORDER:
+            return "bool" if n == 2 and args == ["int", "int"] else None
+        if op in ("=", "!="):
+            return "bool" if n == 2 and args[0] == args[1] else None
+        if op in ("and", "or", "xor", "not", "=>"):
+            ok = all(k == "bool" for k in args) and (n == 1 if op == "not" else n == 2 if op == "=>" else True)
+            return "bool" if ok else None
+    return None
 
 
 def _splits(total: int, available: list[list[int]]) -> Iterator[tuple[int, ...]]:
