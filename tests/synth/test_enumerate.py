@@ -487,3 +487,31 @@ def test_same_when_stopped_without_examples() -> None:
                          {"x": "Int"}, max_nodes=11, max_branches=3, max_nesting=3)
     out = _assert_same(g, BatchEnv({"x": np.zeros(0, dtype=np.int64)}), limits, 3000)
     assert len(out["stream"]) > 3
+
+
+def _sygus_funs() -> list[tuple[Path, str]]:
+    from esso_ngs.sygus.parse import load_problem
+    out = []
+    for path in sorted((ROOT / "benchmarks" / "sygus").glob("*.sl")):
+        out.extend((path, f.name) for f in load_problem(path).funs)
+    return out
+
+
+SYGUS_FUNS = _sygus_funs()
+
+
+@pytest.mark.parametrize("path,fun", SYGUS_FUNS, ids=[f"{p.stem}:{f}" for p, f in SYGUS_FUNS])
+def test_same_on_sygus_grammars(path: Path, fun: str) -> None:
+    """SyGuS grammars (Boolean ones too), sized by node count only, on small and large inputs."""
+    import random
+
+    from esso_ngs.sygus.common import compiled, limits_for
+    from esso_ngs.sygus.parse import load_problem
+
+    f = next(f for f in load_problem(path).funs if f.name == fun)
+    g = compiled(f)
+    rng = random.Random(7)
+    ints = [0, 1, -1, 3, 9, -4, 1 << 40, -(1 << 33), (1 << 62) + 1, 12]
+    cols = {n: np.array([rng.random() < 0.5 for _ in ints]) if s == "Bool" else
+            np.array(rng.sample(ints, len(ints)), dtype=np.int64) for n, s in zip(f.params, f.sorts)}
+    _assert_same(g, BatchEnv(cols), limits_for(g), 6_000)
