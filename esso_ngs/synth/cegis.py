@@ -62,7 +62,7 @@ class _Search:
     exhausted: bool = False  # every term (under the bound) was examined
     stopped: str = ""  # budget reason, if stopped
     unknown_terms: list[str] = field(default_factory=list)  # candidates Z3 could not decide
-    last_rejected: Expr | None = None  # the last candidate the examples ruled out
+    last_rejected: Entry | None = None  # the last candidate the examples ruled out (term built lazily)
 
 
 def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: SynthOptions = SynthOptions(),
@@ -140,10 +140,11 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
                               f"{search.unknown_terms[0]}")
     if search.last_rejected is not None and not result.counterexamples:
         # Name a real counterexample for the last candidate, not just "failed an example".
-        verdict = verify(spec, hole_id, search.last_rejected, options.verify, others=others)
+        rejected = search.last_rejected.term
+        verdict = verify(spec, hole_id, rejected, options.verify, others=others)
         result.z3_calls += 1
         if verdict.counterexample is not None:
-            result.counterexamples.append(_cex_record(to_sexpr(search.last_rejected), verdict.counterexample))
+            result.counterexamples.append(_cex_record(to_sexpr(rejected), verdict.counterexample))
     last = result.counterexamples[-1]["describe"] if result.counterexamples else "no candidate at all"
     return _finish(result, start, "infeasible",
                    reason=f"no term of the grammar within the style profile is correct; last: {last}")
@@ -229,7 +230,7 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
                 heapq.heappush(pending, (cost, seq, entry))
                 seq += 1
             else:
-                out.last_rejected = entry.term
+                out.last_rejected = entry
         result.candidates += enum.stats.built
         result.candidates_kept += enum.stats.kept
         out.unknown_terms = sorted(undecided - exclude)
