@@ -14,29 +14,18 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import SpecError, read_text
-from .yamlload import FieldPath, format_path
+from .yamlload import FieldPath, LocatedDocument
 
 _WS = re.compile(r"[ \t\n\r]*")
 _ATOM = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null|NaN|-?Infinity")
 
 
 @dataclass(frozen=True)
-class LoadedJson:
+class LoadedJson(LocatedDocument):
     file: Path
     data: Any
     lines: Mapping[FieldPath, int]
 
-    def line_of(self, path: FieldPath) -> int | None:
-        p = tuple(path)
-        while True:
-            if p in self.lines:
-                return self.lines[p]
-            if not p:
-                return None
-            p = p[:-1]
-
-    def error(self, path: FieldPath, message: str) -> SpecError:
-        return SpecError(self.file, format_path(path) or None, message, self.line_of(path))
 
 
 def load_json(path: str | Path) -> LoadedJson:

@@ -27,20 +27,12 @@ FieldPath = tuple[str | int, ...]
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
-class LoadedYaml:
-    """Plain data of a YAML file plus where each part of it stands."""
+class LocatedDocument:
+    """A parsed file whose field paths map to lines (`file`, `lines`): the one place
+    that turns a field path into a one-line SpecError, for YAML and JSON alike."""
 
     file: Path
-    data: Any
-    lines: Mapping[FieldPath, int]  # field path -> 1-based line of its node
-    text_lines: tuple[str, ...]
-    # Field paths of `{const: 0}` mappings on a line with a `# HOLE` comment,
-    # mapped to the comment text (after `#`, stripped).
-    hole_comments: Mapping[FieldPath, str] = field(default_factory=dict)
-    # Plain scalars YAML 1.1 reads as Booleans though they look like names
-    # (`on`, `off`, `yes`, `no`): their text, so a name field can still use it.
-    bool_words: Mapping[FieldPath, str] = field(default_factory=dict)
+    lines: Mapping[FieldPath, int]
 
     def line_of(self, path: FieldPath) -> int | None:
         """Line of `path`, or of its nearest recorded ancestor."""
@@ -54,6 +46,23 @@ class LoadedYaml:
 
     def error(self, path: FieldPath, message: str) -> SpecError:
         return SpecError(self.file, format_path(path) or None, message, self.line_of(path))
+
+
+@dataclass(frozen=True)
+class LoadedYaml(LocatedDocument):
+    """Plain data of a YAML file plus where each part of it stands."""
+
+    file: Path
+    data: Any
+    lines: Mapping[FieldPath, int]  # field path -> 1-based line of its node
+    text_lines: tuple[str, ...]
+    # Field paths of `{const: 0}` mappings on a line with a `# HOLE` comment,
+    # mapped to the comment text (after `#`, stripped).
+    hole_comments: Mapping[FieldPath, str] = field(default_factory=dict)
+    # Plain scalars YAML 1.1 reads as Booleans though they look like names
+    # (`on`, `off`, `yes`, `no`): their text, so a name field can still use it.
+    bool_words: Mapping[FieldPath, str] = field(default_factory=dict)
+
 
 
 def format_path(path: FieldPath) -> str:

@@ -10,7 +10,7 @@ before it is reported, and `unknown` is never reported as verified.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
