@@ -183,16 +183,23 @@ def size_of(terms: dict[str, Expr]) -> int:
 
 # ---------------------------------------------------------------- one problem
 
-def bench_exported(spec: Spec, hole_id: str, path: Path, logic: str, limit: float, tmp: Path,
-                   native: dict[str, Any]) -> Row:
-    row = Row(f"{spec.name}.{hole_id}", "spec", logic)
-    problem = load_problem(path)
+def run_cvc5_into(row: Row, path: Path, limit: float) -> dict[str, Any]:
+    """Run cvc5 on `path` and record its status, mode and timing in `row`
+    (`infeasible` is marked doubtful: cvc5 has answered it on solvable problems)."""
     c = run_cvc5(path, limit)
     row.cvc5_time_s, row.cvc5_mode = c["time_s"], c.get("mode", "")
     row.extra["cvc5_answer_s"] = c.get("answer_s")
     row.cvc5_status = c["status"] if c["status"] != "infeasible" else "infeasible?"
     if c["status"] == "error":
         row.cvc5_note = c.get("output", "")[:120]
+    return c
+
+
+def bench_exported(spec: Spec, hole_id: str, path: Path, logic: str, limit: float, tmp: Path,
+                   native: dict[str, Any]) -> Row:
+    row = Row(f"{spec.name}.{hole_id}", "spec", logic)
+    problem = load_problem(path)
+    c = run_cvc5_into(row, path, limit)
     if c["status"] == "solved":
         terms = read_solutions(c["output"], problem, "cvc5")
         status, notes = verify_spec_answer(spec, hole_id, terms)
@@ -249,12 +256,7 @@ def bench_exported(spec: Spec, hole_id: str, path: Path, logic: str, limit: floa
 def bench_sl(path: Path, limit: float, tmp: Path) -> Row:
     problem = load_problem(path)
     row = Row(path.stem, "sl", problem.logic)
-    c = run_cvc5(path, limit)
-    row.cvc5_time_s, row.cvc5_mode = c["time_s"], c.get("mode", "")
-    row.extra["cvc5_answer_s"] = c.get("answer_s")
-    row.cvc5_status = c["status"] if c["status"] != "infeasible" else "infeasible?"
-    if c["status"] == "error":
-        row.cvc5_note = c.get("output", "")[:120]
+    c = run_cvc5_into(row, path, limit)
     if c["status"] == "solved":
         terms = read_solutions(c["output"], problem, "cvc5")
         verdict = check(problem, terms, 20_000)
