@@ -11,7 +11,7 @@ every obligation with all terms in place: holes failing it are `unknown`, never 
 from __future__ import annotations
 
 import time
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ..lang.expr import Expr
 from ..lang.sexpr import parse_term
@@ -20,8 +20,12 @@ from ..verify import obligations_for, verify_terms
 from .cegis import SynthOptions, Trace, solve_hole
 from .guidance import Hint
 from .result import HintUse, HoleResult, SynthResult
+from .stream import HintStream
 
-__all__ = ["Hint", "HintUse", "HoleResult", "SynthOptions", "SynthResult", "synthesize"]
+__all__ = ["Hint", "HintStream", "HintUse", "HoleResult", "SynthOptions", "SynthResult", "synthesize"]
+
+Hints = Mapping[str, Sequence[Hint] | HintStream]  # hole id -> ranked hints, or a stream of them
+OnResult = Callable[[SynthResult], None]
 
 MAX_JOINT_TRIES = 4  # terms of an earlier hole tried before a group gives up
 
@@ -47,15 +51,28 @@ def hole_groups(spec: Spec) -> list[list[str]]:
     return list(groups.values())
 
 
-def synthesize(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None = None,
-               options: SynthOptions = SynthOptions(), trace: Trace | None = None) -> SynthResult:
-    """Fill every hole of `spec`. `hints` maps hole ids to ranked hints (best first)."""
+def synthesize(spec: Spec, hints: Hints | None = None, options: SynthOptions = SynthOptions(),
+               trace: Trace | None = None, on_update: OnResult | None = None) -> SynthResult:
+    """Fill every hole of `spec`. `hints` maps hole ids to ranked hints (best first),
+    or to streams of hints still arriving (generated concurrently). `on_update` is
+    called with the result so far each time a hole gets a cheaper verified term
+    (not yet proven minimal) and each time a hole is done."""
     start = time.perf_counter()
     hints = hints or {}
     by_id: dict[str, HoleResult] = {}
+
+    def report(hole: HoleResult) -> None:
+        if on_update is None:
+            return
+        holes = [by_id.get(h.hole_id) or HoleResult(h.hole_id, "unknown", reason="in progress")
+                 for h in spec.synth.holes]
+        holes = [hole if h.hole_id == hole.hole_id else h for h in holes]
+        on_update(SynthResult(spec.name, holes, time.perf_counter() - start))
+
     for group in hole_groups(spec):
-        for result in _solve_group(spec, group, {}, hints, options, trace):
+        for result in _solve_group(spec, group, {}, hints, options, trace, report if len(group) == 1 else None):
             by_id[result.hole_id] = result
+            report(result)
     results = [by_id[h.hole_id] for h in spec.synth.holes]
     chosen = {r.hole_id: parse_term(r.term) for r in results if r.status == "solved" and r.term}
     if len(chosen) > 1:
@@ -69,14 +86,17 @@ def synthesize(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None = None,
     return SynthResult(spec.name, results, time.perf_counter() - start)
 
 
-def _solve_group(spec: Spec, group: list[str], fixed: dict[str, Expr], hints: Mapping[str, Sequence[Hint]],
-                 options: SynthOptions, trace: Trace | None) -> list[HoleResult]:
-    """Results for `group` (in order), each hole solved under the terms in `fixed`."""
+def _solve_group(spec: Spec, group: list[str], fixed: dict[str, Expr], hints: Hints,
+                 options: SynthOptions, trace: Trace | None,
+                 on_update: Callable[[HoleResult], None] | None = None) -> list[HoleResult]:
+    """Results for `group` (in order), each hole solved under the terms in `fixed`.
+    `on_update` hears of verified terms (only for a hole alone in its group: in a
+    group, a term is an answer only once the later holes have one under it)."""
     hole_id, rest = group[0], group[1:]
     excluded: set[str] = set()
     for attempt in range(MAX_JOINT_TRIES):
         result = solve_hole(spec, hole_id, hints.get(hole_id, ()), options, trace, fixed, frozenset(excluded),
-                            provisional=bool(rest))
+                            provisional=bool(rest), on_update=on_update)
         if result.status != "solved" or result.term is None or not rest:
             return [result] + [_skipped(h, hole_id) for h in rest if result.status != "solved"]
         later = _solve_group(spec, rest, {**fixed, hole_id: parse_term(result.term)}, hints, options, trace)

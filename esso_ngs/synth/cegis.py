@@ -2,20 +2,34 @@
 
 Candidates that pass every example are verified in cost order; a counterexample
 joins the example set and enumeration restarts (terms pruned as equivalent on the
-old examples may differ on the new one). Hints are verified first, in rank order;
-the guided search (hint-weighted) runs when no hint verifies; and when a solution
-was found out of cost order, a search below its cost proves it minimal or finds a
-cheaper one, as the objective MINIMIZE_COST asks.
+old examples may differ on the new one).
+
+Anytime. Hints arrive on a stream (all at once from a file, or one by one from a
+model generating in another thread) and are taken between enumeration levels.
+Each is verified as it arrives; a verified hint is an answer at once (reported
+through `on_update`, not minimal yet). A hint that fails is repaired (its
+neighbourhood within two edits, `repair.py`), and all hints guide a second,
+hint-weighted enumeration whose seeded hint subterms count as cheap atoms. The
+cost-ordered search runs throughout: it ends when it has examined every term
+cheaper than the answer in hand (then that answer is proven minimal, as
+MINIMIZE_COST asks), when it finds a cheaper one (minimal by construction), or when
+the budget is spent. Minimality is only ever claimed from that true-cost search.
+
+Guidance never costs much: repair and guided enumeration together get at most
+`GUIDED_ALLOWANCE_S` plus `GUIDED_SHARE` of the time the cost-ordered search has
+run; a garbage hint then slows the search by about that share. Verifying an
+arriving hint (one verifier call) is not capped: it is how an exact hint wins.
 """
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Generator, Mapping, Sequence
 
 from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
-from ..lang.batched import to_array
+from ..lang.batched import batch_value, to_array
 from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
 from ..spec.model import Spec
@@ -23,9 +37,16 @@ from ..verify import VerifyOptions, verify
 from .enumerate import Entry, Enumerator, LevelDone, Limits
 from .examples import ExampleSet
 from .guidance import Guidance, Hint, learn_guidance, parse_hint
+from .repair import Repairer
 from .result import HintUse, HoleResult
+from .stream import HintStream
 
 Trace = Callable[[str], None]
+OnUpdate = Callable[[HoleResult], None]  # a snapshot each time a cheaper verified term is known
+
+GUIDED_SHARE = 0.04  # repair + guided enumeration: this share of the cost-ordered search's time...
+GUIDED_ALLOWANCE_S = 0.25  # ...plus this much, so that a near hint is repaired before the search starts
+MAX_REPAIR_VERIFY = 24  # verifier calls spent on one hint's neighbours
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +58,8 @@ class SynthOptions:
     seed: int = 0
     verify: VerifyOptions = VerifyOptions(timeout_ms=5000)
     use_guidance: bool = True
+    repair_terms: int = 200_000  # neighbours of one failed hint evaluated (0: no repair)
+    guided_cap: bool = True  # False: guidance runs uncapped (tests, with deterministic budgets)
 
 
 class _Budget:
@@ -46,12 +69,86 @@ class _Budget:
         self.result = result
 
     def exceeded(self, in_flight: int = 0) -> str | None:
-        """Why to stop, if so; `in_flight` counts terms built by the running enumeration."""
+        """Why to stop, if so; `in_flight` counts terms built but not yet counted in the result."""
         if time.perf_counter() > self.deadline:
             return "time budget spent"
         if self.max_candidates is not None and self.result.candidates + in_flight >= self.max_candidates:
             return f"candidate budget of {self.max_candidates} spent"
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Best:
+    term: Expr
+    cost: int
+    found_by: str
+    hint: int | None
+
+
+@dataclass(slots=True)
+class _Hole:
+    """Everything one hole's search shares: the problem, the examples, the budget, the
+    answer in hand, and the time given to the cost-ordered search and to hints."""
+
+    spec: Spec
+    hole_id: str
+    g: CompiledGrammar
+    limits: Limits
+    examples: ExampleSet
+    options: SynthOptions
+    budget: _Budget
+    result: HoleResult
+    log: Trace
+    others: Mapping[str, Expr]
+    exclude: frozenset[str]
+    provisional: bool
+    start: float
+    on_update: OnUpdate | None = None
+    best: _Best | None = None
+    main_time: float = 0.0  # seconds spent in the cost-ordered search
+    hint_time: float = 0.0  # seconds spent on repair and guided enumeration
+
+    def bound(self) -> int | None:
+        """Only terms of at most this cost can improve on the answer in hand."""
+        return self.best.cost - 1 if self.best is not None else None
+
+    def cost(self, term: Expr) -> int:
+        return style_metrics(term, self.spec.synth.style).cost
+
+    def improve(self, term: Expr, found_by: str, hint: int | None = None) -> bool:
+        """Take a verified term if it is cheaper than the answer in hand."""
+        cost = self.cost(term)
+        if self.best is not None and cost >= self.best.cost:
+            return False
+        self.best = _Best(term, cost, found_by, hint)
+        now = time.perf_counter() - self.start
+        if self.result.time_to_first_s is None:
+            self.result.time_to_first_s = now
+        self.log(f"[{self.hole_id}] verified {to_sexpr(term)} (cost {cost}, by {found_by}) at {now:.2f} s")
+        if self.on_update is not None:
+            self.on_update(dataclasses.replace(
+                self.result, status="solved", term=to_sexpr(term), cost=cost, minimal=False, found_by=found_by,
+                winning_hint=hint, time_s=now, hints=list(self.result.hints),
+                counterexamples=list(self.result.counterexamples)))
+        return True
+
+    def guidance_allowed(self) -> bool:
+        return not self.options.guided_cap or \
+            self.hint_time < GUIDED_ALLOWANCE_S + GUIDED_SHARE * self.main_time
+
+    def verify(self, term: Expr, text: str) -> tuple[bool, bool]:
+        """Verify a candidate: (accepted, a counterexample joined the examples)."""
+        verdict = verify(self.spec, self.hole_id, term, self.options.verify, others=self.others)
+        self.result.z3_calls += 1
+        self.log(f"[{self.hole_id}]   verify {text}: {verdict.status}")
+        if verdict.ok or (self.provisional and verdict.obligations == 0):
+            return True, False
+        learned = False
+        if verdict.status == "refuted" and verdict.counterexample is not None:
+            self.result.counterexamples.append(_cex_record(text, verdict.counterexample))
+            self.log(f"[{self.hole_id}]   counterexample: {_inputs(verdict.counterexample.inputs)}")
+            learned = self.examples.add(verdict.counterexample)
+        return False, learned
 
 
 @dataclass(slots=True)
@@ -65,185 +162,313 @@ class _Search:
     last_rejected: Entry | None = None  # the last candidate the examples ruled out (term built lazily)
 
 
-def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: SynthOptions = SynthOptions(),
-               trace: Trace | None = None, others: Mapping[str, Expr] | None = None,
-               exclude: frozenset[str] = frozenset(), provisional: bool = False) -> HoleResult:
-    """Solve one hole; `others` fixes the terms of holes solved before it, so that
-    obligations shared with them are checked too; terms in `exclude` (canonical
-    text) are never answers (a joint search rejected them). `provisional`: a later
-    hole of the group will check the obligations this one cannot check alone, so a
-    candidate with nothing left to check here is accepted for now."""
+def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = (),
+               options: SynthOptions = SynthOptions(), trace: Trace | None = None,
+               others: Mapping[str, Expr] | None = None, exclude: frozenset[str] = frozenset(),
+               provisional: bool = False, on_update: OnUpdate | None = None) -> HoleResult:
+    """Solve one hole; `hints` are ranked hints, or a stream of them still arriving.
+    `others` fixes the terms of holes solved before it, so that obligations shared
+    with them are checked too; terms in `exclude` (canonical text) are never answers
+    (a joint search rejected them). `provisional`: a later hole of the group will
+    check the obligations this one cannot check alone, so a candidate with nothing
+    left to check here is accepted for now. `on_update` hears of each cheaper
+    verified term as soon as it is known."""
     log = trace or (lambda _msg: None)
     start = time.perf_counter()
     timeout_ms = options.timeout_ms or spec.synth.timeout_ms or 30_000
     result = HoleResult(hole_id, "unknown")
-    budget = _Budget(start + timeout_ms / 1000, options.max_candidates, result)
     g = grammar_for_hole(spec, hole_id)
-    style = spec.synth.style
-    limits = Limits.of(style)
     others = dict(others or {})
     examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, others)
+    ctx = _Hole(spec, hole_id, g, Limits.of(spec.synth.style), examples, options,
+                _Budget(start + timeout_ms / 1000, options.max_candidates, result), result, log, others,
+                exclude, provisional, start, on_update)
     log(f"[{hole_id}] grammar {g.grammar_id}: start {g.start}, {len(g.nonterminals)} nonterminals; "
         f"{examples.size} initial examples")
+    stream = HintStream.of(hints)
+    work = _HintWork(ctx, stream)
+    main = _levels(ctx, None)
+    outcome: _Search | None = None
+    try:
+        while True:
+            work.poll()
+            if ctx.best is not None and not options.minimize:
+                break
+            work.step()
+            if ctx.best is not None and not options.minimize:
+                break
+            t = time.perf_counter()
+            try:
+                next(main)
+            except StopIteration as done:
+                outcome = done.value
+                break
+            finally:
+                ctx.main_time += time.perf_counter() - t
+    finally:
+        stream.cancel()  # solved and proven, or out of budget: more hints cannot help
+        main.close()
+        work.close()
+    return _conclude(ctx, outcome)
 
-    fallback: tuple[Expr, int, str, int | None] | None = None  # term, cost, found_by, hint rank
-    for rank, hint in enumerate(hints):
-        if _canonical(hint) in exclude:
-            result.hints.append(HintUse(rank, hint.term, "excluded", "rejected by the joint search"))
-            continue
-        use = _try_hint(spec, hole_id, g, hint, rank, examples, options, result, log, others)
-        result.hints.append(use)
-        if use.status == "verified":
-            term = parse_hint(hint)
-            assert term is not None
-            fallback = (term, style_metrics(term, style).cost, "hint", rank)
-            result.time_to_first_s = time.perf_counter() - start
-            break
 
-    if fallback is None and hints and options.use_guidance:
-        guidance = learn_guidance(g, hints, limits.ast_node, limits.branch)
-        if not guidance.empty or guidance.seeds:
-            log(f"[{hole_id}] guided search: {sum(1 for v in guidance.rule_extra.values() if v == 0)} likely rules, "
-                f"{len(guidance.seeds)} seeded subterms")
-            search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, guidance, None,
-                             others, exclude, provisional)
-            if search.found is not None:
-                fallback = (search.found.term, style_metrics(search.found.term, style).cost,
-                            "guided enumeration", None)
-                result.time_to_first_s = time.perf_counter() - start
-            elif search.stopped:
-                return _finish(result, start, "timeout", reason=search.stopped)
-
-    if fallback is not None and not options.minimize:
-        return _finish(result, start, "solved", term=fallback[0], cost=fallback[1], found_by=fallback[2],
-                       hint=fallback[3], minimal=False)
-
-    bound = fallback[1] - 1 if fallback is not None else None
-    if bound is not None:
-        log(f"[{hole_id}] searching below cost {fallback[1]} for a cheaper term")  # type: ignore[index]
-    search = _search(spec, hole_id, g, limits, examples, options, budget, result, log, None, bound, others, exclude,
-                     provisional)
-    if search.found is not None:
-        return _finish(result, start, "solved", term=search.found.term,
-                       cost=style_metrics(search.found.term, style).cost, found_by="enumeration",
-                       minimal=not search.unknown_terms)
-    if fallback is not None:
-        proven = search.exhausted and not search.unknown_terms
-        return _finish(result, start, "solved", term=fallback[0], cost=fallback[1], found_by=fallback[2],
-                       hint=fallback[3], minimal=proven,
-                       reason="" if proven else (search.stopped or "cheaper candidates left undecided"))
-    if search.stopped:
-        return _finish(result, start, "timeout", reason=search.stopped)
-    if search.unknown_terms:
-        return _finish(result, start, "unknown",
-                       reason=f"Z3 could not decide {len(search.unknown_terms)} candidate(s), e.g. "
-                              f"{search.unknown_terms[0]}")
-    if search.last_rejected is not None and not result.counterexamples:
+def _conclude(ctx: _Hole, outcome: _Search | None) -> HoleResult:
+    """The hole's result from the cost-ordered search's outcome (None: not run to its
+    end, as `minimize=False` allows) and the answer in hand."""
+    best = ctx.best
+    if outcome is not None and outcome.found is not None:  # in cost order: nothing cheaper is correct
+        term = outcome.found.term
+        return _finish(ctx, "solved", term=term, cost=ctx.cost(term), found_by="enumeration",
+                       minimal=not outcome.unknown_terms)
+    if best is not None:
+        proven = outcome is not None and outcome.exhausted and not outcome.unknown_terms
+        reason = ""
+        if not proven and outcome is not None:
+            reason = outcome.stopped or "cheaper candidates left undecided"
+        return _finish(ctx, "solved", term=best.term, cost=best.cost, found_by=best.found_by, hint=best.hint,
+                       minimal=proven, reason=reason)
+    assert outcome is not None
+    if outcome.stopped:
+        return _finish(ctx, "timeout", reason=outcome.stopped)
+    if outcome.unknown_terms:
+        return _finish(ctx, "unknown", reason=f"Z3 could not decide {len(outcome.unknown_terms)} candidate(s), "
+                                              f"e.g. {outcome.unknown_terms[0]}")
+    result = ctx.result
+    if outcome.last_rejected is not None and not result.counterexamples:
         # Name a real counterexample for the last candidate, not just "failed an example".
-        rejected = search.last_rejected.term
-        verdict = verify(spec, hole_id, rejected, options.verify, others=others)
+        rejected = outcome.last_rejected.term
+        verdict = verify(ctx.spec, ctx.hole_id, rejected, ctx.options.verify, others=ctx.others)
         result.z3_calls += 1
         if verdict.counterexample is not None:
             result.counterexamples.append(_cex_record(to_sexpr(rejected), verdict.counterexample))
     last = result.counterexamples[-1]["describe"] if result.counterexamples else "no candidate at all"
-    return _finish(result, start, "infeasible",
+    return _finish(ctx, "infeasible",
                    reason=f"no term of the grammar within the style profile is correct; last: {last}")
 
 
-def _try_hint(spec: Spec, hole_id: str, g: CompiledGrammar, hint: Hint, rank: int, examples: ExampleSet,
-              options: SynthOptions, result: HoleResult, log: Trace, others: Mapping[str, Expr]) -> HintUse:
+class _HintWork:
+    """Hints as they arrive: verified at once; then, within the guidance cap, failed
+    ones repaired and all of them guiding an enumeration of their own."""
+
+    def __init__(self, ctx: _Hole, stream: HintStream) -> None:
+        self.ctx = ctx
+        self.stream = stream
+        self.hints: list[Hint] = []
+        self.to_repair: list[tuple[int, Expr]] = []
+        self.guided: Generator[None, None, _Search] | None = None
+        self.guidance_stale = False  # hints arrived since the guided enumeration started
+        self.repairer: tuple[int, Repairer] | None = None  # (example count, repairer)
+
+    def poll(self) -> None:
+        ctx = self.ctx
+        for hint in self.stream.since(len(self.hints)):
+            rank = len(self.hints)
+            self.hints.append(hint)
+            self.guidance_stale = True
+            if _canonical(hint) in ctx.exclude:
+                ctx.result.hints.append(HintUse(rank, hint.term, "excluded", "rejected by the joint search"))
+                continue
+            term = parse_hint(hint)
+            if term is not None and ctx.best is not None and ctx.cost(term) >= ctx.best.cost:
+                ctx.result.hints.append(HintUse(rank, to_sexpr(term), "skipped",
+                                                "not cheaper than the verified term in hand"))
+                continue
+            use = _try_hint(ctx, hint, rank)
+            ctx.result.hints.append(use)
+            if use.status == "verified":
+                assert term is not None
+                ctx.improve(term, "hint", rank)
+            elif term is not None and use.status != "excluded" and ctx.options.repair_terms > 0:
+                self.to_repair.append((rank, term))
+
+    def step(self) -> None:
+        """Repair and guided enumeration, as long as the cap allows."""
+        ctx = self.ctx
+        # Once a term is verified, only the cost-ordered search can improve on it usefully:
+        # it must examine every cheaper term anyway to prove minimality.
+        while ctx.best is None and ctx.guidance_allowed() and ctx.budget.exceeded() is None:
+            t = time.perf_counter()
+            try:
+                if self.to_repair:
+                    rank, term = self.to_repair.pop(0)
+                    self._repair(rank, term)
+                elif not self._guided_level():
+                    return
+            finally:
+                ctx.hint_time += time.perf_counter() - t
+
+    def _repair(self, rank: int, hint: Expr) -> None:
+        ctx = self.ctx
+        size = ctx.examples.size
+        if self.repairer is None or self.repairer[0] != size:
+            self.repairer = (size, Repairer(ctx.g, ctx.examples.env()))
+        repairer = self.repairer[1]
+        neighbours, built = repairer.neighbours(
+            hint, lambda v, m: ctx.examples.passes_rows(ctx.hole_id, v, m), ctx.options.repair_terms)
+        ctx.result.repair_terms += built
+        ctx.log(f"[{ctx.hole_id}] repair of hint #{rank}: {built} neighbours, {len(neighbours)} pass the examples")
+        style = ctx.spec.synth.style
+        calls = 0
+        env = None
+        for n in neighbours:
+            if calls >= MAX_REPAIR_VERIFY or ctx.budget.exceeded() is not None:
+                return
+            text = to_sexpr(n.term)
+            bound = ctx.bound()
+            metrics = style_metrics(n.term, style)
+            if text in ctx.exclude or not metrics.fits or (bound is not None and metrics.cost > bound):
+                continue
+            if env is not None and not ctx.examples.passes({ctx.hole_id: to_array(batch_value(n.term, env),
+                                                                                   env.size)}):
+                continue  # fails a counterexample learned since the neighbourhood was evaluated
+            if not ctx.g.check(n.term).ok:
+                continue
+            calls += 1
+            ok, learned = ctx.verify(n.term, text)
+            if ok:
+                ctx.improve(n.term, "hint repair", rank)
+                return
+            if learned:
+                env = ctx.examples.env()
+
+    def _guided_level(self) -> bool:
+        """One level of the guided enumeration; False when there is nothing to do."""
+        ctx = self.ctx
+        if not ctx.options.use_guidance or not self.hints:
+            return False
+        if self.guidance_stale:
+            self.guidance_stale = False
+            if self.guided is not None:
+                self.guided.close()
+            guidance = learn_guidance(ctx.g, self.hints, ctx.limits.ast_node, ctx.limits.branch)
+            self.guided = None
+            if not guidance.empty or guidance.seeds:
+                ctx.log(f"[{ctx.hole_id}] guided search: "
+                        f"{sum(1 for v in guidance.rule_extra.values() if v == 0)} likely rules, "
+                        f"{len(guidance.seeds)} seeded subterms")
+                self.guided = _levels(ctx, guidance)
+        if self.guided is None:
+            return False
+        try:
+            next(self.guided)
+        except StopIteration:
+            self.guided = None  # found a term, or nothing more to find this way
+        return True
+
+    def close(self) -> None:
+        if self.guided is not None:
+            self.guided.close()
+
+
+def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     term = parse_hint(hint)
     if term is None:
         return HintUse(rank, hint.term, "syntax-error", "not an S-expression term")
-    membership = g.check(term)
+    membership = ctx.g.check(term)
     text = to_sexpr(term)
     if not membership.ok:
-        log(f"[{hole_id}] hint #{rank} {text}: not in the grammar")
+        ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: not in the grammar")
         return HintUse(rank, text, "not-in-grammar", membership.explanation)
-    metrics = style_metrics(term, spec.synth.style)
+    metrics = style_metrics(term, ctx.spec.synth.style)
     if not metrics.fits:
         return HintUse(rank, text, "over-profile", "; ".join(metrics.violations))
-    verdict = verify(spec, hole_id, term, options.verify, others=others)
-    result.z3_calls += 1
-    log(f"[{hole_id}] hint #{rank} {text}: {verdict.status}")
+    verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.others)
+    ctx.result.z3_calls += 1
+    ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: {verdict.status}")
     if verdict.counterexample is not None:
-        examples.add(verdict.counterexample)
-        result.counterexamples.append(_cex_record(text, verdict.counterexample))
+        ctx.examples.add(verdict.counterexample)
+        ctx.result.counterexamples.append(_cex_record(text, verdict.counterexample))
     return HintUse(rank, text, verdict.status, verdict.reason)
 
 
-def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, examples: ExampleSet,
-            options: SynthOptions, budget: _Budget, result: HoleResult, log: Trace,
-            guidance: Guidance | None, bound: int | None, others: Mapping[str, Expr],
-            exclude: frozenset[str] = frozenset(), provisional: bool = False) -> _Search:
+def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Search]:
+    """Enumerate and verify, pausing (yield) after each level. Without guidance, in
+    exact cost order below the answer in hand (`ctx.bound()`, read at every level):
+    a found term is the cheapest correct one. With guidance, a found term is taken
+    by `ctx.improve` and the run ends."""
     out = _Search()
-    undecided: set[str] = set(exclude)  # never verified again, never an answer
-    nesting = limits.nesting
+    result, budget, examples = ctx.result, ctx.budget, ctx.examples
+    undecided: set[str] = set(ctx.exclude)  # never verified again, never an answer
+    nesting = ctx.limits.nesting
     guided = guidance is not None
     while True:
         result.cegis_rounds += 1
         env = examples.env()
-        enum = Enumerator(g, env, limits,
+        counted = [0]  # terms of this run already added to result.candidates
+
+        def should_stop(built: int) -> bool:
+            if budget.exceeded(built - counted[0]) is not None:
+                return True
+            # A guided level may overrun the cap; past twice the cap it is cut short.
+            return guided and ctx.options.guided_cap and \
+                ctx.hint_time > 2 * (GUIDED_ALLOWANCE_S + GUIDED_SHARE * ctx.main_time)
+
+        enum = Enumerator(ctx.g, env, ctx.limits,
                           rule_extra=guidance.rule_extra if guidance else None,
                           seeds=guidance.seeds if guidance else (),
-                          max_level=bound,
-                          should_stop=lambda built: budget.exceeded(built) is not None)
+                          max_level=None if guided else ctx.bound(),
+                          should_stop=should_stop)
         pending: list[tuple[int, int, Entry]] = []
         seq = 0
         restart = False
+        bound = ctx.bound()
         for item in enum.terms():
-            stop = budget.exceeded(enum.stats.built)
-            if stop:
+            if budget.exceeded(enum.stats.built - counted[0]):
                 break
             if isinstance(item, LevelDone):
                 level = item.level
-                log(_level_line(hole_id, enum, level, len(pending)))
+                result.candidates += enum.stats.built - counted[0]
+                counted[0] = enum.stats.built
+                ctx.log(_level_line(ctx.hole_id, enum, level, len(pending)))
+                bound = ctx.bound()
                 # The last level drains everything: no term is left to come before them.
                 last = level == enum.top_level
                 while pending and (guided or last or pending[0][0] <= level):
                     cost, _, entry = heapq.heappop(pending)
+                    if bound is not None and cost > bound:
+                        continue
                     text = to_sexpr(entry.term)
                     if text in undecided:
                         continue
-                    verdict = verify(spec, hole_id, entry.term, options.verify, others=others)
-                    result.z3_calls += 1
-                    log(f"[{hole_id}]   verify {text} (cost {cost}): {verdict.status}")
-                    if verdict.ok or (provisional and verdict.obligations == 0):
+                    ok, learned = ctx.verify(entry.term, f"{text} (cost {cost})")
+                    if ok:
                         out.found = entry
                         break
-                    if verdict.status == "refuted" and verdict.counterexample is not None:
-                        result.counterexamples.append(_cex_record(text, verdict.counterexample))
-                        log(f"[{hole_id}]   counterexample: {_inputs(verdict.counterexample.inputs)}")
-                        if examples.add(verdict.counterexample):
-                            restart = True
-                            break
+                    if learned:
+                        restart = True
+                        break
                     undecided.add(text)
+                if out.found is not None and guided:
+                    ctx.improve(out.found.term, "guided enumeration")
                 if restart or out.found is not None:
                     break
+                if not guided and bound is not None and level >= bound:
+                    break  # every term cheaper than the answer in hand was examined
+                yield
                 continue
             entry = item
             cost = entry.cost(nesting)
             if bound is not None and cost > bound:
                 continue
             values = to_array(entry.value, env.size)
-            if examples.passes({hole_id: values}):
+            if examples.passes({ctx.hole_id: values}):
                 heapq.heappush(pending, (cost, seq, entry))
                 seq += 1
             else:
                 out.last_rejected = entry
-        result.candidates += enum.stats.built
+        result.candidates += enum.stats.built - counted[0]
         result.candidates_kept += enum.stats.kept
-        out.unknown_terms = sorted(undecided - exclude)
+        out.unknown_terms = sorted(undecided - ctx.exclude)
         if out.found is not None:
             return out
-        stop = budget.exceeded(enum.stats.built)
+        stop = budget.exceeded()
         if stop:
             out.stopped = stop
             return out
         if not restart:
-            out.exhausted = not guided
+            out.exhausted = not guided and not enum.stopped
             return out
-        log(f"[{hole_id}] restart with {examples.size} examples")
+        ctx.log(f"[{ctx.hole_id}] restart with {examples.size} examples")
 
 
 def _canonical(hint: Hint) -> str | None:
@@ -269,8 +494,9 @@ def _cex_record(term: str, cex) -> dict:
     return record
 
 
-def _finish(result: HoleResult, start: float, status: str, term: Expr | None = None, cost: int | None = None,
-            found_by: str = "", hint: int | None = None, minimal: bool = False, reason: str = "") -> HoleResult:
+def _finish(ctx: _Hole, status: str, term: Expr | None = None, cost: int | None = None, found_by: str = "",
+            hint: int | None = None, minimal: bool = False, reason: str = "") -> HoleResult:
+    result = ctx.result
     result.status = status
     result.term = to_sexpr(term) if term is not None else None
     result.cost = cost
@@ -278,7 +504,10 @@ def _finish(result: HoleResult, start: float, status: str, term: Expr | None = N
     result.winning_hint = hint
     result.minimal = minimal
     result.reason = reason
-    result.time_s = time.perf_counter() - start
+    result.time_s = time.perf_counter() - ctx.start
+    result.guidance_s = ctx.hint_time
     if status == "solved" and result.time_to_first_s is None:
         result.time_to_first_s = result.time_s
+    if minimal:
+        result.time_to_minimal_s = result.time_s
     return result

@@ -841,3 +841,12 @@ def _template_value(t: Expr, slots: list[BatchValue], env: BatchEnv) -> BatchVal
     if isinstance(t, Hole):
         raise ValueError("a grammar rule cannot hold a hole")
     raise TypeError(f"not an expression: {t!r}")
+
+
+def slot_var(i: int) -> Var:
+    """The placeholder for slot `i` in a template evaluated by `template_value`."""
+    return Var(f"{_SLOT}{i}")
+
+
+# Public name of the bulk template evaluation (hint repair evaluates with it too).
+template_value = _template_value

@@ -11,7 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..lang.batched import BatchEnv, evaluate_batch
+from ..lang.batched import BatchEnv, BatchValue, batch_value, evaluate_batch
 from ..lang.expr import Expr, Hole, Var, fill_holes, transform
 from ..spec.model import Place, Spec
 from ..verify.domain import Domain, sample_inputs
@@ -130,3 +130,22 @@ class ExampleSet:
                         return False
             offset += n
         return True
+
+    def passes_rows(self, hole_id: str, values: BatchValue, m: int) -> np.ndarray:
+        """`passes` for many candidates at once: `values` holds one row of hole values
+        (on the concatenated examples) per candidate; True where a row passes."""
+        ok = np.ones(m, dtype=np.bool_)
+        data = values.data
+        offset = 0
+        for block in self.places:
+            n = block.size
+            if block.goals and n:
+                env = BatchEnv(block.columns, self.enums, n)
+                part = data[:, offset:offset + n]  # type: ignore[index]
+                lo, hi = (None, None) if values.lo is None else (values.lo, values.hi)
+                env.values[hole_column(hole_id)] = BatchValue(part, lo, hi)
+                for _, goal in block.goals:
+                    v = np.asarray(batch_value(goal, env).data, dtype=bool)
+                    ok &= np.broadcast_to(v, (m, n)).all(axis=1) if v.ndim else bool(v)
+            offset += n
+        return ok

@@ -9,7 +9,9 @@ from typing import Any
 class HintUse:
     rank: int
     term: str
-    status: str  # "verified" | "refuted" | "unknown" | "not-in-grammar" | "over-profile" | "syntax-error"
+    # "verified" | "refuted" | "unknown" | "not-in-grammar" | "over-profile" | "syntax-error" | "excluded"
+    # | "skipped" (arrived when a cheaper verified term was in hand)
+    status: str
     detail: str = ""
 
 
@@ -20,12 +22,15 @@ class HoleResult:
     term: str | None = None
     cost: int | None = None
     minimal: bool = False  # cheaper terms exhausted (every one failed or was refuted)
-    found_by: str = ""  # "enumeration" | "hint" | "guided enumeration"
+    found_by: str = ""  # "enumeration" | "hint" | "hint repair" | "guided enumeration"
     winning_hint: int | None = None  # rank of the hint that won, if one did
     time_s: float = 0.0
     time_to_first_s: float | None = None  # when the first verified term was known
+    time_to_minimal_s: float | None = None  # when the answer was proven minimal (None: not proven)
+    guidance_s: float = 0.0  # of time_s, spent repairing hints and in guided enumeration
     candidates: int = 0  # terms built by the enumerator
     candidates_kept: int = 0  # after observational-equivalence pruning
+    repair_terms: int = 0  # neighbours of failed hints evaluated by hint repair
     z3_calls: int = 0  # verifier calls
     counterexamples: list[dict[str, Any]] = field(default_factory=list)
     hints: list[HintUse] = field(default_factory=list)

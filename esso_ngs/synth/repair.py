@@ -1,0 +1,285 @@
+"""Hint repair: the terms within two edits of a failed hint that pass the examples.
+
+A hint that fails is usually close to an answer: two variables swapped, a wrong
+constant, a wrong operator, a missing `ite` guard. The edits, each counting one:
+
+- a leaf replaced by another atom of the grammar of the same sort;
+- an operator replaced by another of the grammar's operators of the same family
+  and arity (arithmetic, comparison, logic), its arguments kept;
+- an `ite` replaced by either branch, or its branches swapped;
+- an int subterm `s` wrapped as `(ite C s A)` or `(ite C A s)`, with `C` a
+  comparison of two atoms and `A` an atom (one edit, never combined with another).
+
+Every neighbour is evaluated in bulk: the edits at one position form a matrix of
+values (edits x examples), and the rest of the hint is evaluated once over it as a
+template with a slot (the enumerator's batched evaluation); pairs of edits form the
+product of two such matrices. Only neighbours that pass every example are
+returned, as terms, closest first (fewest edits, then cheapest); the caller checks
+grammar membership and the style profile, then verifies them in that order.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..grammar import CompiledGrammar
+from ..lang.evaluate import EvalError
+from ..lang.batched import BatchEnv, BatchValue, apply_batch, batch_value, ite_batch, to_array, value_key
+from ..lang.expr import (
+    ARITH_BINARY,
+    ARITH_NARY,
+    COMPARE,
+    LOGIC_BINARY,
+    LOGIC_NARY,
+    Const,
+    Expr,
+    Ite,
+    Op,
+    Path,
+    children,
+    node_count,
+    replace_at,
+    subterm,
+    walk,
+)
+from .enumerate import slot_var, template_value
+
+RowsCheck = Callable[[BatchValue, int], np.ndarray]  # (values: rows x examples, rows) -> passing mask
+MAX_PAIR_ROWS = 1 << 14  # rows of one pair of positions evaluated at once
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    term: Expr
+    edits: int
+
+
+@dataclass(slots=True)
+class _Edits:
+    """Replacements at one position: their terms and stacked values."""
+
+    terms: list[Expr]
+    values: BatchValue  # rows x examples
+
+    @property
+    def n(self) -> int:
+        return len(self.terms)
+
+
+class Repairer:
+    """The grammar's material for edits (atoms, operators, guards) on one example set."""
+
+    def __init__(self, g: CompiledGrammar, env: BatchEnv) -> None:
+        self.env = env
+        atoms: dict[Expr, None] = {}
+        ops: set[str] = set()
+        self.has_ite = False
+        for rules in g.rules.values():
+            for r in rules:
+                if not r.slots and not children(r.template):
+                    atoms[r.template] = None
+                for _, node in walk(r.template):
+                    if isinstance(node, Op):
+                        ops.add(node.op)
+                    elif isinstance(node, Ite):
+                        self.has_ite = True
+        self.ops = ops
+        self.memo: dict[Expr, BatchValue] = {}
+        self.int_atoms: list[Expr] = []
+        self.bool_atoms: list[Expr] = []
+        for a in sorted(atoms, key=str):
+            try:
+                v = self.value(a)
+            except EvalError:  # an atom this example set cannot evaluate (e.g. another place's input)
+                continue
+            (self.bool_atoms if v.lo is None and _is_bool(v) else self.int_atoms).append(a)
+        self.guards = self._guards()
+
+    def value(self, e: Expr) -> BatchValue:
+        return batch_value(e, self.env, self.memo)
+
+    def _rows(self, terms: list[Expr], values: list[BatchValue]) -> _Edits | None:
+        if not terms:
+            return None
+        size = self.env.size
+        arrays = [to_array(v, size) for v in values]
+        if any(a.dtype == np.bool_ for a in arrays):
+            if not all(a.dtype == np.bool_ for a in arrays):
+                return None
+            return _Edits(terms, BatchValue(np.stack(arrays), None, None))
+        if any(a.dtype == object for a in arrays):
+            data = np.stack([a.astype(object) for a in arrays])
+        else:
+            data = np.stack(arrays)
+        lo = min(int(v.lo) for v in values)  # type: ignore[arg-type]
+        hi = max(int(v.hi) for v in values)  # type: ignore[arg-type]
+        return _Edits(terms, BatchValue(data, lo, hi))
+
+    def _guards(self) -> list[tuple[Expr, BatchValue]]:
+        """Comparisons of two int atoms, one per distinct truth table on the examples."""
+        if not self.has_ite:
+            return []
+        out: list[tuple[Expr, BatchValue]] = []
+        seen: set[bytes] = set()
+        for op in sorted(self.ops & COMPARE):
+            for a, b in itertools.permutations(self.int_atoms, 2):
+                if isinstance(a, Const) and isinstance(b, Const):
+                    continue
+                c = Op(op, (a, b))
+                v = apply_batch(op, [self.value(a), self.value(b)])
+                key = value_key(to_array(v, self.env.size))
+                if key not in seen:
+                    seen.add(key)
+                    out.append((c, v))
+        return out
+
+    # ------------------------------------------------------------ edits at one position
+    def single_edits(self, s: Expr) -> _Edits | None:
+        """Leaf, operator and ite edits of subterm `s` (one edit each)."""
+        terms: list[Expr] = []
+        values: list[BatchValue] = []
+        kids = children(s)
+        if not kids:
+            try:
+                pool = self.bool_atoms if _is_bool(self.value(s)) else self.int_atoms
+            except EvalError:  # a name the spec lacks: any int atom may stand for it
+                pool = self.int_atoms
+            for a in pool:
+                if a != s:
+                    terms.append(a)
+                    values.append(self.value(a))
+        elif isinstance(s, Op):
+            args = [self.value(k) for k in kids]
+            for op in sorted(_family(s.op, len(kids)) & self.ops - {s.op}):
+                terms.append(Op(op, s.args))
+                values.append(apply_batch(op, args))
+        elif isinstance(s, Ite):
+            c, t, e = (self.value(k) for k in kids)
+            for term, v in ((s.then, t), (s.else_, e), (Ite(s.cond, s.else_, s.then), ite_batch(c, e, t))):
+                terms.append(term)
+                values.append(v)
+        return self._rows(terms, values)
+
+    def guard_edits(self, s: Expr) -> _Edits | None:
+        """`s` wrapped in an ite with a guard and an atom (int subterms only)."""
+        v = self.value(s)
+        if not self.guards or _is_bool(v):
+            return None
+        terms: list[Expr] = []
+        values: list[BatchValue] = []
+        for (c, cv), a in itertools.product(self.guards, self.int_atoms):
+            av = self.value(a)
+            terms += [Ite(c, s, a), Ite(c, a, s)]
+            values += [ite_batch(cv, v, av), ite_batch(cv, av, v)]
+        return self._rows(terms, values)
+
+    # ------------------------------------------------------------ the neighbourhood
+    def neighbours(self, hint: Expr, passes: RowsCheck, max_terms: int) -> tuple[list[Neighbour], int]:
+        """Neighbours of `hint` within two edits that pass the examples, closest first,
+        and the number of neighbours evaluated (at most about `max_terms`)."""
+        positions = [p for p, _ in walk(hint)]
+        single = {p: self._quietly(self.single_edits, subterm(hint, p)) for p in positions}
+        found: list[tuple[int, int, str, Expr]] = []  # (edits, nodes, text, term)
+        built = 0
+
+        def keep(edits: int, make: Callable[[int], Expr], mask: np.ndarray) -> None:
+            for i in np.flatnonzero(mask).tolist():
+                t = make(i)
+                found.append((edits, node_count(t), str(t), t))
+
+        for p in positions:  # one edit
+            for edits in (single[p], self._quietly(self.guard_edits, subterm(hint, p))):
+                if edits is None or built >= max_terms:
+                    continue
+                built += edits.n
+                mask = self._eval_slots(hint, [p], [edits.values], edits.n, passes)
+                keep(1, lambda i, p=p, e=edits: replace_at(hint, p, e.terms[i]), mask)
+        for i, p in enumerate(positions):  # two edits: p, then a position after it in pre-order
+            ep = single[p]
+            if ep is None:
+                continue
+            for q in positions[i + 1:]:
+                eq = single[q]
+                if eq is None or built >= max_terms:
+                    continue
+                if _is_prefix(p, q):  # q inside p: p's edit must keep q (an operator edit does)
+                    if not isinstance(subterm(hint, p), Op):
+                        continue
+                    for a, pt in enumerate(ep.terms):
+                        t1 = replace_at(hint, p, pt)
+                        built += eq.n
+                        mask = self._eval_slots(t1, [q], [eq.values], eq.n, passes)
+                        keep(2, lambda j, t1=t1, q=q: replace_at(t1, q, eq.terms[j]), mask)
+                    continue
+                m = ep.n * eq.n
+                if m > MAX_PAIR_ROWS:
+                    continue
+                built += m
+                ia = np.repeat(np.arange(ep.n), eq.n)
+                ib = np.tile(np.arange(eq.n), ep.n)
+                mask = self._eval_slots(hint, [p, q], [_take(ep.values, ia), _take(eq.values, ib)], m, passes)
+                keep(2, lambda k, p=p, q=q, ep=ep, eq=eq: replace_at(
+                    replace_at(hint, p, ep.terms[k // eq.n]), q, eq.terms[k % eq.n]), mask)
+        found.sort(key=lambda f: (f[0], f[1], f[2]))
+        out: list[Neighbour] = []
+        seen: set[str] = set()
+        for edits, _, text, t in found:
+            if text not in seen:
+                seen.add(text)
+                out.append(Neighbour(t, edits))
+        return out, built
+
+    @staticmethod
+    def _quietly(edits: Callable[[Expr], _Edits | None], s: Expr) -> _Edits | None:
+        """No edits where `s` cannot be evaluated (an unknown name, an ill-typed operator)."""
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return edits(s)
+        except (EvalError, TypeError, ValueError):
+            return None
+
+    def _eval_slots(self, term: Expr, paths: list[Path], slots: list[BatchValue], m: int,
+                    passes: RowsCheck) -> np.ndarray:
+        tpl = term
+        for i, p in enumerate(paths):
+            tpl = replace_at(tpl, p, slot_var(i))
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                v = template_value(tpl, slots, self.env)
+        except (EvalError, TypeError, ValueError):  # an ill-typed or unbound context: no row counts
+            return np.zeros(m, dtype=np.bool_)
+        d = v.data
+        size = self.env.size
+        if not isinstance(d, np.ndarray) or d.shape != (m, size):
+            d = np.broadcast_to(to_array(v, size), (m, size))
+            v = BatchValue(d, v.lo, v.hi)
+        return passes(v, m)
+
+
+def _family(op: str, arity: int) -> frozenset[str]:
+    if op in ARITH_NARY or op in ARITH_BINARY:
+        return ARITH_NARY | ARITH_BINARY if arity == 2 else ARITH_NARY
+    if op in COMPARE:
+        return COMPARE
+    if op in LOGIC_NARY or op in LOGIC_BINARY:
+        return LOGIC_NARY | LOGIC_BINARY if arity == 2 else LOGIC_NARY
+    return frozenset()
+
+
+def _is_bool(v: BatchValue) -> bool:
+    d = v.data
+    return isinstance(d, (bool, np.bool_)) or (isinstance(d, np.ndarray) and d.dtype == np.bool_)
+
+
+def _is_prefix(p: Path, q: Path) -> bool:
+    return len(p) < len(q) and q[:len(p)] == p
+
+
+def _take(v: BatchValue, ix: np.ndarray) -> BatchValue:
+    return BatchValue(v.data[ix], v.lo, v.hi)  # type: ignore[index]
+
+
+__all__ = ["Neighbour", "Repairer"]
