@@ -10,7 +10,7 @@ from ..errors import UserError
 from ..fsutil import atomic_write_text
 from ..pipeline.extension import load_extension
 from ..pipeline.hintsfile import ranked_hints
-from ..pipeline.host import HostHints, hints_via_extension
+from ..pipeline.host import BackgroundHints, HostHints, hints_in_background
 from ..pipeline.records import append_records, candidate_records, solution_records
 from ..spec import dump_kernel_yaml, load_spec
 from ..spec.ir import fill_holes_raw
@@ -31,6 +31,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
     p.add_argument("--no-minimize", action="store_true",
                    help="accept a verified hint or guided solution without searching below its cost")
+    p.add_argument("--wait-for-hints", action="store_true",
+                   help="with --neural-hints: start the search once all hints are generated (reproducible runs); "
+                        "by default the search starts at once and hints join it as they arrive")
     p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "
                                                    "(default runs/ngs/synth/<spec>)")
     p.add_argument("--seed", type=int, default=0, help="seed for random examples")
@@ -68,9 +71,13 @@ def summary(result: SynthResult) -> str:
     for h in result.holes:
         if h.status == "solved":
             how = h.found_by + (f" (hint #{h.winning_hint})" if h.winning_hint is not None else "")
-            minimal = "minimal" if h.minimal else "minimality not proven"
-            lines.append(f"  {h.hole_id}: {h.term}  cost {h.cost}, {minimal}; by {how}; "
-                         f"{h.candidates} terms built, {h.z3_calls} verifier calls, {h.time_s:.2f} s")
+            if h.minimal:
+                minimal = f"proven minimal at {h.time_to_minimal_s or h.time_s:.2f} s"
+            else:
+                minimal = "minimality not proven" + (f" ({h.reason})" if h.reason else "")
+            first = h.time_to_first_s if h.time_to_first_s is not None else h.time_s
+            lines.append(f"  {h.hole_id}: {h.term}  cost {h.cost}; first verified at {first:.2f} s, {minimal}; "
+                         f"by {how}; {h.candidates} terms built, {h.z3_calls} verifier calls, {h.time_s:.2f} s")
         else:
             lines.append(f"  {h.hole_id}: {h.status.upper()} after {h.candidates} terms, {h.time_s:.2f} s: {h.reason}")
     return "\n".join(lines)
@@ -89,19 +96,47 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     hints = ranked_hints(args.hints, spec) if args.hints else None
     options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
-                           minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000))
+                           minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000),
+                           wait_for_hints=args.wait_for_hints)
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
+    out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
+    fresh_dir = not out_dir.exists()
+    background: BackgroundHints | None = None
+    if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
+        background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2))
+        hints = background.streams
+    # Anytime: each cheaper verified term is an answer at once (result.json, minimal: false).
+    reported: dict[str, str] = {}
+
+    def on_update(partial: SynthResult) -> None:
+        write_outputs(spec, partial, out_dir)
+        for h in partial.holes:
+            if h.status == "solved" and h.term and not h.minimal and reported.get(h.hole_id) != h.term:
+                reported[h.hole_id] = h.term
+                if not args.json:
+                    print(f"  {h.hole_id}: {h.term}  cost {h.cost}, verified at {h.time_s:.2f} s by {h.found_by}; "
+                          "searching for a cheaper term...", flush=True)
+
+    result = synthesize(spec, hints, options, trace, on_update)
+    written = write_outputs(spec, result, out_dir)
     host: HostHints | None = None
-    if neural:
-        host = hints_via_extension(ext, spec, getattr(args, "nh_rounds", 2))
-        hints = host.hints
+    if background is not None:
+        finished = background.stop()
+        host = background.host
+        if background.error:
+            if isinstance(background.error[0], UserError):  # bad input: no output of this run stays
+                for path in written:
+                    path.unlink(missing_ok=True)
+                if fresh_dir and out_dir.is_dir() and not any(out_dir.iterdir()):
+                    out_dir.rmdir()
+                raise background.error[0]
+            print(f"warning: hint generation failed: {background.error[0]}", file=sys.stderr)
         if trace:
-            for hole_id, ranked in hints.items():
+            for hole_id, ranked in host.hints.items():
                 trace(f"[{hole_id}] {len(ranked)} neural hints in {host.rounds[hole_id]} round(s)"
                       + (f", best {ranked[0].term}" if ranked else ""))
-    result = synthesize(spec, hints, options, trace)
-    out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
-    written = write_outputs(spec, result, out_dir)
+            if not finished:
+                trace("hint generation left unfinished: the holes were solved without it")
     if host is not None:
         written.append(atomic_write_text(out_dir / "neural_hints.json", json.dumps(host.to_json(), indent=2) + "\n"))
         records = append_records(out_dir, solution_records(spec, result, None, host.rankings, hinted=True)

@@ -126,8 +126,9 @@ def run_spec(spec_path: Path, run_dir: Path, run_id: str, settings: BatchSetting
         p, q = plain.hole(h.hole_id), hinted.hole(h.hole_id)
         holes[h.hole_id] = {
             "ranking": r.to_json(), "plain": {"status": p.status, "term": p.term, "time_s": p.time_s,
-                                              "first_s": p.time_to_first_s},
+                                              "first_s": p.time_to_first_s, "minimal_s": p.time_to_minimal_s},
             "hinted": {"status": q.status, "term": q.term, "time_s": q.time_s, "first_s": q.time_to_first_s,
+                       "minimal_s": q.time_to_minimal_s,
                        "found_by": q.found_by, "winning_hint": q.winning_hint},
             "speedup": _ratio(p.time_s, q.time_s),
         }

@@ -8,15 +8,17 @@ counterexamples go back to the model, at most `rounds` times in all.
 """
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..spec.model import Spec
-from ..synth import Hint
+from ..synth import Hint, HintStream
 from .aggregate import HoleRanking
 from .extension import HintsExtension
 from .hintsfile import hints_from_rankings
+from .two_stage import ModelPlan, backend_for
 
 
 @dataclass
@@ -31,10 +33,18 @@ class HostHints:
                 "holes": {h: r.to_json() for h, r in self.rankings.items()}}
 
 
-def hints_via_extension(ext: HintsExtension, spec: Spec, rounds: int = 2) -> HostHints:
-    out = HostHints()
+def hints_via_extension(ext: HintsExtension, spec: Spec, rounds: int = 2,
+                        on_hole: Callable[[str, list[Hint]], None] | None = None,
+                        wanted: Callable[[str], bool] | None = None, into: HostHints | None = None) -> HostHints:
+    """Hints for every hole of `spec`, hole by hole. `on_hole` receives each hole's
+    ranked hints as soon as they are known (a synthesizer running concurrently);
+    holes for which `wanted` says no are not generated (already solved). `into`
+    is filled hole by hole (a caller may read it before all holes are done)."""
+    out = into if into is not None else HostHints()
     t0 = time.perf_counter()
     for hole in spec.synth.holes:
+        if wanted is not None and not wanted(hole.hole_id):
+            continue
         examples: list[dict[str, Any]] = []
         terms: list[str] = []
         used = 0
@@ -54,5 +64,58 @@ def hints_via_extension(ext: HintsExtension, spec: Spec, rounds: int = 2) -> Hos
         else:
             out.hints[hole.hole_id] = [Hint(t, 1.0 / (i + 1), ext.name) for i, t in enumerate(terms)]
         out.rounds[hole.hole_id] = used
+        out.time_s = time.perf_counter() - t0
+        if on_hole is not None:
+            on_hole(hole.hole_id, out.hints[hole.hole_id])
     out.time_s = time.perf_counter() - t0
+    return out
+
+
+@dataclass
+class BackgroundHints:
+    """Hint generation running in a thread while the synthesizer consumes its streams."""
+
+    streams: dict[str, HintStream]
+    host: HostHints
+    thread: threading.Thread
+    error: list[BaseException] = field(default_factory=list)
+
+    def stop(self) -> bool:
+        """Tell the generator no more holes are needed; True if it had already finished."""
+        for s in self.streams.values():
+            s.cancel()
+        return not self.thread.is_alive()
+
+
+def hints_in_background(ext: HintsExtension, spec: Spec, rounds: int = 2) -> BackgroundHints:
+    """Start generating every hole's hints in a daemon thread; each hole's stream gets
+    its hints as soon as they are known, and is closed when the generator is done
+    with it. A hole whose stream the synthesizer cancelled (solved and proven
+    minimal, or out of budget) is not generated. The generator's own work for the
+    hole in progress cannot be interrupted: a caller that does not want to wait for
+    it leaves the daemon thread behind."""
+    plan = getattr(ext, "plan", None)
+    if isinstance(plan, ModelPlan):  # bad model options are bad input: say so before the search starts
+        for choice in (plan.small, plan.large):
+            if choice is not None:
+                backend_for(choice)
+    streams = {h.hole_id: HintStream() for h in spec.synth.holes}
+    host = HostHints()
+    out = BackgroundHints(streams, host, threading.Thread())
+
+    def on_hole(hole_id: str, hints: list[Hint]) -> None:
+        streams[hole_id].put(hints)
+        streams[hole_id].close()
+
+    def work() -> None:
+        try:
+            hints_via_extension(ext, spec, rounds, on_hole, lambda h: not streams[h].cancelled, into=host)
+        except BaseException as e:  # reported by the caller: the search goes on without hints
+            out.error.append(e)
+        finally:
+            for s in streams.values():
+                s.close()
+
+    out.thread = threading.Thread(target=work, name="hint-generation", daemon=True)
+    out.thread.start()
     return out

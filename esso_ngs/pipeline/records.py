@@ -45,6 +45,7 @@ def solution_records(spec: Spec, result: SynthResult, run_id: str | None = None,
         from_model = ranking is not None and any(c.term == h.term for c in ranking.candidates)
         rec.update({"term": h.term, "cost": h.cost, "minimal": h.minimal, "found_by": h.found_by,
                     "hinted": hinted, "model_proposed": from_model, "time_s": round(h.time_s, 6),
+                    "time_to_first_s": _rounded(h.time_to_first_s), "time_to_minimal_s": _rounded(h.time_to_minimal_s),
                     "prompt": build_prompt(spec, h.hole_id, mode="term").to_json()})
         out.append(rec)
     return out
@@ -121,3 +122,7 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
             except ValueError:
                 continue
     return out
+
+
+def _rounded(t: float | None) -> float | None:
+    return round(t, 6) if t is not None else None

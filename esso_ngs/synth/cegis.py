@@ -60,6 +60,7 @@ class SynthOptions:
     use_guidance: bool = True
     repair_terms: int = 200_000  # neighbours of one failed hint evaluated (0: no repair)
     guided_cap: bool = True  # False: guidance runs uncapped (tests, with deterministic budgets)
+    wait_for_hints: bool = False  # start the search once every hint is in (reproducible, not anytime)
 
 
 class _Budget:
@@ -186,6 +187,8 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
     log(f"[{hole_id}] grammar {g.grammar_id}: start {g.start}, {len(g.nonterminals)} nonterminals; "
         f"{examples.size} initial examples")
     stream = HintStream.of(hints)
+    if options.wait_for_hints:
+        stream.wait_closed(max(0.0, ctx.budget.deadline - time.perf_counter()))
     work = _HintWork(ctx, stream)
     main = _levels(ctx, None)
     outcome: _Search | None = None

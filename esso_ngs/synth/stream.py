@@ -19,7 +19,9 @@ class HintStream:
     def __init__(self, hints: Iterable[Hint] = (), closed: bool = False) -> None:
         self._lock = threading.Lock()
         self._hints: list[Hint] = list(hints)
-        self._closed = closed
+        self._closed = threading.Event()
+        if closed:
+            self._closed.set()
         self._cancelled = threading.Event()
 
     @classmethod
@@ -33,8 +35,11 @@ class HintStream:
             self._hints.extend(hints)
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
+        self._closed.set()
+
+    def wait_closed(self, timeout_s: float | None = None) -> bool:
+        """Block until the producer is done (or `timeout_s` passes); True if it is."""
+        return self._closed.wait(timeout_s)
 
     def since(self, seen: int) -> list[Hint]:
         """The hints after the first `seen`, in rank order."""
@@ -44,8 +49,7 @@ class HintStream:
     @property
     def closed(self) -> bool:
         """No more hints will come."""
-        with self._lock:
-            return self._closed
+        return self._closed.is_set()
 
     def cancel(self) -> None:
         """The consumer needs no more hints: a producer should stop generating."""

@@ -93,7 +93,8 @@ def test_synth_neural_hints_solves_what_plain_synthesis_solves(prefix: str, tmp_
     for hole_id, h in result["holes"].items():
         assert h["cost"] == plain["holes"][hole_id]["cost"]  # same objective, same optimum
     neural = json.loads((out / "neural_hints.json").read_text())
-    assert set(neural["holes"]) == set(result["holes"])
+    # Anytime: generation stops for holes solved and proven before their hints were needed.
+    assert set(neural["holes"]) <= set(result["holes"])
     kinds = {r["kind"] for r in read_records(out / "records.jsonl")}
     assert "solution" in kinds
 
@@ -102,7 +103,7 @@ def test_synth_with_replayed_exact_hints_wins_by_hint(tmp_path: Path, capsys) ->
     src = replay_file(tmp_path / "exact.json", {"fee_expr": [WRONG["fee_bps"]["fee_expr"][0], INTENDED["fee_bps"]["fee_expr"]]})
     out = tmp_path / "out"
     assert main(["synth", str(spec_file("fee_bps")), "--neural-hints", "--backend", "replay", "--model", str(src),
-                 "--output", str(out)]) == 0
+                 "--wait-for-hints", "--output", str(out)]) == 0
     text = capsys.readouterr().out
     assert "by hint (hint #0)" in text and "neural hints in" in text
     records = read_records(out / "records.jsonl")
