@@ -448,6 +448,9 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                 if not guided and bound is not None and level >= bound:
                     break  # every term cheaper than the answer in hand was examined
                 yield
+                if examples.size != env.size:  # hints, repair or the other search learned a counterexample
+                    restart = True
+                    break
                 continue
             entry = item
             cost = entry.cost(nesting)
