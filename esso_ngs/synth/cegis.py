@@ -44,8 +44,8 @@ from .stream import HintStream
 Trace = Callable[[str], None]
 OnUpdate = Callable[[HoleResult], None]  # a snapshot each time a cheaper verified term is known
 
-GUIDED_SHARE = 0.04  # repair + guided enumeration: this share of the cost-ordered search's time...
-GUIDED_ALLOWANCE_S = 0.25  # ...plus this much, so that a near hint is repaired before the search starts
+GUIDED_SHARE = 0.03  # repair + guided enumeration: this share of the cost-ordered search's time...
+GUIDED_ALLOWANCE_S = 0.2  # ...plus this much, so that a near hint is repaired before the search starts
 MAX_REPAIR_VERIFY = 24  # verifier calls spent on one hint's neighbours
 
 
