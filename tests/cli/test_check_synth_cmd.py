@@ -87,3 +87,34 @@ def test_synth_with_hints_file_and_trace(tmp_path: Path, capsys) -> None:
 def test_console_script_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "esso_ngs.cli.main", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "synth" in done.stdout
+
+
+def test_synth_reports_a_verified_hint_at_once_then_the_proven_cheaper_term(tmp_path: Path, capsys,
+                                                                            monkeypatch) -> None:
+    from esso_ngs.cli import synth_cmd
+    from esso_ngs.spec import hints_to_json, load_spec, write_hints
+    from esso_ngs.spec.model import HoleHints
+    spec = load_spec(spec_path("twap_accumulator"))
+    costly = "(- (* price now) (* price last_ts))"  # correct, 7 nodes; the answer has 5
+    hints = tmp_path / "twap.hints.json"
+    write_hints(hints, hints_to_json(spec, [HoleHints("twap_increment", costly, "test", 0)]))
+    out = tmp_path / "out"
+    seen: list[dict] = []  # result.json as each write leaves it
+    real_write = synth_cmd.write_outputs
+
+    def spy(spec_, result, out_dir):
+        written = real_write(spec_, result, out_dir)
+        seen.append(json.loads((out_dir / "result.json").read_text()))
+        return written
+
+    monkeypatch.setattr(synth_cmd, "write_outputs", spy)
+    assert main(["synth", str(spec_path("twap_accumulator")), "--hints", str(hints), "--output", str(out)]) == 0
+    text = capsys.readouterr().out
+    first = seen[0]["holes"]["twap_increment"]
+    assert first["term"] == costly and first["minimal"] is False and first["found_by"] == "hint"
+    final = json.loads((out / "result.json").read_text())["holes"]["twap_increment"]
+    assert final["minimal"] is True and final["cost"] < first["cost"]
+    assert final["time_to_first_s"] <= final["time_to_minimal_s"]
+    # The hint is printed as soon as it is verified, before the final summary.
+    assert text.index(f"{costly}  cost 7, verified at") < text.index("solved in")
+    assert "proven minimal at" in text
