@@ -51,6 +51,9 @@ def rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "tier": r["tier"], "candidates": counts["candidates"], "cheap_ok": counts["cheap"],
                 "examples_ok": counts["examples"], "verified": counts["full"], "best": r["best"],
                 "plain_s": h["plain"]["time_s"], "hinted_s": h["hinted"]["time_s"],
+                # Anytime: when a verified term was known, and when it was proven minimal (None: never).
+                "plain_first_s": h["plain"].get("first_s"), "plain_minimal_s": h["plain"].get("minimal_s"),
+                "hinted_first_s": h["hinted"].get("first_s"), "hinted_minimal_s": h["hinted"].get("minimal_s"),
                 "plain_status": h["plain"]["status"], "hinted_status": h["hinted"]["status"],
                 "hinted_by": h["hinted"]["found_by"], "speedup": h["speedup"],
                 "hints_s": doc["times"]["hints_s"],
@@ -79,6 +82,9 @@ def render_table(run_dir: Path, table_rows: list[dict[str, Any]]) -> None:
         cell = lambda n, level: str(n) if _ran(tier, level) else "-"  # noqa: E731
         plain = _fmt_s(r["plain_s"]) + ("" if r["plain_status"] == "solved" else f" {r['plain_status']}")
         hinted = _fmt_s(r["hinted_s"]) + ("" if r["hinted_status"] == "solved" else f" {r['hinted_status']}")
+        first = r.get("hinted_first_s")
+        if first is not None and r["hinted_s"] is not None and first < r["hinted_s"]:
+            hinted += f" (first {_fmt_s(first)})"  # a verified term before the minimality proof
         speed = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
         t.add_row(r["spec"], r["hole"], r["stage_model"], str(r["candidates"]), cell(r["cheap_ok"], 1),
                   cell(r["examples_ok"], 2), cell(r["verified"], 3), r["best"] or "-", plain, hinted, speed)
