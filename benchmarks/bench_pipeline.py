@@ -27,7 +27,7 @@ from esso_ngs.errors import UserError
 from esso_ngs.grammar import grammar_for_hole
 from esso_ngs.neural.cache import SampleCache
 from esso_ngs.pipeline.extension import NeuralHintsExtension
-from esso_ngs.pipeline.host import hints_via_extension
+from esso_ngs.pipeline.host import hints_in_background
 from esso_ngs.pipeline.tiers import ValidationSettings, check_cheap, check_examples, check_full
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
 from esso_ngs.spec import load_spec
@@ -59,12 +59,19 @@ def model_available(name: str) -> str | None:
 
 def with_hints(spec: Any, plan: ModelPlan, options: GenerateOptions, synth: SynthOptions,
                total: bool) -> tuple[float, float, SynthResult, dict[str, Any]]:
-    """(generation + validation s, time to verified s, result, hints) through the extension protocol."""
+    """(generation + validation s, time to verified s, result, hints) through the extension protocol,
+    as `synth --neural-hints` runs: generation in a background thread, the search at once."""
     ext = NeuralHintsExtension()
     ext.configure_plan(plan, options, rounds=2)
-    host = hints_via_extension(ext, spec, rounds=2)
-    result = synthesize(spec, host.hints, synth)
-    return host.time_s, host.time_s + first_s(result, total), result, host.rankings
+    t0 = time.perf_counter()
+    background = hints_in_background(ext, spec, rounds=2)
+    started = time.perf_counter() - t0
+    result = synthesize(spec, background.streams, synth)
+    elapsed = started + first_s(result, total)
+    background.thread.join()  # the rankings, for the table (not timed)
+    if background.error:
+        raise background.error[0]
+    return background.host.time_s, elapsed, result, background.host.rankings
 
 
 def tier_costs(prefix: str, terms: list[str], n_inputs: int, timeout_ms: int) -> dict[str, float]:
