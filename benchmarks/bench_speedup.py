@@ -2,7 +2,8 @@
 hints of each kind (one at a time) and garbage hints; time to the first verified
 term and to the proven-minimal answer; ratios. Writes a CSV.
 
-    python benchmarks/bench_speedup.py [--suite specs|specs_hard] [--csv FILE] [--cap-s 120] [PREFIX ...]
+    python benchmarks/bench_speedup.py [--suite specs|specs_hard] [--csv FILE] [--cap-s 120]
+                                       [--model smollm2-135m [--backend mlx] [--samples 10]] [PREFIX ...]
 
 Unguided, exact and garbage runs minimize (the default `synth`): "first" is when a
 verified term was known (anytime: printed and written at once), "minimal" when it
@@ -11,7 +12,9 @@ minimality is the exact run's, the same search below the same cost).
 Unguided runs stop at the cap: '>cap' (a lower bound; ratios against it are too).
 Near hints are the manifest's wrong-but-close answers by kind (swapped variables,
 wrong constant, missing ite guard, wrong operator); garbage hints are off-grammar,
-ill-formed and degenerate terms, as a small model produces. The machine load
+ill-formed and degenerate terms, as a small model produces. With `--model`, a
+"model" run generates hints as `synth --neural-hints` does (a background thread,
+the search starting at once; a fresh sample cache) and its times count generation. The machine load
 matters: note it beside the results.
 """
 from __future__ import annotations
@@ -20,8 +23,14 @@ import argparse
 import csv
 import json
 import os
+import tempfile
+import time
 from pathlib import Path
 
+from esso_ngs.neural.cache import SampleCache
+from esso_ngs.pipeline.extension import NeuralHintsExtension
+from esso_ngs.pipeline.host import hints_in_background
+from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
 from esso_ngs.spec import load_spec
 from esso_ngs.synth import Hint, SynthOptions, synthesize
 
@@ -41,6 +50,23 @@ def run(spec, hints, cap_s: float, minimize: bool = True) -> dict:
             "cand": sum(h.candidates for h in result.holes), "guidance_s": sum(h.guidance_s for h in result.holes)}
 
 
+def run_model(spec, plan: ModelPlan, cache: Path, cap_s: float) -> dict:
+    """As `synth --neural-hints`: times from before generation starts (model load included)."""
+    ext = NeuralHintsExtension()
+    ext.configure_plan(plan, GenerateOptions(cache=SampleCache(cache)), rounds=2)
+    t0 = time.perf_counter()
+    background = hints_in_background(ext, spec, rounds=2)
+    offset = time.perf_counter() - t0
+    out = run(spec, background.streams, cap_s)
+    background.stop()
+    if background.error:
+        raise background.error[0]
+    for key in ("first", "minimal"):
+        out[key] = out[key] + offset if out[key] is not None else None
+    out["total"] += offset
+    return out
+
+
 def fmt(t: float | None, cap_s: float) -> str:
     return f">{cap_s:.0f}" if t is None else f"{t:.2f}"
 
@@ -51,7 +77,13 @@ def main() -> None:
     ap.add_argument("--suite", default="specs_hard", choices=("specs", "specs_hard"))
     ap.add_argument("--csv", help="CSV path (default benchmarks/results/speedup_<suite>.csv)")
     ap.add_argument("--cap-s", type=float, default=120.0, help="time budget per hole and run")
+    ap.add_argument("--model", help="add a run with hints from this model (path or alias)")
+    ap.add_argument("--backend", default="mlx")
+    ap.add_argument("--samples", type=int, default=10)
     args = ap.parse_args()
+    plan = ModelPlan(ModelChoice(args.backend, args.model, samples=args.samples, seed=0, max_tokens=64)) \
+        if args.model else None
+    cache = Path(tempfile.mkdtemp(prefix="bench-speedup-cache-"))
     suite = HERE / args.suite
     args.csv = args.csv or str(HERE / "results" / f"speedup_{args.suite}.csv")
     manifest = json.loads((suite / "manifest.json").read_text())["specs"]
@@ -73,13 +105,17 @@ def main() -> None:
             if near:
                 runs[f"near_{kind}"] = run(spec, near, args.cap_s, minimize=False)
         runs["garbage"] = run(spec, {h: GARBAGE for h in holes}, args.cap_s)
+        if plan is not None:
+            runs["model"] = run_model(spec, plan, cache, args.cap_s)
         u, g = runs["unguided"], runs["garbage"]
         ratio = g["total"] / u["total"] if u["total"] > 0 else float("nan")
         cells = " ".join(f"{fmt(runs[f'near_{k}']['first'], args.cap_s) if f'near_{k}' in runs else '-':>14}"
                          for k in KINDS)
         print(f"{entry['prefix']:18} {fmt(u['first'], args.cap_s):>9}/{fmt(u['minimal'], args.cap_s):<9} "
               f"{fmt(runs['exact']['first'], args.cap_s):>7}/{fmt(runs['exact']['minimal'], args.cap_s):<8} {cells} "
-              f"{fmt(g['first'], args.cap_s):>8}/{fmt(g['minimal'], args.cap_s):<9} {ratio:7.2f}x", flush=True)
+              f"{fmt(g['first'], args.cap_s):>8}/{fmt(g['minimal'], args.cap_s):<9} {ratio:7.2f}x"
+              + (f" model {fmt(runs['model']['first'], args.cap_s)}/{fmt(runs['model']['minimal'], args.cap_s)}"
+                 if "model" in runs else ""), flush=True)
         row: dict = {"spec": entry["prefix"], "cap_s": args.cap_s}
         for name, x in runs.items():
             row.update({f"{name}_solved": x["solved"], f"{name}_first_s": _r(x["first"]),
