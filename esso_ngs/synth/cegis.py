@@ -343,7 +343,7 @@ class _HintWork:
             self.guidance_stale = False
             if self.guided is not None:
                 self.guided.close()
-            guidance = learn_guidance(ctx.g, self.hints, ctx.limits.ast_node, ctx.limits.branch)
+            guidance = learn_guidance(ctx.g, self.hints, ctx.limits.ast_node)
             self.guided = None
             if not guidance.empty or guidance.seeds:
                 ctx.log(f"[{ctx.hole_id}] guided search: "

@@ -6,7 +6,7 @@ and Polgreen (2024): count how often each rule derives the hints' in-grammar par
 nonterminal's likeliest rule as extra enumeration levels. Likely rules become
 cheap, so enumeration order becomes "likely and cheap first". Hints outside the
 grammar still inform the weights through their maximal in-grammar subterms, and
-those subterms are seeded into the banks at a discount.
+those subterms are seeded into the banks as cheap atoms (level `ast_node`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Sequence
 
 from ..grammar import CompiledGrammar
 from ..grammar.membership import Derivation, Matcher
-from ..lang.expr import Expr, children, ite_count, node_count
+from ..lang.expr import Expr, children
 from ..lang.sexpr import TermSyntaxError, parse_term
 
 SMOOTHING = 0.5  # pseudo-count per rule: unseen rules stay reachable
@@ -49,7 +49,7 @@ def parse_hint(hint: Hint) -> Expr | None:
         return None
 
 
-def learn_guidance(g: CompiledGrammar, hints: Sequence[Hint], ast_node: int = 1, branch: int = 0) -> Guidance:
+def learn_guidance(g: CompiledGrammar, hints: Sequence[Hint], ast_node: int = 1) -> Guidance:
     guidance = Guidance()
     counts = guidance.rule_counts
     seeds: dict[tuple[str, Expr], int] = {}
@@ -63,9 +63,11 @@ def learn_guidance(g: CompiledGrammar, hints: Sequence[Hint], ast_node: int = 1,
             _count(g, matcher.derivation(nt, sub), counts, weight)
             for nt2, sub2 in _derivable_subterms(g, matcher, nt, sub):
                 if children(sub2):
-                    level = max(1, (ast_node * node_count(sub2) + branch * ite_count(sub2)) // 2)
+                    # A seeded subterm counts as a cheap atom: `(ite C x SEEDED)` costs about
+                    # what `(ite C x y)` does. Only the guided order sees this discount; costs
+                    # and minimality come from the true-cost search.
                     key = (nt2, sub2)
-                    seeds[key] = min(seeds.get(key, level), level)
+                    seeds[key] = ast_node
     for nt in g.nonterminals:
         rules = g.rules.get(nt, ())
         if not rules:

@@ -101,3 +101,13 @@ def test_repair_off_leaves_the_near_hint_to_the_search() -> None:
     options = SynthOptions(max_candidates=1, minimize=False, use_guidance=False, repair_terms=0)
     hole = synthesize(spec, {"swap_fee": [Hint("(safe_div (* amount_in fee_bps) 1000)")]}, options).hole("swap_fee")
     assert hole.status == "timeout" and hole.repair_terms == 0
+
+
+def test_seeded_hint_subterm_is_a_cheap_atom_for_the_guided_search() -> None:
+    spec = load_spec(spec_path("fee_free_allowance"))
+    plain = synthesize(spec, options=SynthOptions(timeout_ms=60_000)).hole("chargeable")
+    # No repair: the guided search alone must find `(ite C 0 SEEDED)` with SEEDED = the hint.
+    options = SynthOptions(timeout_ms=60_000, minimize=False, repair_terms=0, guided_cap=False)
+    hole = synthesize(spec, {"chargeable": [Hint("(- amount free_allowance)")]}, options).hole("chargeable")
+    assert hole.status == "solved" and hole.found_by == "guided enumeration"
+    assert hole.candidates < plain.candidates / 2, (hole.candidates, plain.candidates)

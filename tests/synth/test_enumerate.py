@@ -354,7 +354,7 @@ def test_same_on_guided_searches(prefix: str) -> None:
     spec = load_spec(ROOT / "benchmarks" / "specs" / f"{prefix}_hole.yaml")
     g = grammar_for_hole(spec, hole_id)
     limits = Limits.of(spec.synth.style)
-    guidance = learn_guidance(g, [Hint(h["intended"])], limits.ast_node, limits.branch)
+    guidance = learn_guidance(g, [Hint(h["intended"])], limits.ast_node)
     env = ExampleSet(spec, (hole_id,)).env()
     _assert_same(g, env, limits, 8_000, rule_extra=guidance.rule_extra, seeds=guidance.seeds)
 
