@@ -47,6 +47,7 @@ OnUpdate = Callable[[HoleResult], None]  # a snapshot each time a cheaper verifi
 GUIDED_SHARE = 0.03  # repair + guided enumeration: this share of the cost-ordered search's time...
 GUIDED_ALLOWANCE_S = 0.2  # ...plus this much, so that a near hint is repaired before the search starts
 MAX_REPAIR_VERIFY = 24  # verifier calls spent on one hint's neighbours
+POLL_S = 0.25  # within a long level, hints are taken (verified, repaired) this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,14 @@ class _Hole:
     start: float
     on_update: OnUpdate | None = None
     best: _Best | None = None
-    main_time: float = 0.0  # seconds spent in the cost-ordered search
     hint_time: float = 0.0  # seconds spent on repair and guided enumeration
+    within_level: Callable[[], None] | None = None  # called now and then inside a long main level
+    next_poll: float = 0.0
+
+    @property
+    def main_time(self) -> float:
+        """Seconds the cost-ordered search (and hint verification) has had."""
+        return time.perf_counter() - self.start - self.hint_time
 
     def bound(self) -> int | None:
         """Only terms of at most this cost can improve on the answer in hand."""
@@ -161,6 +168,7 @@ class _Search:
     stopped: str = ""  # budget reason, if stopped
     unknown_terms: list[str] = field(default_factory=list)  # candidates Z3 could not decide
     last_rejected: Entry | None = None  # the last candidate the examples ruled out (term built lazily)
+    bounded: bool = False  # stopped inside a level above the bound (an answer arrived meanwhile)
 
 
 def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = (),
@@ -190,6 +198,7 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
     if options.wait_for_hints:
         stream.wait_closed(max(0.0, ctx.budget.deadline - time.perf_counter()))
     work = _HintWork(ctx, stream)
+    ctx.within_level = work.within_level
     main = _levels(ctx, None)
     outcome: _Search | None = None
     try:
@@ -200,14 +209,11 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
             work.step()
             if ctx.best is not None and not options.minimize:
                 break
-            t = time.perf_counter()
             try:
                 next(main)
             except StopIteration as done:
                 outcome = done.value
                 break
-            finally:
-                ctx.main_time += time.perf_counter() - t
     finally:
         stream.cancel()  # solved and proven, or out of budget: more hints cannot help
         main.close()
@@ -226,7 +232,7 @@ def _conclude(ctx: _Hole, outcome: _Search | None) -> HoleResult:
     if best is not None:
         proven = outcome is not None and outcome.exhausted and not outcome.unknown_terms
         reason = ""
-        if not proven and outcome is not None:
+        if not proven and outcome is not None and ctx.options.minimize:
             reason = outcome.stopped or "cheaper candidates left undecided"
         return _finish(ctx, "solved", term=best.term, cost=best.cost, found_by=best.found_by, hint=best.hint,
                        minimal=proven, reason=reason)
@@ -283,6 +289,18 @@ class _HintWork:
                 ctx.improve(term, "hint", rank)
             elif term is not None and use.status != "excluded" and ctx.options.repair_terms > 0:
                 self.to_repair.append((rank, term))
+
+    def within_level(self) -> None:
+        """Inside a long level of the cost-ordered search: take new hints, verify and
+        repair them (the guided enumeration waits for the level's end)."""
+        self.poll()
+        while self.to_repair and self.ctx.best is None and self.ctx.guidance_allowed():
+            t = time.perf_counter()
+            try:
+                rank, term = self.to_repair.pop(0)
+                self._repair(rank, term)
+            finally:
+                self.ctx.hint_time += time.perf_counter() - t
 
     def step(self) -> None:
         """Repair and guided enumeration, as long as the cap allows."""
@@ -402,9 +420,20 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         def should_stop(built: int) -> bool:
             if budget.exceeded(built - counted[0]) is not None:
                 return True
-            # A guided level may overrun the cap; past twice the cap it is cut short.
-            return guided and ctx.options.guided_cap and \
-                ctx.hint_time > 2 * (GUIDED_ALLOWANCE_S + GUIDED_SHARE * ctx.main_time)
+            if guided:  # a guided level may overrun the cap; past twice the cap it is cut short
+                return ctx.options.guided_cap and \
+                    ctx.hint_time > 2 * (GUIDED_ALLOWANCE_S + GUIDED_SHARE * ctx.main_time)
+            now = time.perf_counter()
+            if ctx.within_level is not None and now >= ctx.next_poll:
+                ctx.next_poll = now + POLL_S
+                ctx.within_level()
+                if ctx.best is not None and not ctx.options.minimize:
+                    return True
+                bound = ctx.bound()
+                if bound is not None and _current_level(enum) > bound:
+                    out.bounded = True  # every term under the new bound was examined
+                    return True
+            return False
 
         enum = Enumerator(ctx.g, env, ctx.limits,
                           rule_extra=guidance.rule_extra if guidance else None,
@@ -472,9 +501,14 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
             out.stopped = stop
             return out
         if not restart:
-            out.exhausted = not guided and not enum.stopped
+            out.exhausted = not guided and (not enum.stopped or out.bounded)
             return out
         ctx.log(f"[{ctx.hole_id}] restart with {examples.size} examples")
+
+
+def _current_level(enum: Enumerator) -> int:
+    """The level the enumerator is building (levels are completed in order from 1)."""
+    return enum.stats.levels[-1][0] + 1 if enum.stats.levels else 1
 
 
 def _canonical(hint: Hint) -> str | None:
