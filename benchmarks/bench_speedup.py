@@ -59,6 +59,7 @@ def run_model(spec, plan: ModelPlan, cache: Path, cap_s: float) -> dict:
     offset = time.perf_counter() - t0
     out = run(spec, background.streams, cap_s)
     background.stop()
+    background.thread.join()  # not timed: the hole in progress, no longer needed
     if background.error:
         raise background.error[0]
     for key in ("first", "minimal"):

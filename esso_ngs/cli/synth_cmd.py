@@ -119,9 +119,16 @@ def run(args: argparse.Namespace) -> int:
 
     result = synthesize(spec, hints, options, trace, on_update)
     written = write_outputs(spec, result, out_dir)
+    if not args.json:
+        print(summary(result), flush=True)  # the answer now; a model may still finish a hole below
     host: HostHints | None = None
     if background is not None:
-        finished = background.stop()
+        if not background.stop():
+            # Holes not started are skipped; the one in progress cannot be interrupted, and a
+            # process must not exit under a model thread (native thread pools abort).
+            if trace:
+                trace("waiting for the model to finish the hole in progress (its hints are no longer needed)")
+            background.thread.join()
         host = background.host
         if background.error:
             if isinstance(background.error[0], UserError):  # bad input: no output of this run stays
@@ -135,9 +142,6 @@ def run(args: argparse.Namespace) -> int:
             for hole_id, ranked in host.hints.items():
                 trace(f"[{hole_id}] {len(ranked)} neural hints in {host.rounds[hole_id]} round(s)"
                       + (f", best {ranked[0].term}" if ranked else ""))
-            if not finished:
-                trace("hint generation left unfinished: the holes were solved without it")
-    if host is not None:
         written.append(atomic_write_text(out_dir / "neural_hints.json", json.dumps(host.to_json(), indent=2) + "\n"))
         records = append_records(out_dir, solution_records(spec, result, None, host.rankings, hinted=True)
                                  + candidate_records(spec, host.rankings, None, result))
@@ -148,7 +152,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         if host is not None:
             gen = ", ".join(f"{h}: {len(v)} candidates" for h, v in host.hints.items())
-            print(f"neural hints in {host.time_s:.2f} s ({gen})")
-        print(summary(result))
+            print(f"neural hints in {host.time_s:.2f} s ({gen}; generated alongside the search)")
         print("wrote " + ", ".join(str(p) for p in written))
     return 0 if result.solved else 1
