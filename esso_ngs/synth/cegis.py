@@ -46,7 +46,7 @@ OnUpdate = Callable[[HoleResult], None]  # a snapshot each time a cheaper verifi
 
 GUIDED_SHARE = 0.03  # repair + guided enumeration: this share of the cost-ordered search's time...
 GUIDED_ALLOWANCE_S = 0.2  # ...plus this much, so that a near hint is repaired before the search starts
-MAX_REPAIR_VERIFY = 24  # verifier calls spent on one hint's neighbours
+MAX_REPAIR_VERIFY = 12  # verifier calls spent on one hint's neighbours
 POLL_S = 0.25  # within a long level, hints are taken (verified, repaired) this often
 
 
@@ -267,8 +267,12 @@ class _HintWork:
         self.guided: Generator[None, None, _Search] | None = None
         self.guidance_stale = False  # hints arrived since the guided enumeration started
         self.repairer: tuple[int, Repairer] | None = None  # (example count, repairer)
+        self.tried: set[str] = set()  # neighbours verified already (a repair may resume later)
+        self.calls: dict[int, int] = {}  # verifier calls spent on each hint's neighbours
 
     def poll(self) -> None:
+        """Verify the hints that arrived: never capped (one verifier call each), so
+        that an exact hint wins at once."""
         ctx = self.ctx
         for hint in self.stream.since(len(self.hints)):
             rank = len(self.hints)
@@ -329,12 +333,17 @@ class _HintWork:
         ctx.result.repair_terms += built
         ctx.log(f"[{ctx.hole_id}] repair of hint #{rank}: {built} neighbours, {len(neighbours)} pass the examples")
         style = ctx.spec.synth.style
-        calls = 0
         env = None
+        first = True
         for n in neighbours:
-            if calls >= MAX_REPAIR_VERIFY or ctx.budget.exceeded() is not None:
+            if self.calls.get(rank, 0) >= MAX_REPAIR_VERIFY or ctx.budget.exceeded() is not None:
                 return
             text = to_sexpr(n.term)
+            if text in self.tried:
+                continue
+            if not first and not ctx.guidance_allowed():  # past the cap: the rest waits its turn
+                self.to_repair.insert(0, (rank, hint))
+                return
             bound = ctx.bound()
             metrics = style_metrics(n.term, style)
             if text in ctx.exclude or not metrics.fits or (bound is not None and metrics.cost > bound):
@@ -344,7 +353,9 @@ class _HintWork:
                 continue  # fails a counterexample learned since the neighbourhood was evaluated
             if not ctx.g.check(n.term).ok:
                 continue
-            calls += 1
+            first = False
+            self.tried.add(text)
+            self.calls[rank] = self.calls.get(rank, 0) + 1
             ok, learned = ctx.verify(n.term, text)
             if ok:
                 ctx.improve(n.term, "hint repair", rank)

@@ -8,7 +8,8 @@ constant, a wrong operator, a missing `ite` guard. The edits, each counting one:
   and arity (arithmetic, comparison, logic), its arguments kept;
 - an `ite` replaced by either branch, or its branches swapped;
 - an int subterm `s` wrapped as `(ite C s A)` or `(ite C A s)`, with `C` a
-  comparison of two atoms and `A` an atom (one edit, never combined with another).
+  comparison of two atoms (at the root: of an operation on two atoms with an
+  atom) and `A` an atom (one edit, never combined with another).
 
 Every neighbour is evaluated in bulk: the edits at one position form a matrix of
 values (edits x examples), and the rest of the hint is evaluated once over it as a
@@ -19,6 +20,7 @@ grammar membership and the style profile, then verifies them in that order.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Callable
@@ -27,7 +29,7 @@ import numpy as np
 
 from ..grammar import CompiledGrammar
 from ..lang.evaluate import EvalError
-from ..lang.batched import BatchEnv, BatchValue, apply_batch, batch_value, ite_batch, to_array, value_key
+from ..lang.batched import BatchEnv, BatchValue, apply_batch, batch_value, ite_batch, to_array
 from ..lang.expr import (
     ARITH_BINARY,
     ARITH_NARY,
@@ -96,7 +98,10 @@ class Repairer:
             except EvalError:  # an atom this example set cannot evaluate (e.g. another place's input)
                 continue
             (self.bool_atoms if v.lo is None and _is_bool(v) else self.int_atoms).append(a)
-        self.guards = self._guards()
+        self.guards = self._guards(self.int_atoms, self.int_atoms)
+        # At the root (where a missing guard usually goes), guards may compare an
+        # operation on two atoms with an atom: `(<= (- p ref) band)`.
+        self.root_guards = self._guards(self.int_atoms + self._pairs(), self.int_atoms)
 
     def value(self, e: Expr) -> BatchValue:
         return batch_value(e, self.env, self.memo)
@@ -118,23 +123,21 @@ class Repairer:
         hi = max(int(v.hi) for v in values)  # type: ignore[arg-type]
         return _Edits(terms, BatchValue(data, lo, hi))
 
-    def _guards(self) -> list[tuple[Expr, BatchValue]]:
-        """Comparisons of two int atoms, one per distinct truth table on the examples."""
+    def _pairs(self) -> list[Expr]:
+        """Arithmetic operations on two int atoms (not both constants)."""
+        # Not deduplicated by value: the few examples of a CEGIS round would merge
+        # operations that the verifier tells apart.
+        return [Op(op, (a, b)) for op in sorted(self.ops & ARITH_NARY)
+                for a, b in itertools.permutations(self.int_atoms, 2)
+                if not (isinstance(a, Const) and isinstance(b, Const))]
+
+    def _guards(self, left: list[Expr], right: list[Expr]) -> list[tuple[Expr, BatchValue]]:
+        """Comparisons `(cmp l r)` (not deduplicated by value either)."""
         if not self.has_ite:
             return []
-        out: list[tuple[Expr, BatchValue]] = []
-        seen: set[bytes] = set()
-        for op in sorted(self.ops & COMPARE):
-            for a, b in itertools.permutations(self.int_atoms, 2):
-                if isinstance(a, Const) and isinstance(b, Const):
-                    continue
-                c = Op(op, (a, b))
-                v = apply_batch(op, [self.value(a), self.value(b)])
-                key = value_key(to_array(v, self.env.size))
-                if key not in seen:
-                    seen.add(key)
-                    out.append((c, v))
-        return out
+        return [(Op(op, (a, b)), apply_batch(op, [self.value(a), self.value(b)]))
+                for op in sorted(self.ops & COMPARE) for a, b in itertools.product(left, right)
+                if a != b and not (isinstance(a, Const) and isinstance(b, Const))]
 
     # ------------------------------------------------------------ edits at one position
     def single_edits(self, s: Expr) -> _Edits | None:
@@ -163,14 +166,15 @@ class Repairer:
                 values.append(v)
         return self._rows(terms, values)
 
-    def guard_edits(self, s: Expr) -> _Edits | None:
+    def guard_edits(self, s: Expr, root: bool = False) -> _Edits | None:
         """`s` wrapped in an ite with a guard and an atom (int subterms only)."""
         v = self.value(s)
-        if not self.guards or _is_bool(v):
+        guards = self.root_guards if root else self.guards
+        if not guards or _is_bool(v):
             return None
         terms: list[Expr] = []
         values: list[BatchValue] = []
-        for (c, cv), a in itertools.product(self.guards, self.int_atoms):
+        for (c, cv), a in itertools.product(guards, self.int_atoms):
             av = self.value(a)
             terms += [Ite(c, s, a), Ite(c, a, s)]
             values += [ite_batch(cv, v, av), ite_batch(cv, av, v)]
@@ -191,7 +195,8 @@ class Repairer:
                 found.append((edits, node_count(t), str(t), t))
 
         for p in positions:  # one edit
-            for edits in (single[p], self._quietly(self.guard_edits, subterm(hint, p))):
+            wrap = functools.partial(self.guard_edits, root=p == ())
+            for edits in (single[p], self._quietly(wrap, subterm(hint, p))):
                 if edits is None or built >= max_terms:
                     continue
                 built += edits.n
