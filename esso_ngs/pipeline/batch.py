@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import UserError
-from ..fsutil import atomic_write_text
+from .. import interrupts
+from ..fsutil import LOCK_NAME, atomic_write_text, locked_output_dir
 from ..spec import load_spec
 from ..spec.hashing import canonical_json
 from ..synth import SynthOptions, SynthResult, synthesize
@@ -82,7 +83,7 @@ def prepare_run_dir(run_dir: Path, run_id: str, spec_dir: Path, settings: BatchS
             raise UserError(f"{run_dir} holds a run made with other settings (see its run.json): "
                             "rerun with the same options, or pass another --output/--run-id")
         return True
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if run_dir.exists() and any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         raise UserError(f"{run_dir}: not empty and not a batch run directory (no run.json)")
     atomic_write_text(run_file, json.dumps({"schema": RUN_SCHEMA, "run_id": run_id, "specs_dir": str(spec_dir),
                                             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..errors import SpecError, read_text
+from ..limits import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES
 
 FieldPath = tuple[str | int, ...]
 
@@ -130,8 +131,11 @@ def load_yaml_text(text: str, file: str | Path = "<input>") -> LoadedYaml:
             raise _syntax_error(file, exc, tuple(text.splitlines())) from None
         except yaml.YAMLError as exc:
             raise SpecError(file, None, f"YAML error: {exc}") from None
+        except RecursionError:
+            raise SpecError(file, None, f"nested deeper than {MAX_DOCUMENT_DEPTH} levels") from None
         if node is None:
             raise SpecError(file, None, "empty YAML document", 1)
+        measure_document(file, node)
         text_lines = tuple(text.splitlines())
         conv = _Converter(file, loader, text_lines)
         data = conv.convert(node, ())
@@ -244,8 +248,70 @@ def _item_index(text_lines: tuple[str, ...], i: int, ind: int) -> int:
     return count
 
 
+# Tags a kernel may carry: the YAML core schema (explicit or resolved). Anything else
+# (`!!python/object`, `!custom`) has a meaning we do not know: refused, never dropped.
+_KNOWN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
+                        ("str", "int", "float", "bool", "null", "seq", "map", "merge", "timestamp", "binary"))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def measure_document(file: Path, root: yaml.Node) -> None:
+    """Refuse a node graph that is cyclic, carries an unknown tag, nests deeper than
+    MAX_DOCUMENT_DEPTH or holds more than MAX_DOCUMENT_NODES nodes once aliases are
+    expanded (an alias bomb is small as text and huge as data).
+
+    Iterative, and linear in the distinct nodes: sizes and depths are memoized per
+    node, so `[*a, *a]` costs one look at `a` however deep the aliases go.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        key = id(node)
+        line = node.start_mark.line + 1
+        if leaving:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            visiting.discard(key)
+            if size[key] > MAX_DOCUMENT_NODES:
+                raise SpecError(file, None, f"more than {MAX_DOCUMENT_NODES} nodes once aliases are "
+                                            "expanded (limit of esso-ngs; an alias bomb?)", line)
+            if depth[key] > MAX_DOCUMENT_DEPTH:
+                raise SpecError(file, None, f"nested deeper than {MAX_DOCUMENT_DEPTH} levels "
+                                            "(limit of esso-ngs)", line)
+            continue
+        if key in size:
+            continue
+        if key in visiting:
+            raise SpecError(file, None, "recursive YAML alias (a node contains itself)", line)
+        if node.tag not in _KNOWN_TAGS:
+            raise SpecError(file, None, f"unsupported YAML tag `{node.tag.replace('tag:yaml.org,2002:', '!!')}` "
+                                        "(only plain data is read)", line)
+        if isinstance(node, yaml.ScalarNode):
+            size[key], depth[key] = 1, 0
+            continue
+        visiting.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in reversed(_children(node)))
+
+
 class _Converter:
-    """Node graph -> plain data, recording lines and HOLE comments on the way."""
+    """Node graph -> plain data, recording lines and HOLE comments on the way.
+
+    A node reached again through an alias yields the value already built for it
+    (YAML's meaning of an alias, and what PyYAML does): memory stays the size of
+    the text, and a dump writes the alias back instead of its expansion.
+    """
 
     def __init__(self, file: Path, loader: Any, text_lines: tuple[str, ...]) -> None:
         self.file = file
@@ -254,25 +320,34 @@ class _Converter:
         self.lines: dict[FieldPath, int] = {}
         self.hole_comments: dict[FieldPath, str] = {}
         self.bool_words: dict[FieldPath, str] = {}
-        self._active: set[int] = set()  # ids of nodes being converted: alias cycles
+        self._done: dict[int, tuple[Any, FieldPath]] = {}  # node id -> (value, first path)
 
     def convert(self, node: yaml.Node, path: FieldPath) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
-        if id(node) in self._active:
-            raise SpecError(self.file, format_path(path) or None,
-                            "recursive YAML alias", node.start_mark.line + 1)
-        self._active.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode):
-                return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
-        finally:
-            self._active.discard(id(node))
-        raise SpecError(self.file, format_path(path) or None, "unsupported YAML node",
-                        node.start_mark.line + 1)
+        seen = self._done.get(id(node))
+        if seen is not None:
+            value, first = seen
+            self._share_notes(first, path)
+            return value
+        if isinstance(node, yaml.SequenceNode):
+            value: Any = [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            value = self._mapping(node, path)
+        else:
+            raise SpecError(self.file, format_path(path) or None, "unsupported YAML node",
+                            node.start_mark.line + 1)
+        self._done[id(node)] = (value, path)
+        return value
+
+    def _share_notes(self, first: FieldPath, path: FieldPath) -> None:
+        """An alias at `path` of the node first read at `first`: its HOLE comments and
+        Boolean words hold at `path` too."""
+        n = len(first)
+        for notes in (self.hole_comments, self.bool_words):
+            for p in [p for p in notes if p[:n] == first]:
+                notes[path + p[n:]] = notes[p]
 
     def _scalar(self, node: yaml.ScalarNode, path: FieldPath) -> Any:
         if node.tag == "tag:yaml.org,2002:bool" and node.style in (None, "") \
@@ -285,6 +360,7 @@ class _Converter:
             raise SpecError(self.file, format_path(path) or None, err.message, err.line) from None
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[Any, Any]:
+        self._refuse_duplicate_keys(node, path)
         try:
             self.loader.flatten_mapping(node)  # resolves `<<` merge keys
         except yaml.MarkedYAMLError as exc:
@@ -305,6 +381,18 @@ class _Converter:
             out[key] = self.convert(value_node, sub)
         self._note_hole_comment(node, out, path)
         return out
+
+    def _refuse_duplicate_keys(self, node: yaml.MappingNode, path: FieldPath) -> None:
+        """A key written twice (PyYAML would keep the last silently): an error naming both lines."""
+        first: dict[tuple[str, str], int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+            if key in first:
+                raise SpecError(self.file, format_path(path + (key_node.value,)) or None,
+                                f"key `{key_node.value}` given twice (lines {first[key]} and {line})", line)
+            first[key] = line
 
     def _note_hole_comment(self, node: yaml.MappingNode, data: dict[Any, Any], path: FieldPath) -> None:
         value = data.get("const")
