@@ -194,6 +194,12 @@ def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id:
     backend_for(settings.plan.small)
     if settings.plan.large is not None:
         backend_for(settings.plan.large)
+    with locked_output_dir(run_dir):
+        return _run_locked(spec_paths, spec_dir, run_dir, run_id, settings, progress)
+
+
+def _run_locked(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
+                progress: Progress | None) -> BatchOutcome:
     prepare_run_dir(run_dir, run_id, spec_dir, settings)
     out = BatchOutcome(run_dir)
     report = progress or (lambda *_: None)
@@ -205,10 +211,13 @@ def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id:
             continue
         report("start", name, i, len(spec_paths))
         doc = run_spec(path, run_dir, run_id, settings)
-        atomic_write_text(result_path(run_dir, name), json.dumps(doc, indent=2, default=str) + "\n")
-        out.ran.append(name)
-        out.summary = summarize(run_dir, run_id, settings.to_json())
-        atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")
+        # The result is the spec's "finished" mark; its records went in before it,
+        # idempotently (records.py): a crash in between reruns the spec, adds nothing twice.
+        with interrupts.critical():
+            atomic_write_text(result_path(run_dir, name), json.dumps(doc, indent=2, default=str) + "\n")
+            out.ran.append(name)
+            out.summary = summarize(run_dir, run_id, settings.to_json())
+            atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")
         report("done" if doc["status"] == "done" else "error", name, i, len(spec_paths))
     out.summary = summarize(run_dir, run_id, settings.to_json())
     atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")

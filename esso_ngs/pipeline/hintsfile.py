@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..spec.jsonload import load_json
 from ..spec import HintCandidate, HoleHints, Spec, hints_to_json, load_hints, write_hints
 from ..synth import Hint
 from .aggregate import Candidate, HoleRanking
@@ -72,10 +73,24 @@ def write_ranked_hints(path: str | Path, spec: Spec, rankings: Mapping[str, Hole
 
 def ranked_hints(path: str | Path, spec: Spec) -> dict[str, list[Hint]]:
     """Ranked hints per hole from a hints file made for `spec` (refused otherwise):
-    the file's ranked `candidates` when present, else its single `term`."""
+    the file's ranked `candidates` when present, else its single `term`.
+
+    Every term must be a term of its hole's grammar: a file whose terms do not parse,
+    use names the hole cannot see or lie outside the grammar is refused (exit 2),
+    never half-used."""
+    from ..grammar import grammar_for_hole
+
     hints_file = load_hints(path, spec)
     out: dict[str, list[Hint]] = {}
     for hole in hints_file.holes:
+        grammar = grammar_for_hole(spec, hole.hole_id)
+        located = [(("holes", hole.hole_id, "term"), hole.term)] + \
+            [(("holes", hole.hole_id, "candidates", i, "term"), c.term) for i, c in enumerate(hole.candidates)]
+        for field_path, term in located:
+            membership = grammar.check(term)
+            if not membership.ok:
+                what = "not a term" if membership.syntax_error else f"not in the grammar of hole {hole.hole_id}"
+                raise load_json(path).error(field_path, f"{term!r} is {what}: {membership.explanation}")
         out[hole.hole_id] = ([Hint(c.term, c.score, c.source) for c in hole.candidates]
                              or [Hint(hole.term, 1.0, hole.source)])
     return out
