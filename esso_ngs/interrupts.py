@@ -124,3 +124,35 @@ def critical() -> Iterator[None]:
         if not _critical and _pending:
             _pending = False
             raise KeyboardInterrupt
+
+
+class BudgetExceeded(Exception):
+    """The wall-clock budget of a command ran out; `where` says what it was doing."""
+
+    def __init__(self, seconds: float, where: str) -> None:
+        self.seconds, self.where = seconds, where
+        super().__init__(f"stopped at the {seconds:g} s budget while {where}")
+
+
+class Budget:
+    """A wall-clock budget for work without a budget of its own (grammar tools):
+    SIGALRM raises BudgetExceeded in the main thread; `phase` names the step under way
+    so the message says where it stopped."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.phase = "starting"
+
+    def __enter__(self) -> "Budget":
+        if self.seconds and threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGALRM, self._expired)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def _expired(self, signum: int, frame: Any) -> None:
+        raise BudgetExceeded(self.seconds or 0, self.phase)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.seconds and threading.current_thread() is threading.main_thread():
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old)
