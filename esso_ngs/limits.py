@@ -38,3 +38,12 @@ def physical_memory_bytes() -> int | None:
 def default_max_memory_bytes() -> int | None:
     total = physical_memory_bytes()
     return int(total * DEFAULT_MEMORY_SHARE) if total else None
+
+
+def rss_bytes() -> int | None:
+    """Resident memory of this process now (Linux /proc; None where unknown)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None

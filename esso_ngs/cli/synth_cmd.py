@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import UserError
 from .. import interrupts
+from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
 from ..fsutil import atomic_write_text, locked_output_dir
 from ..pipeline.extension import load_extension
 from ..pipeline.hintsfile import ranked_hints
@@ -31,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hints", metavar="FILE", help="an esso-llm-hints/v1 file for this spec")
     p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms)")
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
+    p.add_argument("--max-memory", dest="max_memory_mb", type=int, metavar="MB",
+                   help="stop the search past this resident memory, keeping the best term so far "
+                        f"(default {DEFAULT_MEMORY_SHARE:.0%} of the machine)")
     p.add_argument("--no-minimize", action="store_true",
                    help="accept a verified hint or guided solution without searching below its cost")
     p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "
@@ -110,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
 def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                 hints: dict[str, list[Hint]] | None, out_dir: Path) -> int:
     options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
-                           minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000))
+                           minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000),
+                           max_memory_bytes=args.max_memory_mb * 2**20 if args.max_memory_mb
+                           else default_max_memory_bytes())
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     host: HostHints | None = None
     if neural:
