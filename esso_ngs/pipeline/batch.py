@@ -23,6 +23,7 @@ from typing import Any, Callable, Sequence
 
 from ..errors import UserError
 from .. import interrupts
+from ..limits import default_max_memory_bytes
 from ..fsutil import LOCK_NAME, atomic_write_text, locked_output_dir
 from ..spec import load_spec
 from ..spec.hashing import canonical_json
@@ -116,7 +117,8 @@ def run_spec(spec_path: Path, run_dir: Path, run_id: str, settings: BatchSetting
     write_ranked_hints(hints_path(run_dir, name), spec, rankings,
                        {"tool": "esso-ngs batch", "run_id": run_id, "models": settings.plan.to_json(),
                         "tier": settings.generate.validation.tier})
-    options = SynthOptions(timeout_ms=settings.synth_timeout_ms, seed=settings.synth_seed)
+    options = SynthOptions(timeout_ms=settings.synth_timeout_ms, seed=settings.synth_seed,
+                           max_memory_bytes=default_max_memory_bytes())
     plain = synthesize(spec, None, options)
     hinted = synthesize(spec, hints_from_rankings(rankings), options)
     append_records(run_dir, solution_records(spec, hinted, run_id, rankings, hinted=True)
