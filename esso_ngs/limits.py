@@ -18,7 +18,7 @@ MAX_DOCUMENT_DEPTH = 100
 MAX_TERM_DEPTH = 100
 # Characters of one term or one constraint string.
 MAX_TERM_CHARS = 100_000
-# Default wall-clock budget of the grammar tools (check, sample, show) and of `sygus check`.
+# Default wall-clock budget of the grammar tools (check, test, sample, show).
 DEFAULT_TOOL_BUDGET_S = 30.0
 # `grammar sample -n`: most terms one call prints.
 MAX_SAMPLES = 100_000
