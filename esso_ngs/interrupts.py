@@ -38,6 +38,7 @@ _wakeup: tuple[socket.socket, socket.socket] | None = None  # kept open while th
 _handled = threading.Event()  # the main thread caught the interrupt and is on its way out
 _critical = 0
 _pending = False
+_received = False  # a SIGINT arrived (Python may wrap the KeyboardInterrupt in another error)
 
 
 def install() -> None:
@@ -57,8 +58,15 @@ def install() -> None:
         _installed = True
 
 
+def was_interrupted() -> bool:
+    """Whether Ctrl-C was pressed: an error raised after it is its echo, not a bug
+    (class creation during an import turns KeyboardInterrupt into RuntimeError)."""
+    return _received
+
+
 def _on_sigint(signum: int, frame: Any) -> None:  # runs in the main thread
-    global _pending
+    global _pending, _received
+    _received = True
     if _critical:
         _pending = True
         return

@@ -37,14 +37,22 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Before anything slow is imported: Ctrl-C anywhere from here on exits 130, one line.
-    interrupts.install()
     try:
+        # Before anything slow is imported: Ctrl-C anywhere from here on exits 130, one line.
+        interrupts.install()
         return _run(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
-        interrupts.handled()
-        print("esso-ngs: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted()
+    except BaseException:
+        if interrupts.was_interrupted():
+            return _interrupted()
+        raise
+
+
+def _interrupted() -> int:
+    interrupts.handled()
+    print("esso-ngs: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _run(argv: list[str]) -> int:
