@@ -38,6 +38,7 @@ _wakeup: tuple[socket.socket, socket.socket] | None = None  # kept open while th
 _handled = threading.Event()  # the main thread caught the interrupt and is on its way out
 _critical = 0
 _pending = False
+_budgets: list["Budget"] = []  # Budgets running now (main thread)
 _received = False  # a SIGINT arrived (Python may wrap the KeyboardInterrupt in another error)
 
 
@@ -84,6 +85,8 @@ def _watch(reader: socket.socket) -> None:
             data = reader.recv(64)
         except OSError:
             return
+        if signal.SIGALRM in data and _budgets:
+            _interrupt_z3()  # a Budget ran out: its BudgetExceeded must not wait for Z3
         if signal.SIGINT not in data:
             continue
         _interrupt_z3()
@@ -152,15 +155,22 @@ class Budget:
         self.phase = "starting"
 
     def __enter__(self) -> "Budget":
-        if self.seconds and threading.current_thread() is threading.main_thread():
+        self._armed = bool(self.seconds) and threading.current_thread() is threading.main_thread()
+        if self._armed:
             self._old = signal.signal(signal.SIGALRM, self._expired)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self._old_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds or 0)[0]
+            self._start = time.monotonic()
+            _budgets.append(self)
         return self
 
     def _expired(self, signum: int, frame: Any) -> None:
         raise BudgetExceeded(self.seconds or 0, self.phase)
 
     def __exit__(self, *exc: Any) -> None:
-        if self.seconds and threading.current_thread() is threading.main_thread():
+        if self._armed:
+            _budgets.remove(self)
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self._old)
+            if self._old_timer:  # an outer timer keeps what is left of its time
+                left = self._old_timer - (time.monotonic() - self._start)
+                signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))

@@ -156,6 +156,8 @@ def parse_infix(text: str) -> Expr:
         raise InfixSyntaxError("not a formula", getattr(exc, "column", None)) from None
     except RecursionError:
         raise InfixSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)") from None
+    except ValueError as exc:  # a literal Python cannot read (an integer of more than 4300 digits)
+        raise InfixSyntaxError(f"unreadable: {exc}".split(";")[0]) from None
     if term_depth(expr) > MAX_TERM_DEPTH:  # `not not not ...` nests without parentheses
         raise InfixSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)")
     return expr

@@ -50,6 +50,8 @@ def load_json_text(text: str, file: str | Path = "<input>") -> LoadedJson:
         raise SpecError(file, None, f"JSON syntax error: {exc.msg} (column {exc.colno})", exc.lineno) from None
     except RecursionError:
         raise SpecError(file, None, f"nested deeper than {MAX_DOCUMENT_DEPTH} levels (limit of esso-ngs)") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise SpecError(file, None, f"unreadable value: {exc}".split(";")[0]) from None
     _measure(file, data)
     # The depth is bounded now, so the recursive line scanner below is safe.
     try:

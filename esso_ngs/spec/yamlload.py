@@ -123,6 +123,7 @@ def load_yaml(path: str | Path) -> LoadedYaml:
 
 def load_yaml_text(text: str, file: str | Path = "<input>") -> LoadedYaml:
     file = Path(file)
+    _refuse_deep_nesting(text, file)
     loader = _Loader(text)
     try:
         try:
@@ -142,6 +143,33 @@ def load_yaml_text(text: str, file: str | Path = "<input>") -> LoadedYaml:
     finally:
         loader.dispose()
     return LoadedYaml(file, data, conv.lines, text_lines, conv.hole_comments, conv.bool_words)
+
+
+def _refuse_deep_nesting(text: str, file: Path) -> None:
+    """Refuse nesting past MAX_DOCUMENT_DEPTH before composing: libyaml's composer
+    recurses in C and overflows the stack (a segfault, not an exception) on 50,000
+    nested `[`. Its parser keeps an explicit stack, so its event stream is safe to
+    read, and the scan stops at the first level too deep. Syntax errors are left to
+    the composer, which reports them with their context."""
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None:
+                return
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DOCUMENT_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark is not None else None
+                    raise SpecError(file, None, f"nested deeper than {MAX_DOCUMENT_DEPTH} levels "
+                                                "(limit of esso-ngs)", line)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
 
 
 def _syntax_error(file: Path, exc: yaml.MarkedYAMLError, text_lines: tuple[str, ...] = ()) -> SpecError:
@@ -358,6 +386,9 @@ class _Converter:
         except yaml.MarkedYAMLError as exc:
             err = _syntax_error(self.file, exc)
             raise SpecError(self.file, format_path(path) or None, err.message, err.line) from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise SpecError(self.file, format_path(path) or None, f"unreadable value: {exc}".split(";")[0],
+                            node.start_mark.line + 1) from None
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[Any, Any]:
         self._refuse_duplicate_keys(node, path)

@@ -145,6 +145,19 @@ def targeted(rng: random.Random, base: dict[str, bytes]) -> list[Case]:
     k = rng.randint(120, 2000)
     out.append(Case(f"deep_term_{k}", "depth", base,
                     ["check", "{dir}/" + KERNEL, "--term", "(+ 1 " * k + "amount" + ")" * k], BAD))
+    flow = rng.randint(20_000, 60_000)  # libyaml's composer used to overflow the C stack here
+    out.append(Case(f"yaml_flow_nesting_{flow}", "depth", _with(base, kernel=(
+        kernel + "extra: " + "[" * flow + "]" * flow + "\n").encode()), CHECK, BAD))
+    out.append(Case("yaml_compact_sequences", "depth", _with(base, kernel=(
+        kernel + "extra:\n  " + "- " * rng.randint(20_000, 60_000) + "x\n").encode()), CHECK, BAD))
+    digits = "9" * rng.randint(4301, 20_000)  # past Python's int conversion limit
+    out.append(Case("yaml_huge_integer", "depth", _with(base, kernel=kernel.replace(
+        "expr: {const: 30}", f"expr: {{const: {digits}}}").encode()), CHECK, BAD))
+    data = _synth_json(base)
+    out.append(Case("json_huge_integer", "depth", _with(base, synth=_text(base, SYNTH).replace(
+        '"max_ast_nodes": 8', f'"max_ast_nodes": {digits}').encode()), CHECK, BAD))
+    data["holes"][0]["semantic_constraints"].append(f"result <= {digits}")
+    out.append(Case("constraint_huge_integer", "depth", _with(base, synth=json.dumps(data).encode()), CHECK, BAD))
     ok_guard = '{op: ">", args: [{param: amount}, {const: 0}]}'
     for _ in range(15):
         ok_guard = f"{{op: and, args: [{ok_guard}, {{bool: true}}]}}"
@@ -231,7 +244,7 @@ def targeted(rng: random.Random, base: dict[str, bytes]) -> list[Case]:
 
 # ------------------------------------------------------------------ random mutations
 TOKENS = ("&a", "*a", "*nowhere", "!!python/object:x", "{", "}", "[", "]", '"', "'", "\x00", ":", "- ", "#",
-          "9" * 40, "-1", "null", "[]", "{}", "<<: *a", "\t", "\ufeff", "(", ")", "true", "1e999")
+          "9" * 40, "9" * 5000, "-1", "null", "[]", "{}", "<<: *a", "\t", "\ufeff", "(", ")", "true", "1e999")
 
 
 def mutate(rng: random.Random, data: bytes) -> tuple[str, bytes]:
