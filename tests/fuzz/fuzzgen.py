@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import random
 import signal
 import time
@@ -45,6 +46,7 @@ class Case:
     budget_s: float = 30.0  # wall-clock budget the case must finish in (bench_fuzz reports it)
     max_output_bytes: int | None = None  # bound on any file the run writes
     stderr_has: str = ""
+    fifo: str = ""  # a file name made a named pipe (reading it would block forever)
 
 
 @dataclass
@@ -163,6 +165,15 @@ def targeted(rng: random.Random, base: dict[str, bytes]) -> list[Case]:
         ok_guard = f"{{op: and, args: [{ok_guard}, {{bool: true}}]}}"
     out.append(Case("deep_guard_within_limits", "depth", _with(base, kernel=kernel.replace(
         guard_line, f"    guard: {ok_guard}").encode()), SYNTH_RUN, (0,)))
+
+    sl = _text(base, SL)
+    at = sl.index("(constraint")
+    k = rng.randint(900, 5000)
+    deep_sl = sl[:at] + "(constraint (>= " + "(+ 1 " * k + "(dist x y)" + ")" * k + " 0))\n" + sl[at:]
+    out.append(Case(f"sl_deep_{k}", "depth", _with(base, sl=deep_sl.encode()),
+                    ["synth", "{dir}/" + SL, "--timeout-ms", "3000"], BAD))
+    out.append(Case("kernel_is_a_fifo", "io", {n: b for n, b in base.items() if n != KERNEL},
+                    ["check", "{dir}/" + KERNEL, "--term", INTENDED], BAD, fifo=KERNEL))
 
     # 3. duplicate keys (YAML and JSON)
     out.append(Case("yaml_duplicate_effect", "duplicate", _with(base, kernel=kernel.replace(
@@ -306,6 +317,8 @@ def run_case(case: Case, workdir: Path) -> Outcome:
     d.mkdir(parents=True)
     for name, data in case.files.items():
         (d / name).write_bytes(data)
+    if case.fifo:
+        os.mkfifo(d / case.fifo)
     before = {p for p in d.rglob("*")}
     argv = [a.replace("{dir}", str(d)).replace("{out}", str(d / "out")) for a in case.argv]
     stdout, stderr = io.StringIO(), io.StringIO()
