@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     hole_id = resolve_hole(spec, args.hole)
     term = parse_user_term(spec, hole_id, args.term)
     verdict = verify(spec, hole_id, term, VerifyOptions(timeout_ms=args.timeout_ms, strategy=args.strategy))
-    warnings = weak_spec_warnings(spec) if args.verbose else []
+    warnings = [*spec.warnings, *weak_spec_warnings(spec)] if args.verbose else []
     if args.json:
         out = verdict.to_json()
         out["spec"] = spec.name

@@ -78,7 +78,7 @@ def _title(spec: Spec, hole_id: str, g: CompiledGrammar) -> str:
 
 # ---------------------------------------------------------------- check
 def run_check(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, with_reference=False)
     errors = 0
     report: list[dict[str, Any]] = []
     for i, hole_id in enumerate(_holes(spec, args.hole, all_when_none=True)):
@@ -145,7 +145,7 @@ def _run_verify(verify: Any, spec: Spec, hole_id: str, term: Any) -> Any:
 
 
 def run_test(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, with_reference=args.verify)  # only the verifier consults the reference
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
     g = grammar_for_hole(spec, hole_id)
     verify = _verifier() if args.verify else None
@@ -206,7 +206,7 @@ def _membership_json(text: str, m: Membership, verdict: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- sample / show
 def run_sample(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, with_reference=False)
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
     g = grammar_for_hole(spec, hole_id)
     if g.is_empty:
@@ -223,7 +223,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, with_reference=False)
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
     g = grammar_for_hole(spec, hole_id)
     if args.bounded:

@@ -73,6 +73,7 @@ def summary(result: SynthResult) -> str:
                          f"{h.candidates} terms built, {h.z3_calls} verifier calls, {h.time_s:.2f} s")
         else:
             lines.append(f"  {h.hole_id}: {h.status.upper()} after {h.candidates} terms, {h.time_s:.2f} s: {h.reason}")
+    lines.extend(f"  warning: {w}" for w in result.warnings)
     return "\n".join(lines)
 
 

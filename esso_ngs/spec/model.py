@@ -264,6 +264,8 @@ class Spec:
     synth: SynthSpec
     ref: Kernel | None
     sites: tuple[tuple[str, tuple[Site, ...]], ...]  # hole_id -> one Site per used_in
+    # How the reference drifts from the kernel outside the used_in fields: one line each.
+    warnings: tuple[str, ...] = field(default=(), compare=False, hash=False)
 
     @property
     def name(self) -> str:
