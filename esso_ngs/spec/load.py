@@ -182,18 +182,20 @@ def reference_drift(kernel: Kernel, synth: SynthSpec, ref: Kernel) -> tuple[str,
         if {p.id: p.type for p in r.params} != {p.id: p.type for p in a.params}:
             out.append(f"{head} params of action `{a.id}` differ: "
                        f"{', '.join(r.param_names) or 'none'} vs {', '.join(a.param_names) or 'none'}")
-        for kind, fields, ref_fields in (("update of", a.updates, r.updates), ("effect", a.effects, r.effects)):
-            out += _differences(head, f"{kind} `{a.id}`", dict(fields), dict(ref_fields), compare=False)
+        updates, ref_updates = dict(a.updates), dict(r.updates)
+        out += [f"{head} action `{a.id}` does not update `{n}`" for n in updates if n not in ref_updates]
+        out += [f"{head} action `{a.id}` also updates `{n}`" for n in ref_updates if n not in updates]
+        effects, ref_effects = dict(a.effects), dict(r.effects)
+        out += [f"{head} action `{a.id}` lacks effect `{n}`" for n in effects if n not in ref_effects]
+        out += [f"{head} action `{a.id}` has extra effect `{n}`" for n in ref_effects if n not in effects]
     out += [f"{head} has extra action `{r.id}`" for r in ref.actions if kernel.action(r.id) is None]
     return tuple(out)
 
 
-def _differences(head: str, what: str, mine: dict[str, object], theirs: dict[str, object],
-                 compare: bool = True) -> list[str]:
+def _differences(head: str, what: str, mine: dict[str, object], theirs: dict[str, object]) -> list[str]:
     out = [f"{head} lacks {what} `{n}`" for n in mine if n not in theirs]
     out += [f"{head} has extra {what} `{n}`" for n in theirs if n not in mine]
-    if compare:
-        out += [f"{head} {what} `{n}` differs" for n in mine if n in theirs and theirs[n] != mine[n]]
+    out += [f"{head} {what} `{n}` differs" for n in mine if n in theirs and theirs[n] != mine[n]]
     return out
 
 
