@@ -18,7 +18,7 @@ from .domain import Domain
 
 @dataclass(frozen=True, slots=True)
 class Obligation:
-    kind: str  # "constraint" | "reference" | "inductive"
+    kind: str  # "constraint" | "reference" | "inductive" | "intent"
     place: Place
     label: str  # what must hold, for people
     domain: Domain
@@ -119,6 +119,10 @@ def _build_obligations(spec: Spec, hole_id: str) -> ObligationSet:
                 out.append(Obligation(
                     "reference", place, f"{place.action}.{place.field} equals the reference",
                     domain, premise, Op("=", (field, ref_field)), observed=field, expected=ref_field))
+        for hid, formula in spec.intent:  # `--intent notes`: the stated formula, like a reference
+            if hid == hole_id:
+                out.append(Obligation("intent", place, f"{hole_id} equals the stated intent", domain, premise,
+                                      Op("=", (Hole(hole_id), formula)), observed=Hole(hole_id), expected=formula))
         if spec.synth.scope_kind == "inductive" and action.field_kind(place.field) == "update":
             nxt = next_state(spec, action)
             for inv in spec.kernel.invariants:

@@ -1,0 +1,44 @@
+"""The stated intent in the pipeline: notes formulas first among the hints, a warning
+(recorded in result.json) when an answer differs from them, and `--intent notes`.
+
+The parsing and the equivalence check live in `verify/intent.py`; this module only
+wires them into hint intake and the synthesis result.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from ..lang.sexpr import parse_term
+from ..spec.model import Spec
+from ..synth import Hint, SynthResult
+from ..verify.intent import SOURCE, intent_check, intent_hint_terms, with_intent
+
+INTENT_MODES = ("warn", "notes")  # warn: hints + warnings; notes: also an obligation
+
+
+def with_notes_hints(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None) -> dict[str, list[Hint]]:
+    """`hints` with each hole's stated formulas ranked first (source `notes`); a term
+    already among the hints moves up instead of appearing twice."""
+    out: dict[str, list[Hint]] = {h: list(v) for h, v in (hints or {}).items()}
+    for hole in spec.synth.holes:
+        stated = [Hint(t, 1.0, SOURCE) for t in intent_hint_terms(spec, hole.hole_id)]
+        if stated:
+            terms = {h.term for h in stated}
+            out[hole.hole_id] = stated + [h for h in out.get(hole.hole_id, []) if h.term not in terms]
+    return out
+
+
+def spec_for_intent(spec: Spec, mode: str) -> Spec:
+    """`--intent notes`: the stated formulas become equivalence obligations."""
+    return with_intent(spec) if mode == "notes" else spec
+
+
+def record_intent(spec: Spec, result: SynthResult) -> None:
+    """Warn (and record in the result) where a solved hole differs from its stated formula."""
+    for hole in result.holes:
+        if hole.status != "solved" or hole.term is None:
+            continue
+        found = intent_check(spec, hole.hole_id, parse_term(hole.term))
+        if found is not None:
+            result.warnings.append(f"{hole.hole_id}: {found['message']}")
+            result.intent[hole.hole_id] = found
