@@ -14,7 +14,7 @@ import argparse
 import json
 from typing import Any
 
-from ..errors import UserError
+from ..errors import SpecError, UserError
 from ..grammar import CompiledGrammar, Diagnostic, Membership, grammar_for_hole
 from ..lang.sexpr import to_sexpr
 from ..spec import load_spec
@@ -78,9 +78,17 @@ def _title(spec: Spec, hole_id: str, g: CompiledGrammar) -> str:
 
 # ---------------------------------------------------------------- check
 def run_check(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec, with_reference=False)
-    errors = 0
+    # Every bad rule at once, in file order (synth refuses the first one with exit 2).
+    rule_errors: list[SpecError] = []
+    spec = load_spec(args.spec, with_reference=False, rule_errors=rule_errors)
+    rule_errors.sort(key=lambda e: (e.line is None, e.line or 0))
+    errors = len(rule_errors)
     report: list[dict[str, Any]] = []
+    if rule_errors and not args.json:
+        print(f"{spec.synth.path.name}: {errors} bad grammar rule(s), left out of the checks below")
+        for e in rule_errors:
+            print(f"  error: {e}")
+        print()
     for i, hole_id in enumerate(_holes(spec, args.hole, all_when_none=True)):
         g = grammar_for_hole(spec, hole_id)
         diags = g.diagnostics(spec.hole(hole_id).type)
@@ -101,7 +109,9 @@ def run_check(args: argparse.Namespace) -> int:
         n_warn = sum(d.severity == "warning" for d in diags)
         print(f"  {n_err} error(s), {n_warn} warning(s)")
     if args.json:
-        print(json.dumps({"spec": spec.name, "holes": report}, indent=2))
+        print(json.dumps({"spec": spec.name, "rule_errors": [
+            {"file": e.file, "line": e.line, "field": e.field, "message": e.message} for e in rule_errors],
+            "holes": report}, indent=2))
     return 1 if errors else 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+from ..grammar import grammar_for_hole
 from ..lang.sexpr import parse_term
 from ..spec.model import Spec
 from ..synth import Hint, SynthResult
@@ -17,11 +18,14 @@ INTENT_MODES = ("warn", "notes")  # warn: hints + warnings; notes: also an oblig
 
 
 def with_notes_hints(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None) -> dict[str, list[Hint]]:
-    """`hints` with each hole's stated formulas ranked first (source `notes`); a term
-    already among the hints moves up instead of appearing twice."""
+    """`hints` with each hole's stated formulas that are terms of its grammar ranked
+    first (source `notes`); a term already among the hints moves up instead of
+    appearing twice."""
     out: dict[str, list[Hint]] = {h: list(v) for h, v in (hints or {}).items()}
     for hole in spec.synth.holes:
-        stated = [Hint(t, 1.0, SOURCE) for t in intent_hint_terms(spec, hole.hole_id)]
+        terms = intent_hint_terms(spec, hole.hole_id)
+        g = grammar_for_hole(spec, hole.hole_id) if terms else None
+        stated = [Hint(t, 1.0, SOURCE) for t in terms if g is not None and g.check(t).ok]
         if stated:
             terms = {h.term for h in stated}
             out[hole.hole_id] = stated + [h for h in out.get(hole.hole_id, []) if h.term not in terms]

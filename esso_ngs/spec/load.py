@@ -108,12 +108,13 @@ def existing_reference(kernel_path: Path) -> Path | None:
     return ref
 
 
-def load_spec(path: str | Path, with_reference: bool = True) -> Spec:
+def load_spec(path: str | Path, with_reference: bool = True, rule_errors: list[SpecError] | None = None) -> Spec:
     """Load and cross-check a kernel, its synth spec and its reference; find the sites.
-    `with_reference=False` (grammar tools) never touches the reference file."""
+    `with_reference=False` (grammar tools) never touches the reference file;
+    `rule_errors` collects bad grammar rules instead of refusing the first one."""
     kernel_path, synth_path = spec_pair(path)
     kernel = load_kernel(kernel_path)
-    synth = load_synth(synth_path, kernel)
+    synth = load_synth(synth_path, kernel, rule_errors)
     return spec_from_parts(kernel, synth, existing_reference(kernel_path) if with_reference else None)
 
 
