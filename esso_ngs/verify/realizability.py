@@ -69,6 +69,7 @@ def check_realizability(spec: Spec, hole_id: str, timeout_ms: int = DEFAULT_TIME
     hole = spec.hole(hole_id)
     constraints = list(hole.constraints)
     unknown: Realizability | None = None
+    methods: list[str] = []
     seen: set[str] = set()
     for place in hole.used_in:
         if place.action in seen:  # constraints and domain depend on the action only
@@ -82,12 +83,15 @@ def check_realizability(spec: Spec, hole_id: str, timeout_ms: int = DEFAULT_TIME
             found = _by_constraints(spec, hole_id, hole.type, place, domain, premise, constraints, timeout_ms)
             if found.status == "infeasible":
                 return found
+            methods.append(found.method)
             if found.status == "unknown" and unknown is None:
                 unknown = found
-    found = _by_reference(spec, hole_id, timeout_ms)
+    ref_term = reference_value(spec, hole_id) if spec.ref is not None and constraints else None
+    found = _by_reference(spec, hole_id, ref_term, timeout_ms) if ref_term is not None else None
     if found is not None:
         return found
-    return unknown or Realizability(hole_id, "realizable")
+    method = ", ".join(dict.fromkeys(m for m in methods if m)) + (" + reference" if ref_term is not None else "")
+    return unknown or Realizability(hole_id, "realizable", method=method.strip(" +") or "nothing to check")
 
 
 # ------------------------------------------------------------------ constraints
@@ -196,13 +200,8 @@ def _clashing(constraints: list[Constraint], bounds: Any, witness: Mapping[str, 
 
 
 # ------------------------------------------------------------------ reference
-def _by_reference(spec: Spec, hole_id: str, timeout_ms: int) -> Realizability | None:
-    """Infeasible when the reference's own value at the hole's site breaks a constraint."""
-    if spec.ref is None or not spec.hole(hole_id).constraints:
-        return None
-    term = reference_value(spec, hole_id)
-    if term is None:
-        return None
+def _by_reference(spec: Spec, hole_id: str, term: Expr, timeout_ms: int) -> Realizability | None:
+    """Infeasible when the reference's own value `term` at the hole's site breaks a constraint."""
     options = VerifyOptions(timeout_ms=timeout_ms)
     verdict = verify_terms(spec, {hole_id: term}, options, kinds=frozenset({"constraint"}))
     if verdict.status != "refuted" or verdict.counterexample is None:
