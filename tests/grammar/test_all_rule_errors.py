@@ -14,7 +14,7 @@ from .helpers import SPECS
 
 PRODUCTIONS = {
     "Const": ["100", "10000"],
-    "Term": ["amout", "fee_bps", "(* amount fee_bps)", "(pow amount 2)"],
+    "Term": ["amout", "fee_bps", "(* amount fee_bps)", "(pow amount 2)", "(+ amount (< amount 1))"],
     "Expr": ["Term", "(safe_div Term Konst)", "(safe_div Term Const Const)"],
 }
 
@@ -33,12 +33,14 @@ def test_check_lists_every_error_in_file_order(bad_spec: Path, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert rc == 1
     errors = [line for line in out.splitlines() if line.startswith("  error: ")]
-    assert len(errors) == 4
+    assert len(errors) == 5
     assert "Term[0]" in errors[0] and "did you mean `amount`?" in errors[0]
     assert "Term[3]" in errors[1] and "unknown operator 'pow'" in errors[1] and "(operators: " in errors[1]
     assert "safe_div" in errors[1].split("(operators: ")[1]
-    assert "Expr[1]" in errors[2] and "did you mean `Const`?" in errors[2]
-    assert "Expr[2]" in errors[3] and "safe_div takes 2 arguments, got 3" in errors[3]
+    # the grammar's own diagnostics join the loader's errors in file order
+    assert "Term[4]" in errors[2] and "[type-error]" in errors[2]
+    assert "Expr[1]" in errors[3] and "did you mean `Const`?" in errors[3]
+    assert "Expr[2]" in errors[4] and "safe_div takes 2 arguments, got 3" in errors[4]
     lines = [int(e.split(".synth.json:")[1].split(":")[0]) for e in errors]
     assert lines == sorted(lines)
     assert "grammar G_fee" in out  # the rest of the grammar is still checked
@@ -51,7 +53,9 @@ def test_check_json(bad_spec: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert [e["field"] for e in data["rule_errors"]] == [
         "grammars[0].productions.Term[0]", "grammars[0].productions.Term[3]",
         "grammars[0].productions.Expr[1]", "grammars[0].productions.Expr[2]"]
-    assert all(isinstance(e["line"], int) for e in data["rule_errors"]) and data["holes"]
+    assert all(isinstance(e["line"], int) for e in data["rule_errors"])
+    [hole] = data["holes"]
+    assert [e["field"] for e in hole["errors"]][2] == "grammars[0].productions.Term[4]"
 
 
 def test_synth_refuses_the_first_error(bad_spec: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
