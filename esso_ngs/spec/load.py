@@ -224,6 +224,14 @@ def _check_ref_field(kernel: Kernel, ref: Kernel, place: Place) -> None:
         raise SpecError(ref.path, f"actions[{i}]", f"the reference's action `{place.action}` lacks the field "
                                                    f"`{place.field}`, where a hole is used ({kernel.path.name})",
                         ref.lines.get(("actions", i)))
+    kind, fields = ("effects", r.effects) if r.field_kind(place.field) == "effect" else ("updates", r.updates)
+    j = [n for n, _ in fields].index(place.field)
+    field_path = _field_yaml_path(ref, i, kind, j, place.field)
+
+    def fail(message: str) -> SpecError:
+        return SpecError(ref.path, format_path(field_path), f"the reference's field {message}",
+                         ref.lines.get(field_path))
+
     action = kernel.action(place.action)
     assert action is not None, "the synth loader checks used_in actions"
     kinds = {t.id: type(t.type) for t in (*kernel.state_vars, *action.params)}
@@ -237,9 +245,7 @@ def _check_ref_field(kernel: Kernel, ref: Kernel, place: Place) -> None:
                       f"in {kernel.path.name}"
         else:
             continue
-        raise SpecError(ref.path, f"actions[{i}].{place.field}", f"the reference's field {problem}",
-                        ref.lines.get(("actions", i)))
+        raise fail(problem)
     for _, node in walk(expr):
         if isinstance(node, EnumLit) and node.symbol not in symbols:
-            raise SpecError(ref.path, f"actions[{i}].{place.field}", f"the reference's field reads enum symbol "
-                            f"`{node.symbol}`, which {kernel.path.name} does not define", ref.lines.get(("actions", i)))
+            raise fail(f"reads enum symbol `{node.symbol}`, which {kernel.path.name} does not define")

@@ -73,6 +73,9 @@ def test_ref_field_reading_an_undefined_name_is_an_error(fixtures_dir: Path, tmp
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert "reads `rate`, which fee_hole.yaml does not define" in info.value.message
+    assert info.value.field == "actions[0].effects.fee"
+    assert info.value.line == text.splitlines().index(
+        next(line for line in text.splitlines() if line.startswith("      fee:"))) + 1
 
 
 def test_variant_pairs_with_the_reference(fixtures_dir: Path, tmp_path: Path) -> None:
