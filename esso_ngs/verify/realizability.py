@@ -124,8 +124,8 @@ def _by_constraints(spec: Spec, hole_id: str, sort: str, place: Place, domain: D
     if answer != z3.sat:
         return Realizability(hole_id, "unknown", method=method, reason=f"z3: {solver.reason_unknown()}")
     witness = _model_values(solver.model(), env)
-    clashing = _clashing(constraints, bounds, witness, enums)
-    if bounds is not None and not clashing:  # the exact evaluator must agree with Z3
+    clashing = _clashing(constraints, bounds, witness, enums) if _holds(premise, witness, enums) else ()
+    if not clashing:  # the exact evaluator must agree with Z3
         return Realizability(hole_id, "unknown", method=method, reason="witness did not replay")
     return Realizability(hole_id, "infeasible", place, witness, clashing, method,
                          "no value of result satisfies the constraints")
@@ -177,6 +177,13 @@ def _bound(e: Expr) -> tuple[Expr | None, Expr | None] | None:
         return None
     one = Op("+", (b, _ONE)), Op("-", (b, _ONE))
     return {"<": (None, one[1]), "<=": (None, b), ">": (one[0], None), ">=": (b, None), "=": (b, b)}[op]
+
+
+def _holds(e: Expr, env: Mapping[str, Value], enums: Mapping[str, int]) -> bool:
+    try:
+        return bool(evaluate(e, env, enums))
+    except EvalError:
+        return False
 
 
 def _clashing(constraints: list[Constraint], bounds: Any, witness: Mapping[str, Value],
