@@ -6,7 +6,7 @@ wires them into hint intake and the synthesis result.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..grammar import grammar_for_hole
 from ..lang.sexpr import parse_term
@@ -17,18 +17,21 @@ from ..verify.intent import SOURCE, intent_check, intent_hint_terms, with_intent
 INTENT_MODES = ("warn", "notes")  # warn: hints + warnings; notes: also an obligation
 
 
-def with_notes_hints(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None) -> dict[str, list[Hint]]:
+def with_notes_hints(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None) -> dict[str, Any]:
     """`hints` with each hole's stated formulas that are terms of its grammar ranked
     first (source `notes`); a term already among the hints moves up instead of
     appearing twice."""
-    out: dict[str, list[Hint]] = {h: list(v) for h, v in (hints or {}).items()}
+    out: dict[str, Any] = dict(hints or {})
     for hole in spec.synth.holes:
+        given = out.get(hole.hole_id, [])
+        if not isinstance(given, (list, tuple)):  # hints still arriving: left as they come
+            continue
         terms = intent_hint_terms(spec, hole.hole_id)
         g = grammar_for_hole(spec, hole.hole_id) if terms else None
         stated = [Hint(t, 1.0, SOURCE) for t in terms if g is not None and g.check(t).ok]
         if stated:
-            terms = {h.term for h in stated}
-            out[hole.hole_id] = stated + [h for h in out.get(hole.hole_id, []) if h.term not in terms]
+            first = {h.term for h in stated}
+            out[hole.hole_id] = stated + [h for h in given if h.term not in first]
     return out
 
 
