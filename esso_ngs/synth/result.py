@@ -53,4 +53,5 @@ class SynthResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"spec": self.spec, "solved": self.solved, "time_s": round(self.time_s, 6),
-                "holes": {h.hole_id: h.to_json() for h in self.holes}, "warnings": list(self.warnings), "intent": dict(self.intent)}
+                "holes": {h.hole_id: h.to_json() for h in self.holes},
+                "warnings": list(self.warnings), "intent": dict(self.intent)}

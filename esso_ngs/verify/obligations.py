@@ -103,6 +103,10 @@ def _build_obligations(spec: Spec, hole_id: str) -> ObligationSet:
         for c in hole.constraints:
             goal = substitute(c.expr, {"result": Hole(hole_id)})
             out.append(Obligation("constraint", place, c.text, domain, premise, goal))
+        for hid, formula in spec.intent:  # `--intent notes`: the stated formula, like a reference
+            if hid == hole_id:
+                out.append(Obligation("intent", place, f"{hole_id} equals the stated intent", domain, premise,
+                                      Op("=", (Hole(hole_id), formula)), observed=Hole(hole_id), expected=formula))
         site = sites.get(place)
         if site is None or site.path is None:
             notes.append(f"{place.action}.{place.field}: site of {hole_id} unknown "
@@ -119,10 +123,6 @@ def _build_obligations(spec: Spec, hole_id: str) -> ObligationSet:
                 out.append(Obligation(
                     "reference", place, f"{place.action}.{place.field} equals the reference",
                     domain, premise, Op("=", (field, ref_field)), observed=field, expected=ref_field))
-        for hid, formula in spec.intent:  # `--intent notes`: the stated formula, like a reference
-            if hid == hole_id:
-                out.append(Obligation("intent", place, f"{hole_id} equals the stated intent", domain, premise,
-                                      Op("=", (Hole(hole_id), formula)), observed=Hole(hole_id), expected=formula))
         if spec.synth.scope_kind == "inductive" and action.field_kind(place.field) == "update":
             nxt = next_state(spec, action)
             for inv in spec.kernel.invariants:

@@ -52,7 +52,7 @@ class Realizability:
 
     def describe(self) -> str:
         if self.status != "infeasible":
-            return f"{self.hole_id}: {self.status}" + (f" ({self.reason})" if self.reason else "")
+            return self.status + (f" ({self.reason or self.method})" if self.reason or self.method else "")
         ins = ", ".join(f"{k}={v}" for k, v in self.witness.items())
         where = f"{self.place.action}.{self.place.field}" if self.place else "?"
         return (f"infeasible at {where}: at {ins} {self.reason}; clashing: "
