@@ -11,7 +11,7 @@ from esso_ngs.lang.sexpr import parse_term
 from esso_ngs.pipeline.intent import with_notes_hints
 from esso_ngs.spec import load_spec
 from esso_ngs.synth import Hint
-from esso_ngs.verify import verify
+from esso_ngs.verify import verify, verify_terms
 from esso_ngs.verify.intent import intent_check, intent_hint_terms, stated_intents, with_intent
 
 KERNEL = """\
@@ -100,3 +100,13 @@ def test_hole_comment_formula_first(tmp_path: Path) -> None:
     [stated] = stated_intents(spec, "paid_out")
     assert stated.origin == "# HOLE comment at swap.reserve_out"
     assert stated.infix == "input_amount * reserve_out div (reserve_in + input_amount)"
+
+
+def test_intent_obligation_where_the_site_is_unknown() -> None:
+    spec = with_intent(load_spec(Path(__file__).resolve().parents[2] / "benchmarks" / "specs"
+                                 / "fee_floor_hole.yaml"))
+    assert [s.rule for s in spec.sites_of("fee_floor")] == [5]
+    assert verify(spec, "fee_floor", parse_term("(safe_div (* amount fee_bps) 10000)")).ok
+    verdict = verify_terms(spec, {"fee_floor": parse_term("(safe_div (* amount fee_bps) 10001)")},
+                           kinds=frozenset({"intent"}))
+    assert verdict.status == "refuted" and verdict.counterexample.obligation == "intent"
