@@ -58,10 +58,13 @@ def stated_intents(spec: Spec, hole_id: str) -> list[StatedIntent]:
     taken = frozenset({hole_id, *(p.field for p in hole.used_in),
                        *(n for a in spec.kernel.actions for n, _ in (*a.effects, *a.updates))})
     texts: list[tuple[str, str]] = []
-    for place in hole.used_in:
-        for comment in spec.kernel.hole_comment_texts(place.action, place.field):
-            body = re.sub(r"^\s*HOLE\b\s*(?:" + re.escape(hole_id) + r")?\s*:?", "", comment)
-            texts.append((body, f"# HOLE comment at {place.action}.{place.field}"))
+    for site in spec.sites_of(hole_id):  # only the comment on the hole's own site
+        place = site.place
+        paths = spec.kernel.hole_comment_paths(place.action, place.field)
+        for path, comment in zip(paths, spec.kernel.hole_comment_texts(place.action, place.field)):
+            if path == site.path:
+                body = re.sub(r"^\s*HOLE\b\s*:?\s*(?:" + re.escape(hole_id) + r"\b\s*:?)?", "", comment)
+                texts.append((body, f"# HOLE comment at {place.action}.{place.field}"))
     texts.append((spec.kernel.notes or "", "meta.notes"))
     out: list[StatedIntent] = []
     for text, origin in texts:

@@ -110,3 +110,39 @@ def test_intent_obligation_where_the_site_is_unknown() -> None:
     verdict = verify_terms(spec, {"fee_floor": parse_term("(safe_div (* amount fee_bps) 10001)")},
                            kinds=frozenset({"intent"}))
     assert verdict.status == "refuted" and verdict.counterexample.obligation == "intent"
+
+
+TWO_HOLES = """\
+ir_version: "esso-ir/v1"
+meta: {model_id: two, notes: "Two parts of a payout."}
+state_vars:
+  - {id: base, type: {kind: int, min: 0, max: 1000}}
+init:
+  - {var: base, expr: {const: 0}}
+invariants: []
+actions:
+  - id: pay
+    params:
+      - {id: amount, type: {kind: int, min: 0, max: 1000}}
+    guard: {bool: true}
+    updates: []
+    effects:
+      out:
+        op: "+"
+        args:
+          - {const: 0}  # HOLE: part_a: amount * 2
+          - {const: 0}  # HOLE: part_b: base + amount
+"""
+
+
+def test_each_hole_reads_the_comment_on_its_own_site(tmp_path: Path) -> None:
+    (tmp_path / "two_hole.yaml").write_text(TWO_HOLES)
+    hole = {"kind": "expr", "type": "Int", "used_in": [{"action": "pay", "field": "out"}], "grammar_id": "G",
+            "semantic_constraints": ["result >= 0"]}
+    synth = {"synth_version": "1.1", "scope": {"kind": "inductive"},
+             "holes": [{"hole_id": "part_a", **hole}, {"hole_id": "part_b", **hole}],
+             "grammars": [{"grammar_id": "G", "start": "E", "productions": {"E": ["amount", "base", "(+ E E)"]}}]}
+    (tmp_path / "two_hole.synth.json").write_text(json.dumps(synth))
+    spec = load_spec(tmp_path / "two_hole.yaml")
+    assert [i.infix for i in stated_intents(spec, "part_a")] == ["amount * 2"]
+    assert [i.infix for i in stated_intents(spec, "part_b")] == ["base + amount"]
