@@ -35,6 +35,7 @@ _TOKEN = re.compile(r"\s*(?:(?P<word>[A-Za-z_]\w*)|(?P<num>\d+)|(?P<op>==|!=|<=|
 # Characters that end a formula: sentence punctuation and anything outside the language.
 _SPLIT = re.compile(r"[^\w\s+\-*/%<>=!&|(),]|\.(?=\s|$)")
 _ATOMS = ("word", "num")
+_MAX_TOKENS = 80  # a stated formula is short; longer spans are not tried (bounds the work on long notes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,7 @@ def _longest_from(segment: str, tokens: list[tuple[str, int, int]], i: int
         return None
     ends: list[int] = []
     depth = 0
-    for j in range(i, len(tokens)):
+    for j in range(i, min(len(tokens), i + _MAX_TOKENS)):
         kind, start, end = tokens[j]
         tok = segment[start:end]
         if j > i and kind in _ATOMS and tokens[j - 1][0] in _ATOMS:
@@ -130,7 +131,7 @@ def _longest_from(segment: str, tokens: list[tuple[str, int, int]], i: int
         depth += {"(": 1, ")": -1}.get(tok, 0)
         if depth < 0 or (tok == "," and depth == 0):
             break
-        if depth == 0 and (kind in _ATOMS or tok == ")"):
+        if depth == 0 and (kind in _ATOMS or tok == ")") and j + 1 - i >= 3:  # `a op b` at least
             ends.append(j + 1)
     for j in reversed(ends):
         raw = segment[tokens[i][1]:tokens[j - 1][2]]
