@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import Const, Expr, Ite, Op, Var, fill_holes, free_vars, node_count, substitute, transform
@@ -25,7 +25,7 @@ from ..lang.infix import InfixSyntaxError, parse_infix, to_infix
 from ..lang.sexpr import to_sexpr
 from ..spec.model import Spec
 from ..spec.sorts import BOOL, INT, SortError, enum_symbol_sorts, infer, sort_of_type
-from .domain import Domain
+from .domain import Domain, simpler_input
 from .obligations import Obligation, obligations_for
 from .verifier import VerifyOptions, verify_terms
 
@@ -265,23 +265,13 @@ def intent_check(spec: Spec, hole_id: str, term: Expr, options: VerifyOptions | 
 
 def _smaller_witness(ob: Obligation, terms: dict[str, Expr], inputs: dict[str, Value],
                      enums: dict[str, int]) -> dict[str, Value]:
-    """Each integer input moved, in turn, to the smallest of a few simple values (its lower
-    bound, 0, 1, 2) that keeps it a witness: `fee_amount=1` reads better than 938799."""
+    """A simpler input where the obligation still fails (`fee_amount=1`, not 938799)."""
     goal = fill_holes(ob.goal, terms)
 
-    def still(env: dict[str, Value]) -> bool:
+    def still(env: Mapping[str, Value]) -> bool:
         try:
             return bool(evaluate(ob.premise, env, enums)) and not evaluate(goal, env, enums)
         except EvalError:
             return False
 
-    out = dict(inputs)
-    for name, (lo, hi) in ob.domain.bounds().items():
-        if isinstance(out.get(name), bool) or name not in out:
-            continue
-        for v in sorted({x for x in (lo, 0, 1, 2) if x is not None and (lo is None or x >= lo)
-                         and (hi is None or x <= hi)}):
-            if v < out[name] and still({**out, name: v}):  # type: ignore[operator]
-                out[name] = v
-                break
-    return out
+    return simpler_input(ob.domain, inputs, still)

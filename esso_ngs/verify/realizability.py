@@ -26,7 +26,7 @@ from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import BoolLit, Const, Expr, Hole, Op, Var, children, free_vars, substitute
 from ..lang.z3enc import EncodeError, to_z3, z3_value_to_py
 from ..spec.model import BoolType, Constraint, Place, Spec
-from .domain import Domain
+from .domain import Domain, simpler_input
 from .obligations import holed_field, premise_of
 from .verifier import VerifyOptions, verify_terms
 
@@ -55,7 +55,7 @@ class Realizability:
             return self.status + (f" ({self.reason or self.method})" if self.reason or self.method else "")
         ins = ", ".join(f"{k}={v}" for k, v in self.witness.items())
         where = f"{self.place.action}.{self.place.field}" if self.place else "?"
-        return (f"infeasible at {where}: at {ins} {self.reason}; clashing: "
+        return (f"infeasible at {where}: at {ins}: {self.reason}; clashing: "
                 + "; ".join(self.clashing))
 
     def to_json(self) -> dict[str, Any]:
@@ -127,6 +127,9 @@ def _by_constraints(spec: Spec, hole_id: str, sort: str, place: Place, domain: D
     clashing = _clashing(constraints, bounds, witness, enums) if _holds(premise, witness, enums) else ()
     if not clashing:  # the exact evaluator must agree with Z3
         return Realizability(hole_id, "unknown", method=method, reason="witness did not replay")
+    if bounds is not None:  # the clash is decidable at a point: show a simple one
+        witness = simpler_input(domain, witness, lambda env: _holds(premise, env, enums)
+                                and _clashing(constraints, bounds, env, enums) == clashing)
     return Realizability(hole_id, "infeasible", place, witness, clashing, method,
                          "no value of result satisfies the constraints")
 
