@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,9 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.fuzz.fuzzgen import Outcome, cases, run_case  # noqa: E402
-from tests.fuzz.test_interrupts import CUBES  # noqa: E402
-
-CLI = [sys.executable, "-c", "import sys; from esso_ngs.cli.main import main; sys.exit(main())"]
+from tests.fuzz.test_interrupts import CUBES, cli_argv, interrupt  # noqa: E402
 
 
 def corpus_table(outcomes: list[Outcome]) -> tuple[list[str], dict[str, int]]:
@@ -56,25 +52,17 @@ def corpus_table(outcomes: list[Outcome]) -> tuple[list[str], dict[str, int]]:
     return lines, total
 
 
-def ctrl_c_latency(workdir: Path) -> list[tuple[str, float | None, int | None]]:
+def ctrl_c_latency(workdir: Path) -> list[tuple[str, float, int]]:
     (workdir / "cubes.sl").write_text(CUBES)
     (workdir / "sol.txt").write_text("(define-fun f ((x Int)) Int 33)\n")
-    runs = [("inside a Z3 query", ["sygus", "check", "cubes.sl", "sol.txt", "--timeout-ms", "600000"], 4.0),
-            ("during enumeration", ["synth", str(ROOT / "benchmarks/specs_hard/dyn_fee_hole.yaml"),
-                                    "--output", str(workdir / "out")], 4.0)]
+    runs = [("inside a Z3 query", cli_argv("sygus", "check", "cubes.sl", "sol.txt", "--timeout-ms", "600000"),
+             2.0, "ready"),
+            ("during enumeration", cli_argv("synth", str(ROOT / "benchmarks/specs_hard/dyn_fee_hole.yaml"), "-v",
+                                            "--output", str(workdir / "out")), 0.5, "] level ")]
     out = []
-    for label, args, delay in runs:
-        proc = subprocess.Popen(CLI + args, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(delay)
-        start = time.perf_counter()
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=30)
-            out.append((label, time.perf_counter() - start, proc.returncode))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            out.append((label, None, None))
+    for label, argv, delay, after in runs:
+        rc, _, seconds = interrupt(argv, delay, workdir, after)
+        out.append((label, seconds, rc))
     return out
 
 
@@ -103,8 +91,8 @@ def main() -> int:
         latency = [] if args.no_signals else ctrl_c_latency(Path(tmp))
     if latency:
         report += ["", "| Ctrl-C | seconds to exit | status |", "| --- | ---: | ---: |"]
-        report += [f"| {label} | {'hang' if s is None else f'{s:.2f}'} | {rc} |" for label, s, rc in latency]
-    worst = max((s for _, s, _ in latency if s is not None), default=None)
+        report += [f"| {label} | {s:.2f} | {rc} |" for label, s, rc in latency]
+    worst = max((s for _, s, _ in latency), default=None)
     summary = (f"fuzz: {len(corpus)} inputs, {total['clean']} clean errors, {total['valid']} valid answers, "
                f"{total['tracebacks']} tracebacks, {total['problems']} other problems, "
                f"{total['budgets']}/{len(corpus)} budgets held"

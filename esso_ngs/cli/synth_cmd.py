@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
     p.add_argument("--max-memory", dest="max_memory_mb", type=int, metavar="MB",
                    help="stop the search past this resident memory, keeping the best term so far "
-                        f"(default {DEFAULT_MEMORY_SHARE:.0%} of the machine)")
+                        f"(default {DEFAULT_MEMORY_SHARE:g} of the machine's memory)")
     p.add_argument("--no-minimize", action="store_true",
                    help="accept a verified hint or guided solution without searching below its cost")
     p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "

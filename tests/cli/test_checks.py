@@ -53,3 +53,13 @@ def test_lock_is_exclusive_and_leaves_nothing(tmp_path: Path) -> None:
     with locked_output_dir(tmp_path / "unused"):
         pass
     assert not (tmp_path / "unused").exists()  # created for nothing: removed again
+
+
+@pytest.mark.parametrize("argv", [["synth"], ["check"], ["grammar", "check"], ["grammar", "sample"],
+                                  ["sygus", "check"], ["batch"], ["hints"]])
+def test_help_of_every_command_renders(argv: list[str], capsys) -> None:
+    from esso_ngs.cli.main import main
+
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--help"])
+    assert info.value.code == 0 and "usage:" in capsys.readouterr().out

@@ -47,6 +47,7 @@ class Case:
     max_output_bytes: int | None = None  # bound on any file the run writes
     stderr_has: str = ""
     fifo: str = ""  # a file name made a named pipe (reading it would block forever)
+    says: tuple[str, ...] = ()  # the output (stdout or stderr) holds one of these
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Outcome:
     seconds: float
     traceback: str = ""
     stderr: str = ""
+    stdout: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -246,10 +248,14 @@ def targeted(rng: random.Random, base: dict[str, bytes]) -> list[Case]:
         "  model_id: fee_bps_quote", "  model_id: !!python/object/apply:os.system [echo]").encode()), CHECK, BAD,
         stderr_has="tag"))
 
-    # 11. memory: a cap below what the process already holds stops the search at once.
+    # 11. memory: a cap below what the process already holds stops the search at once,
+    #     keeping the best term so far (a verified hint from the notes: exit 0, not minimal).
     out.append(Case("max_memory_tiny", "memory", base,
-                    ["synth", "{dir}/" + KERNEL, "--max-memory", "1", "--output", "{out}"], (1,),
-                    stderr_has=""))
+                    ["synth", "{dir}/" + KERNEL, "--max-memory", "1", "--output", "{out}"], (0, 1),
+                    says=("memory budget", "minimality not proven")))
+    out.append(Case("max_memory_tiny_no_hint", "memory", base,
+                    ["synth", "{dir}/" + KERNEL, "--max-memory", "1", "--intent", "warn", "--output", "{out}"],
+                    (0, 1), says=("memory budget", "minimality not proven")))
     return out
 
 
@@ -338,7 +344,7 @@ def run_case(case: Case, workdir: Path) -> Outcome:
         seconds = time.perf_counter() - start
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-    outcome = Outcome(case, rc, seconds, tb, stderr.getvalue())
+    outcome = Outcome(case, rc, seconds, tb, stderr.getvalue(), stdout.getvalue())
     outcome.problems = problems(case, outcome, d, before)
     return outcome
 
@@ -352,6 +358,8 @@ def problems(case: Case, o: Outcome, d: Path, before: set[Path]) -> list[str]:
     errors = [line for line in o.stderr.splitlines() if line.startswith("esso-ngs: error:")]
     if o.rc == 2 and len(errors) != 1:
         out.append(f"exit 2 without exactly one error line: {o.stderr.strip()[-300:]!r}")
+    if case.says and not any(x in o.stdout + o.stderr for x in case.says):
+        out.append(f"output says none of {case.says}")
     if case.stderr_has and case.stderr_has not in o.stderr:
         out.append(f"stderr lacks {case.stderr_has!r}: {o.stderr.strip()[-300:]!r}")
     new = sorted(p for p in set(d.rglob("*")) - before if p.is_file())

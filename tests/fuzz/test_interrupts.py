@@ -38,13 +38,25 @@ CUBES = """(set-logic NIA)
 """
 
 
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from esso_ngs.cli.main import main; sys.exit(main())", *args]
+def cli_argv(*args: str) -> list[str]:
+    """The CLI in a subprocess; it prints `ready` on stderr once the entry point runs,
+    so the signal never lands in the interpreter's own start-up (seconds on a loaded machine)."""
+    return [sys.executable, "-c", "import sys; from esso_ngs.cli.main import main; "
+                                  "print('ready', file=sys.stderr, flush=True); sys.exit(main())", *args]
 
 
-def _interrupt(argv: list[str], delay_s: float, cwd: Path) -> tuple[int, str]:
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def interrupt(argv: list[str], delay_s: float, cwd: Path, after: str = "ready") -> tuple[int, str, float]:
+    """Start `argv`, wait for a stderr line holding `after`, then `delay_s`, then Ctrl-C:
+    (exit status, stderr, seconds from the signal to the exit)."""
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if after in line:
+            break
     time.sleep(delay_s)
+    start = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=HANG_GUARD_S)
@@ -52,7 +64,7 @@ def _interrupt(argv: list[str], delay_s: float, cwd: Path) -> tuple[int, str]:
         proc.kill()
         _, err = proc.communicate()
         pytest.fail(f"still running {HANG_GUARD_S} s after Ctrl-C: {err[-500:]}")
-    return proc.returncode, err
+    return proc.returncode, "".join(seen) + err, time.perf_counter() - start
 
 
 def _no_partial_files(root: Path) -> None:
@@ -73,16 +85,17 @@ def test_ctrl_c_inside_z3(tmp_path: Path) -> None:
     end the query (Z3 used to catch SIGINT itself, answer `unknown` and go on)."""
     (tmp_path / "cubes.sl").write_text(CUBES)
     (tmp_path / "sol.txt").write_text("(define-fun f ((x Int)) Int 33)\n")
-    delay = random.Random(11).uniform(2.0, 4.0)  # z3 is imported and the query under way by then
-    rc, err = _interrupt(_cli("sygus", "check", "cubes.sl", "sol.txt", "--timeout-ms", "600000"), delay, tmp_path)
+    delay = random.Random(11).uniform(1.0, 3.0)  # z3 is imported and the query under way by then
+    rc, err, _ = interrupt(cli_argv("sygus", "check", "cubes.sl", "sol.txt", "--timeout-ms", "600000"), delay, tmp_path)
     _assert_interrupted(rc, err)
 
 
 def test_ctrl_c_during_enumeration(tmp_path: Path) -> None:
     """dyn_fee takes minutes unguided: interrupted, it writes no output directory at all."""
-    delay = random.Random(12).uniform(1.5, 4.0)
+    delay = random.Random(12).uniform(0.0, 1.0)
     out = tmp_path / "out"
-    rc, err = _interrupt(_cli("synth", str(HARD / "dyn_fee_hole.yaml"), "--output", str(out)), delay, tmp_path)
+    rc, err, _ = interrupt(cli_argv("synth", str(HARD / "dyn_fee_hole.yaml"), "--output", str(out), "-v"), delay, tmp_path,
+                         after="] level ")  # the enumerator's trace: it is enumerating now
     _assert_interrupted(rc, err)
     assert not out.exists()
 
@@ -149,8 +162,8 @@ def _assert_records_once(run: Path) -> list[dict]:
 def test_ctrl_c_during_batch_then_resume(tmp_path: Path, capsys) -> None:
     specs, replay = _batch_dir(tmp_path)
     run = tmp_path / "run"
-    delay = random.Random(14).uniform(1.0, 6.0)
-    rc, err = _interrupt(_cli(*_batch_argv(specs, replay, run)), delay, tmp_path)
+    delay = random.Random(14).uniform(0.5, 3.0)
+    rc, err, _ = interrupt(cli_argv(*_batch_argv(specs, replay, run)), delay, tmp_path)
     if rc != 0:  # finished before the signal on a fast machine: still a valid run
         _assert_interrupted(rc, err)
     _no_partial_files(run)
