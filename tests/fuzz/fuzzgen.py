@@ -31,6 +31,8 @@ SYGUS = ROOT / "benchmarks" / "sygus"
 INTENDED = "(safe_div (* amount fee_bps) 10000)"
 KERNEL, SYNTH, REF, HINTS, SL, SOLUTION = ("fee_bps_hole.yaml", "fee_bps_hole.synth.json", "fee_bps_ref.yaml",
                                          "fee_bps.hints.json", "problem.sl", "solution.txt")
+RESULT = "run/fee_bps.result.json"
+REPORT = ["report", "{dir}/run", "--no-plot"]
 BAD = (2,)
 ANY = (0, 1, 2)
 HANG_S = 120.0  # a case still running after this is a hang (the test fails)
@@ -81,6 +83,8 @@ def base_files() -> dict[str, bytes]:
                               indent=2).encode()
     files[SL] = (SYGUS / "abs_diff.sl").read_bytes()
     files[SOLUTION] = b"(define-fun dist ((x Int) (y Int)) Int (ite (<= x y) (- y x) (- x y)))\n"
+    for f in sorted((Path(__file__).parent / "run_fixture").iterdir()):  # a batch run dir (for `report`)
+        files[f"run/{f.name}"] = f.read_bytes()
     return files
 
 
@@ -176,6 +180,12 @@ def targeted(rng: random.Random, base: dict[str, bytes]) -> list[Case]:
                     ["synth", "{dir}/" + SL, "--timeout-ms", "3000"], BAD))
     out.append(Case("kernel_is_a_fifo", "io", {n: b for n, b in base.items() if n != KERNEL},
                     ["check", "{dir}/" + KERNEL, "--term", INTENDED], BAD, fifo=KERNEL))
+
+    # a batch run directory whose result file lost fields or has the wrong shape
+    result = json.loads(base[RESULT])
+    for label, broken in (("no_holes", {k: v for k, v in result.items() if k != "holes"}),
+                          ("holes_list", {**result, "holes": []}), ("a_list", [result])):
+        out.append(Case(f"report_result_{label}", "io", {**base, RESULT: json.dumps(broken).encode()}, REPORT, BAD))
 
     # 3. duplicate keys (YAML and JSON)
     out.append(Case("yaml_duplicate_effect", "duplicate", _with(base, kernel=kernel.replace(
@@ -294,13 +304,15 @@ def random_cases(rng: random.Random, base: dict[str, bytes], n: int) -> list[Cas
         REF: [CHECK],
         HINTS: [["synth", "{dir}/" + KERNEL, "--hints", "{dir}/" + HINTS, "--output", "{out}"]],
         SL: [["synth", "{dir}/" + SL, "--timeout-ms", "3000"], ["sygus", "check", "{dir}/" + SL, "{dir}/" + SOLUTION]],
+        RESULT: [REPORT],
     }
     out = []
     for k in range(n):
         name = rng.choice(sorted(targets))
         op, data = mutate(rng, base[name])
         argv = rng.choice(targets[name])
-        out.append(Case(f"random_{k:03d}_{name.split('.')[0]}_{op}", "random", {**base, name: data}, argv, ANY))
+        label = name.split(".")[0].replace("/", "_")
+        out.append(Case(f"random_{k:03d}_{label}_{op}", "random", {**base, name: data}, argv, ANY))
     return out
 
 
@@ -322,6 +334,7 @@ def run_case(case: Case, workdir: Path) -> Outcome:
     d = workdir / case.name
     d.mkdir(parents=True)
     for name, data in case.files.items():
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
         (d / name).write_bytes(data)
     if case.fifo:
         os.mkfifo(d / case.fifo)
