@@ -14,7 +14,8 @@ from .errors import UserError
 # The lock file of an output directory while a run writes there.
 LOCK_NAME = ".esso-ngs.lock"
 
-# Temp files of atomic writes under way: a hard exit on Ctrl-C removes them.
+# Temp files of atomic writes under way and lock files held: a hard exit on Ctrl-C
+# (interrupts.hard_exit) removes them.
 _IN_FLIGHT: set[str] = set()
 _IN_FLIGHT_LOCK = threading.Lock()
 
@@ -127,11 +128,15 @@ def locked_output_dir(path: str | Path, option: str = "--output") -> Iterator[Pa
         os.close(fd)  # we locked a file its last holder had just removed: take the new one
     else:
         raise UserError(f"{option} {directory}: cannot lock {LOCK_NAME}")
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT.add(str(lock))
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield directory
     finally:
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.discard(str(lock))
         try:
             os.unlink(lock)
             if created:

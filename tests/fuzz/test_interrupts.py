@@ -201,3 +201,24 @@ def test_second_run_into_a_locked_output_dir_fails_fast(tmp_path: Path, capsys) 
         assert not (out / "result.json").exists()
     assert main(["synth", str(SPECS / "fee_bps_hole.yaml"), "--output", str(out)]) == 0
     assert (out / "result.json").is_file() and not (out / LOCK_NAME).exists()
+
+
+STUCK = """
+import signal, sys, tempfile, time
+from esso_ngs import fsutil, interrupts
+interrupts.install()
+# The main thread stuck where Python cannot raise (as in a long call into C code): it
+# never sees SIGINT, so the watcher thread must end the process, removing the temp
+# file of the write in flight.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+fd, tmp = tempfile.mkstemp(dir=sys.argv[1], prefix=".result.json.", suffix=".tmp")
+fsutil._IN_FLIGHT.add(tmp)
+print("ready", file=sys.stderr, flush=True)
+time.sleep(120)
+"""
+
+
+def test_ctrl_c_when_the_main_thread_cannot_raise(tmp_path: Path) -> None:
+    rc, err, _ = interrupt([sys.executable, "-c", STUCK, str(tmp_path)], random.Random(15).uniform(0.0, 0.5), tmp_path)
+    _assert_interrupted(rc, err)
+    assert list(tmp_path.iterdir()) == []  # the temp file of the unfinished write is gone
