@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
 from .. import interrupts
 from ..errors import UserError
-from ..limits import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from ..limits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_NOT_SOLVED
 from .checks import check_option_values
 
 # Each module defines `add_parser(subparsers)` registering its command(s) with
@@ -75,6 +76,10 @@ def _run(argv: list[str]) -> int:
         return _fail("input nested too deeply to process (see the limits in README.md)")
     except MemoryError:
         return _fail("out of memory (see --max-memory and the limits in README.md)")
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): nothing is wrong with the input.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_NOT_SOLVED
     except OSError as err:
         where = f"{err.filename}: " if getattr(err, "filename", None) else ""
         return _fail(f"{where}{err.strerror or err}")
