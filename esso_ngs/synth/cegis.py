@@ -102,6 +102,9 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
 
     fallback: tuple[Expr, int, str, int | None] | None = None  # term, cost, found_by, hint rank
     for rank, hint in enumerate(hints):
+        if budget.exceeded():  # a hints file of thousands of near misses must not outlast the budget
+            log(f"[{hole_id}] budget spent after trying {rank} hints")
+            break
         if _canonical(hint) in exclude:
             result.hints.append(HintUse(rank, hint.term, "excluded", "rejected by the joint search"))
             continue
