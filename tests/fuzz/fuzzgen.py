@@ -227,6 +227,16 @@ def targeted(rng: random.Random, base: dict[str, bytes]) -> list[Case]:
                     _with(base, sl=(sl[:i] + sl[i:j] * rng.randint(500, 2000) + sl[j:]).encode()),
                     ["synth", "{dir}/" + SL, "--timeout-ms", "2000"], (0, 1), budget_s=40))
 
+    many = json.loads(base[HINTS])
+    pool = ["amount", "fee_bps", "(* amount fee_bps)"]
+    terms = sorted({f"(safe_div {a} {c})" for a in pool for c in ("1", "100", "10000")} |
+                   {f"(ite (<= {a} {b}) {x} {y})" for a in pool for b in pool for x in pool for y in pool})
+    many["holes"]["fee_expr"]["candidates"] = [{"term": t, "score": 1.0, "source": "fuzz"}
+                                               for t in rng.sample(terms, len(terms))]
+    out.append(Case("hints_many", "budget", _with(base, hints=json.dumps(many).encode()),
+                    ["synth", "{dir}/" + KERNEL, "--hints", "{dir}/" + HINTS, "--intent", "warn",
+                     "--timeout-ms", "2000", "--output", "{out}"], (0, 1), budget_s=30))
+
     # 8. option values
     for k, argv in enumerate((["synth", "{dir}/" + KERNEL, "--timeout-ms", str(-rng.randint(1, 10 ** 6)), "--output", "{out}"],
                  ["synth", "{dir}/" + KERNEL, "--max-candidates", "-1", "--output", "{out}"],
