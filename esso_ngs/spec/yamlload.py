@@ -333,12 +333,19 @@ def measure_document(file: Path, root: yaml.Node) -> None:
         stack.extend((k, False) for k in reversed(_children(node)))
 
 
+# Top-level kernel keys whose content esso-ngs reads and may fill (formats page, section 1).
+EXPANDED_SECTIONS = frozenset({"ir_version", "meta", "observables", "types", "state_vars", "init",
+                               "invariants", "actions"})
+
+
 class _Converter:
     """Node graph -> plain data, recording lines and HOLE comments on the way.
 
-    A node reached again through an alias yields the value already built for it
-    (YAML's meaning of an alias, and what PyYAML does): memory stays the size of
-    the text, and a dump writes the alias back instead of its expansion.
+    Inside the sections esso-ngs reads (EXPANDED_SECTIONS), an alias is expanded into
+    its own copy, so filling a hole at one place never writes it at another. Elsewhere
+    (unknown keys, kept and ignored) a node reached again through an alias yields the
+    value already built for it: memory stays the size of the text, and a dump writes
+    the alias back instead of its expansion. The node limit bounds both.
     """
 
     def __init__(self, file: Path, loader: Any, text_lines: tuple[str, ...]) -> None:
@@ -355,7 +362,7 @@ class _Converter:
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         seen = self._done.get(id(node))
-        if seen is not None:
+        if seen is not None and (not path or path[0] not in EXPANDED_SECTIONS):
             value, first = seen
             self._share_notes(first, path)
             return value

@@ -33,13 +33,20 @@ def test_alias_bomb_is_refused_by_expanded_size() -> None:
     assert f"more than {MAX_DOCUMENT_NODES} nodes" in message and ":5:" in message
 
 
-def test_aliases_below_the_limit_stay_shared_and_dump_as_aliases() -> None:
+def test_aliases_in_unknown_keys_stay_shared_and_dump_as_aliases() -> None:
     text = "base: &b {op: '+', args: [{var: x}, {const: 1}]}\nuses: [*b, *b, *b]\n"
     doc = load_yaml_text(text)
     assert doc.data["uses"][0] is doc.data["base"]  # one object, not three copies
     dumped = dump_kernel_yaml(doc.data)
     assert dumped.count("&") == 1 and dumped.count("*") == 3
     assert yaml.safe_load(dumped) == yaml.safe_load(text)
+
+
+def test_aliases_in_the_sections_read_are_copies() -> None:
+    """Filling a hole at one use of an alias must not fill the other use."""
+    doc = load_yaml_text("actions:\n  - effects: {a: &z {const: 0}, b: *z}\n")
+    effects = doc.data["actions"][0]["effects"]
+    assert effects["a"] == effects["b"] and effects["a"] is not effects["b"]
 
 
 def test_hole_comment_holds_through_an_alias() -> None:
