@@ -137,8 +137,11 @@ def critical() -> Iterator[None]:
             raise KeyboardInterrupt
 
 
-class BudgetExceeded(Exception):
-    """The wall-clock budget of a command ran out; `where` says what it was doing."""
+class BudgetExceeded(BaseException):
+    """The wall-clock budget of a command ran out; `where` says what it was doing.
+
+    A BaseException, like KeyboardInterrupt: it can fire anywhere, and code that
+    catches `Exception` to report a failure (a verifier bug, say) must not swallow it."""
 
     def __init__(self, seconds: float, where: str) -> None:
         self.seconds, self.where = seconds, where
