@@ -5,17 +5,21 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 from ..errors import UserError
-from ..fsutil import atomic_write_text
+from .. import interrupts
+from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
+from ..fsutil import atomic_write_text, locked_output_dir
 from ..pipeline.extension import load_extension
 from ..pipeline.hintsfile import ranked_hints
 from ..pipeline.host import BackgroundHints, HostHints, hints_in_background
+from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_notes_hints
 from ..pipeline.records import append_records, candidate_records, solution_records
 from ..spec import dump_kernel_yaml, load_spec
 from ..spec.ir import fill_holes_raw
 from ..spec.model import Spec
-from ..synth import SynthOptions, SynthResult, synthesize
+from ..synth import Hint, HintStream, SynthOptions, SynthResult, synthesize
 from ..lang.sexpr import parse_term
 from ..verify import VerifyOptions
 
@@ -29,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hints", metavar="FILE", help="an esso-llm-hints/v1 file for this spec")
     p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms)")
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
+    p.add_argument("--max-memory", dest="max_memory_mb", type=int, metavar="MB",
+                   help="stop the search past this resident memory, keeping the best term so far "
+                        f"(default {DEFAULT_MEMORY_SHARE:g} of the machine's memory)")
     p.add_argument("--no-minimize", action="store_true",
                    help="accept a verified hint or guided solution without searching below its cost")
     p.add_argument("--wait-for-hints", action="store_true",
@@ -37,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "
                                                    "(default runs/ngs/synth/<spec>)")
     p.add_argument("--seed", type=int, default=0, help="seed for random examples")
+    p.add_argument("--intent", choices=INTENT_MODES, default="warn",
+                   help="formulas stated in the notes and `# HOLE:` comments: warn when the answer differs "
+                        "(default), or `notes`: require the answer to equal them, like a reference")
     p.add_argument("--json", action="store_true", help="print result.json instead of the summary")
     p.add_argument("-v", "--verbose", action="store_true", help="trace the search on stderr")
     # `--neural-hints` and its model options come from the ESSO extension object:
@@ -58,12 +68,24 @@ def filled_kernel_yaml(spec: Spec, result: SynthResult) -> str | None:
     return dump_kernel_yaml(raw) if filled else None
 
 
-def write_outputs(spec: Spec, result: SynthResult, out_dir: Path) -> list[Path]:
-    written = [atomic_write_text(out_dir / "result.json", json.dumps(result.to_json(), indent=2) + "\n")]
+def output_texts(spec: Spec, result: SynthResult) -> dict[str, str]:
+    """File name -> text of every output. All are rendered before the first is written:
+    a failure while rendering one (say a kernel too deep to dump) leaves no file."""
+    texts = {"result.json": json.dumps(result.to_json(), indent=2) + "\n"}
     kernel_text = filled_kernel_yaml(spec, result)
     if kernel_text is not None:
-        written.append(atomic_write_text(out_dir / f"{spec.name}_filled.yaml", kernel_text))
-    return written
+        texts[f"{spec.name}_filled.yaml"] = kernel_text
+    return texts
+
+
+def write_texts(out_dir: Path, texts: dict[str, str]) -> list[Path]:
+    """Write rendered outputs, each atomically, the set uninterrupted by Ctrl-C."""
+    with interrupts.critical():
+        return [atomic_write_text(out_dir / name, text) for name, text in texts.items()]
+
+
+def write_outputs(spec: Spec, result: SynthResult, out_dir: Path) -> list[Path]:
+    return write_texts(out_dir, output_texts(spec, result))
 
 
 def summary(result: SynthResult) -> str:
@@ -80,6 +102,7 @@ def summary(result: SynthResult) -> str:
                          f"by {how}; {h.candidates} terms built, {h.z3_calls} verifier calls, {h.time_s:.2f} s")
         else:
             lines.append(f"  {h.hole_id}: {h.status.upper()} after {h.candidates} terms, {h.time_s:.2f} s: {h.reason}")
+    lines.extend(f"  warning: {w}" for w in result.warnings)
     return "\n".join(lines)
 
 
@@ -93,18 +116,25 @@ def run(args: argparse.Namespace) -> int:
     neural = ext.configure(args)
     if neural and args.hints:
         raise UserError("--hints and --neural-hints exclude each other: give one source of hints")
-    spec = load_spec(args.spec)
+    spec = spec_for_intent(load_spec(args.spec), args.intent)
     hints = ranked_hints(args.hints, spec) if args.hints else None
+    out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
+    with locked_output_dir(out_dir):
+        return _run_locked(args, ext, neural, spec, hints, out_dir)
+
+
+def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
+                hints: dict[str, list[Hint]] | None, out_dir: Path) -> int:
     options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
                            minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000),
-                           wait_for_hints=args.wait_for_hints)
+                           max_memory_bytes=args.max_memory_mb * 2**20 if args.max_memory_mb
+                           else default_max_memory_bytes(), wait_for_hints=args.wait_for_hints)
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
-    out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
-    fresh_dir = not out_dir.exists()
     background: BackgroundHints | None = None
+    given: Mapping[str, Sequence[Hint] | HintStream] = with_notes_hints(spec, hints)
     if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
-        background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2))
-        hints = background.streams
+        background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given)
+        given = background.streams
     # Anytime: each cheaper verified term is an answer at once (result.json, minimal: false).
     reported: dict[str, str] = {}
 
@@ -117,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
                     print(f"  {h.hole_id}: {h.term}  cost {h.cost}, verified at {h.time_s:.2f} s by {h.found_by}; "
                           "searching for a cheaper term...", flush=True)
 
-    result = synthesize(spec, hints, options, trace, on_update)
-    written = write_outputs(spec, result, out_dir)
+    result = synthesize(spec, given, options, trace, on_update)
+    record_intent(spec, result)
     if not args.json:
         print(summary(result), flush=True)  # the answer now; a model may still finish a hole below
     host: HostHints | None = None
@@ -132,17 +162,19 @@ def run(args: argparse.Namespace) -> int:
         host = background.host
         if background.error:
             if isinstance(background.error[0], UserError):  # bad input: no output of this run stays
-                for path in written:
-                    path.unlink(missing_ok=True)
-                if fresh_dir and out_dir.is_dir() and not any(out_dir.iterdir()):
-                    out_dir.rmdir()
+                for name in ("result.json", f"{spec.name}_filled.yaml"):
+                    (out_dir / name).unlink(missing_ok=True)
                 raise background.error[0]
             print(f"warning: hint generation failed: {background.error[0]}", file=sys.stderr)
         if trace:
             for hole_id, ranked in host.hints.items():
                 trace(f"[{hole_id}] {len(ranked)} neural hints in {host.rounds[hole_id]} round(s)"
                       + (f", best {ranked[0].term}" if ranked else ""))
-        written.append(atomic_write_text(out_dir / "neural_hints.json", json.dumps(host.to_json(), indent=2) + "\n"))
+    texts = output_texts(spec, result)
+    if host is not None:
+        texts["neural_hints.json"] = json.dumps(host.to_json(), indent=2) + "\n"
+    written = write_texts(out_dir, texts)
+    if host is not None:
         records = append_records(out_dir, solution_records(spec, result, None, host.rankings, hinted=True)
                                  + candidate_records(spec, host.rankings, None, result))
         if records.is_file():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 from ..spec.model import Spec
 from ..synth import Hint, HintStream
@@ -87,19 +87,24 @@ class BackgroundHints:
         return not self.thread.is_alive()
 
 
-def hints_in_background(ext: HintsExtension, spec: Spec, rounds: int = 2) -> BackgroundHints:
+def hints_in_background(ext: HintsExtension, spec: Spec, rounds: int = 2,
+                        first: Mapping[str, Sequence[Hint] | HintStream] | None = None) -> BackgroundHints:
     """Start generating every hole's hints in a daemon thread; each hole's stream gets
     its hints as soon as they are known, and is closed when the generator is done
     with it. A hole whose stream the synthesizer cancelled (solved and proven
     minimal, or out of budget) is not generated. The generator's own work for the
     hole in progress cannot be interrupted: a caller that does not want to wait for
-    it leaves the daemon thread behind."""
+    exits (a model's native thread pool aborts under interpreter shutdown).
+    `first`: hints known already (stated in the notes), ranked before the model's."""
     plan = getattr(ext, "plan", None)
     if isinstance(plan, ModelPlan):  # bad model options are bad input: say so before the search starts
         for choice in (plan.small, plan.large):
             if choice is not None:
                 backend_for(choice)
     streams = {h.hole_id: HintStream() for h in spec.synth.holes}
+    for hole_id, known in (first or {}).items():
+        if hole_id in streams and isinstance(known, (list, tuple)):
+            streams[hole_id].put(known)
     host = HostHints()
     out = BackgroundHints(streams, host, threading.Thread())
 

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Generator, Mapping, Sequence
 
+from ..limits import rss_bytes
 from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
 from ..lang.batched import batch_value, to_array
 from ..lang.expr import Expr
@@ -62,21 +63,34 @@ class SynthOptions:
     repair_terms: int = 200_000  # neighbours of one failed hint evaluated (0: no repair)
     guided_cap: bool = True  # False: guidance runs uncapped (tests, with deterministic budgets)
     wait_for_hints: bool = False  # start the search once every hint is in (reproducible, not anytime)
+    max_memory_bytes: int | None = None  # stop the search (best so far kept) past this resident size
 
 
 class _Budget:
-    def __init__(self, deadline: float, max_candidates: int | None, result: HoleResult) -> None:
+    MEMORY_CHECK_S = 0.05  # reading the resident size costs ~10 us: not on every call
+
+    def __init__(self, deadline: float, max_candidates: int | None, result: HoleResult,
+                 max_memory_bytes: int | None = None) -> None:
         self.deadline = deadline
         self.max_candidates = max_candidates
         self.result = result
+        self.max_memory_bytes = max_memory_bytes
+        self._next_memory_check = 0.0
+        self._memory_stop: str | None = None  # sticky: every later caller must see it too
 
     def exceeded(self, in_flight: int = 0) -> str | None:
         """Why to stop, if so; `in_flight` counts terms built but not yet counted in the result."""
-        if time.perf_counter() > self.deadline:
+        now = time.perf_counter()
+        if now > self.deadline:
             return "time budget spent"
         if self.max_candidates is not None and self.result.candidates + in_flight >= self.max_candidates:
             return f"candidate budget of {self.max_candidates} spent"
-        return None
+        if self.max_memory_bytes is not None and self._memory_stop is None and now >= self._next_memory_check:
+            self._next_memory_check = now + self.MEMORY_CHECK_S
+            rss = rss_bytes()
+            if rss is not None and rss > self.max_memory_bytes:
+                self._memory_stop = f"memory budget of {self.max_memory_bytes // 2**20} MB reached"
+        return self._memory_stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +204,8 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
     others = dict(others or {})
     examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, others)
     ctx = _Hole(spec, hole_id, g, Limits.of(spec.synth.style), examples, options,
-                _Budget(start + timeout_ms / 1000, options.max_candidates, result), result, log, others,
+                _Budget(start + timeout_ms / 1000, options.max_candidates, result, options.max_memory_bytes),
+                result, log, others,
                 exclude, provisional, start, on_update)
     log(f"[{hole_id}] grammar {g.grammar_id}: start {g.start}, {len(g.nonterminals)} nonterminals; "
         f"{examples.size} initial examples")
@@ -276,6 +291,9 @@ class _HintWork:
         ctx = self.ctx
         for hint in self.stream.since(len(self.hints)):
             rank = len(self.hints)
+            if ctx.budget.exceeded():  # a hints file of thousands of near misses must not outlast the budget
+                ctx.log(f"[{ctx.hole_id}] budget spent after trying {rank} hints")
+                return
             self.hints.append(hint)
             self.guidance_stale = True
             if _canonical(hint) in ctx.exclude:
