@@ -109,7 +109,8 @@ def hints_in_background(ext: HintsExtension, spec: Spec, rounds: int = 2,
     out = BackgroundHints(streams, host, threading.Thread())
 
     def on_hole(hole_id: str, hints: list[Hint]) -> None:
-        streams[hole_id].put(hints)
+        known = {h.term for h in streams[hole_id].since(0)}  # a stated formula stays where it ranks
+        streams[hole_id].put([h for h in hints if h.term not in known])
         streams[hole_id].close()
 
     def work() -> None:

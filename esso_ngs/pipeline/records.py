@@ -60,7 +60,7 @@ def _synth_failures(result: SynthResult | None) -> dict[tuple[str, str], dict[st
     for h in result.holes:
         cex = {c.get("candidate"): c for c in h.counterexamples}
         for use in h.hints:
-            if use.status != "verified":
+            if use.status not in ("verified", "skipped"):  # skipped: never tried (a cheaper term was in hand)
                 record = {"status": use.status, "detail": use.detail}
                 if use.term in cex:
                     record["counterexample"] = {k: v for k, v in cex[use.term].items() if k != "candidate"}
