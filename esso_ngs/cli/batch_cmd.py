@@ -20,12 +20,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "records.jsonl). Rerunning the same command resumes: finished specs are "
                                    "skipped.")
     p.add_argument("dir", help="folder of specs")
-    p.add_argument("--output", metavar="DIR", help="run directory (default runs/ngs/<run_id>)")
+    p.add_argument("-o", "--output", metavar="DIR", help="run directory (default runs/ngs/<run_id>)")
     p.add_argument("--run-id", help="name of the run under runs/ngs/ (default: from the folder and settings)")
     p.add_argument("--recursive", action="store_true", help="also look for specs in subfolders")
     p.add_argument("--only", action="append", metavar="PREFIX", help="only this spec (repeatable)")
     p.add_argument("--timeout-ms", type=int, help="synthesis budget per hole (default: each spec's own)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthesizer's random examples")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of everything random: the model's sampling and the synthesizer's examples (default 0)")
     add_model_options(p)
     p.set_defaults(func=run)
 

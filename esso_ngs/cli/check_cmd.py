@@ -5,6 +5,7 @@ import argparse
 import json
 
 from ..errors import UserError
+from .common import resolve_hole
 from ..lang.expr import Expr, free_vars
 from ..lang.sexpr import TermSyntaxError, parse_term
 from ..spec import load_spec
@@ -45,13 +46,6 @@ def parse_user_term(spec: Spec, hole_id: str, text: str, origin: str = "--term")
         raise UserError(f"{origin}: unknown name(s) {', '.join(unknown)}: not a state var or param "
                         f"of the action(s) where {hole_id} is used")
     return term
-
-
-def resolve_hole(spec: Spec, hole_id: str | None) -> str:
-    try:
-        return spec.hole(hole_id).hole_id
-    except KeyError as err:
-        raise UserError(f"{spec.synth.path}: holes: {err.args[0]}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"(batched evaluation on sampled inputs), full (Z3) (default {DEFAULT_TIER})")
     p.add_argument("--candidate-timeout-ms", type=int, default=DEFAULT_CANDIDATE_TIMEOUT_MS, metavar="MS",
                    help=f"full tier: Z3 time limit per candidate (default {DEFAULT_CANDIDATE_TIMEOUT_MS})")
-    p.add_argument("--output", help="write the ranked candidates as an esso-llm-hints/v1 file")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the ranked candidates as an esso-llm-hints/v1 file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 

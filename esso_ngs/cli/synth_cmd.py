@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..fsutil import atomic_write_text
-from ..pipeline.extension import load_extension
+from ..pipeline.extension import hints_requested, load_extension
 from ..pipeline.hintsfile import ranked_hints
 from ..pipeline.host import HostHints, hints_via_extension
 from ..pipeline.records import append_records, candidate_records, solution_records
@@ -31,9 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
     p.add_argument("--no-minimize", action="store_true",
                    help="accept a verified hint or guided solution without searching below its cost")
-    p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "
+    p.add_argument("-o", "--output", metavar="DIR", help="where to write the filled kernel and result.json "
                                                    "(default runs/ngs/synth/<spec>)")
-    p.add_argument("--seed", type=int, default=0, help="seed for random examples")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of everything random: the synthesizer's examples and, with --model, the sampling "
+                        "(default 0)")
     p.add_argument("--json", action="store_true", help="print result.json instead of the summary")
     p.add_argument("-v", "--verbose", action="store_true", help="trace the search on stderr")
     # `--neural-hints` and its model options come from the ESSO extension object:
@@ -78,14 +80,14 @@ def summary(result: SynthResult) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if str(args.spec).endswith(".sl"):  # a SyGuS-IF problem: the SyGuS solver answers it
-        if getattr(args, "nh_enabled", False):
-            raise UserError("--neural-hints works on ESSO specs (X_hole.yaml), not on SyGuS-IF problems")
+        if hints_requested(args):
+            raise UserError("--neural-hints/--model work on ESSO specs (X_hole.yaml), not on SyGuS-IF problems")
         from .sygus_cmd import run_sl
         return run_sl(args)
     ext = load_extension()
     neural = ext.configure(args)
     if neural and args.hints:
-        raise UserError("--hints and --neural-hints exclude each other: give one source of hints")
+        raise UserError("--hints and --neural-hints/--model exclude each other: give one source of hints")
     spec = load_spec(args.spec)
     hints = ranked_hints(args.hints, spec) if args.hints else None
     options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,

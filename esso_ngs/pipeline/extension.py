@@ -10,7 +10,8 @@ in this order):
    (`--samples`, `--temp`, ...), the validation tier (`--validate`) and
    `--hint-rounds`. An option string the host already has becomes `--nh-NAME`.
 2. `configure(args) -> bool`: reads the parsed options; True when
-   `--neural-hints` was given (the host then calls `hints_for`).
+   `--neural-hints` was given, or a model (`--model`, `--models-config`), which
+   implies it (the host then calls `hints_for`).
 3. `hints_for(hole, kernel, synth, examples) -> list[str]`: the ranked candidate
    terms (canonical S-expressions, best first) for one hole, which the host's
    enumerator tries first and learns its weights from.
@@ -125,7 +126,7 @@ class NeuralHintsExtension:
 
     # ------------------------------------------------------------ 2. configure
     def configure(self, args: argparse.Namespace) -> bool:
-        if not getattr(args, "nh_enabled", False):
+        if not hints_requested(args):
             return False
         self.plan = plan_from_args(args)
         self.options = generate_options_from_args(args)
@@ -171,6 +172,12 @@ class NeuralHintsExtension:
         spec = _build_spec(kernel, synth)
         self._specs[key] = (kernel, synth, spec)
         return spec
+
+
+def hints_requested(args: argparse.Namespace) -> bool:
+    """`--neural-hints`, or a model given (a model is a request for its hints: never silently ignored)."""
+    return bool(getattr(args, "nh_enabled", False) or getattr(args, "nh_model", None)
+                or getattr(args, "nh_config", None))
 
 
 def _identity(obj: Any) -> Any:
