@@ -91,14 +91,26 @@ def elide_middle(text: str, width: int) -> str:
     return text[:head] + "…" + (text[len(text) - tail:] if tail else "")
 
 
-# Columns: (header, justify, optional). Optional ones are dropped, last first, when the
-# terminal is too narrow for the best term to keep at least MIN_TERM_WIDTH cells.
+# Columns: (header, justify, optional). When the terminal is too narrow for the best term to
+# keep MIN_TERM_WIDTH cells, optional columns go (in DROP_ORDER), then spec and hole are
+# shortened to NARROW_NAME_WIDTH.
 _COLUMNS = (("spec", "left", False), ("hole", "left", False), ("stage / model", "left", True),
-            ("cand", "right", False), ("cheap", "right", True), ("examples", "right", True),
-            ("Z3", "right", False), ("best term", "left", False), ("plain", "right", False),
+            ("cand", "right", True), ("cheap", "right", True), ("examples", "right", True),
+            ("Z3", "right", True), ("best term", "left", False), ("plain", "right", False),
             ("hinted", "right", False), ("speedup", "right", False), ("end-to-end", "right", True))
+DROP_ORDER = ("end-to-end", "stage / model", "cheap", "examples", "cand", "Z3")
 MIN_TERM_WIDTH = 16
+NARROW_NAME_WIDTH = 12
 TERM_COLUMN = "best term"
+
+
+def times_label(v: float) -> str:
+    """A speedup as people write it: 120x, 3.2x, 1x, 0.62x, 0.0031x."""
+    if v >= 10:
+        return f"{v:,.0f}x"
+    if v >= 1:
+        return f"{v:.1f}x".replace(".0x", "x")
+    return f"{v:.2g}x"
 
 
 def _cells(r: dict[str, Any]) -> dict[str, str]:
@@ -111,17 +123,19 @@ def _cells(r: dict[str, Any]) -> dict[str, str]:
     return {"spec": r["spec"], "hole": r["hole"], "stage / model": r["stage_model"],
             "cand": str(r["candidates"]), "cheap": cell(r["cheap_ok"], 1), "examples": cell(r["examples_ok"], 2),
             "Z3": cell(r["verified"], 3), TERM_COLUMN: r["best"] or "-", "plain": plain, "hinted": hinted,
-            "speedup": f"{r['speedup']:.2f}x" if r["speedup"] else "-",
-            "end-to-end": f"{r['speedup_end_to_end']:.2f}x" if r.get("speedup_end_to_end") else "-"}
+            "speedup": times_label(r["speedup"]) if r["speedup"] else "-",
+            "end-to-end": times_label(r["speedup_end_to_end"]) if r.get("speedup_end_to_end") else "-"}
 
 
-def _table(title: str, columns: list[tuple[str, str]], cells: list[dict[str, str]], term_width: int) -> Any:
+def _table(title: str, columns: list[tuple[str, str]], cells: list[dict[str, str]], term_width: int,
+           name_width: int | None = None) -> Any:
     from rich import box
     from rich.table import Table
 
     t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in columns:
-        t.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+        t.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis",  # type: ignore[arg-type]
+                     max_width=name_width if name in ("spec", "hole") else None)
     for c in cells:
         t.add_row(*[elide_middle(c.get(name, ""), term_width) if name == TERM_COLUMN else c.get(name, "")
                     for name, _ in columns])
@@ -130,7 +144,7 @@ def _table(title: str, columns: list[tuple[str, str]], cells: list[dict[str, str
 
 def render_table(run_dir: Path, table_rows: list[dict[str, Any]], console: Any = None) -> None:
     """The report table in the console's width (the terminal's, or $COLUMNS): one line per row,
-    long terms elided in the middle (`--json` has them whole), narrow terminals lose optional columns."""
+    long terms elided in the middle (`--json` has them whole); narrow terminals lose optional columns."""
     from rich.console import Console
 
     console = console or Console()
@@ -138,16 +152,22 @@ def render_table(run_dir: Path, table_rows: list[dict[str, Any]], console: Any =
     cells = [_cells(r) for r in table_rows]
     title = elide_middle(f"esso-ngs batch report: {run_dir}", width)
     columns = [(name, justify) for name, justify, _ in _COLUMNS]
-    optional = [name for name, _, opt in reversed(_COLUMNS) if opt]
+    unbounded = console.options.update_width(1_000_000)  # natural widths, not capped by the console
+    steps: list[str | None] = [*DROP_ORDER, None]  # None: shorten spec and hole
+    name_width: int | None = None
     while True:
-        # The other columns at their natural width decide what is left for the term.
-        others = console.measure(_table(title, columns, cells, 1)).maximum
-        term_width = width - others + cell_len(TERM_COLUMN)  # measured with the header as its widest cell
-        if term_width >= MIN_TERM_WIDTH or not optional:
+        # The other columns at their natural width decide what is left for the term
+        # (measured with a 1-cell term, so the header is the term column's widest cell).
+        others = console.measure(_table(title, columns, cells, 1, name_width), options=unbounded).maximum
+        term_width = width - others + cell_len(TERM_COLUMN)
+        if term_width >= MIN_TERM_WIDTH or not steps:
             break
-        drop = optional.pop(0)
-        columns = [c for c in columns if c[0] != drop]
-    console.print(_table(title, columns, cells, max(term_width, 1)))
+        step = steps.pop(0)
+        if step is None:
+            name_width = NARROW_NAME_WIDTH
+        else:
+            columns = [c for c in columns if c[0] != step]
+    console.print(_table(title, columns, cells, max(term_width, 1), name_width))
 
 
 def _ran(tier: str, level: int) -> bool:
