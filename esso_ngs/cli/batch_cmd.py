@@ -9,6 +9,7 @@ from ..errors import UserError
 from ..pipeline.batch import BatchSettings, default_run_id, run_batch
 from ..pipeline.options import add_model_options, generate_options_from_args, plan_from_args
 from ..spec import discover_specs
+from ..wording import plural
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -78,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         stop()
     t = outcome.summary["totals"]
     speed = f"{t['geomean_speedup']:.2f}x" if t["geomean_speedup"] else "-"
-    print(f"{run_dir}: {t['done']} specs done ({len(outcome.ran)} now, {len(outcome.skipped)} earlier), "
-          f"{t['errors']} errors; solved {t['solved_plain']} without hints, {t['solved_hinted']} with; "
+    print(f"{run_dir}: {plural(t['done'], 'spec')} done ({len(outcome.ran)} now, {len(outcome.skipped)} earlier), "
+          f"{plural(t['errors'], 'error')}; solved {t['solved_plain']} without hints, {t['solved_hinted']} with; "
           f"geometric-mean speedup {speed}")
     print(f"report: esso-ngs report {run_dir}", file=sys.stderr)
     return 0 if t["errors"] == 0 else 1

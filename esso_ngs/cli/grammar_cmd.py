@@ -100,7 +100,7 @@ def run_check(args: argparse.Namespace) -> int:
             print("  " + d.render())
         n_err = sum(d.severity == "error" for d in diags)
         n_warn = sum(d.severity == "warning" for d in diags)
-        print(f"  {n_err} error(s), {n_warn} warning(s)")
+        print(f"  {plural(n_err, 'error')}, {plural(n_warn, 'warning')}")
     if args.json:
         print(json.dumps({"spec": spec.name, "holes": report}, indent=2))
     return 1 if errors else 0

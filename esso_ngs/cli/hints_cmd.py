@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..pipeline.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_TIER, TIERS
+from ..wording import plural
 
 BACKEND_CHOICES = ("mlx", "transformers", "openai", "replay")
 
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _describe(r: Any) -> str:
     how = "constrained" if r.constrained else "unconstrained"
-    lines = [f"hole {r.hole_id}: {r.n_samples} samples ({r.backend}:{r.model_id}, {how}, "
+    lines = [f"hole {r.hole_id}: {plural(r.n_samples, 'sample')} ({r.backend}:{r.model_id}, {how}, "
              f"{'cached' if r.from_cache else 'sampled'})"]
     dropped = []
     if r.n_token_limit:
@@ -156,5 +157,5 @@ def _describe(r: Any) -> str:
         if not c.in_grammar and c.explanation:
             lines.append(f"        {c.explanation}")
     if r.constrained and r.gen_tokens and not r.from_cache:
-        lines.append(f"  mask cost {r.mask_ms_per_token:.3f} ms/token over {r.gen_tokens} tokens")
+        lines.append(f"  mask cost {r.mask_ms_per_token:.3f} ms/token over {plural(r.gen_tokens, 'token')}")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from ..spec.model import Spec
 from ..synth import SynthOptions, SynthResult, synthesize
 from ..lang.sexpr import parse_term
 from ..verify import VerifyOptions
+from ..wording import plural
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -72,9 +73,9 @@ def summary(result: SynthResult) -> str:
             how = h.found_by + (f" (hint #{h.winning_hint})" if h.winning_hint is not None else "")
             minimal = "minimal" if h.minimal else "minimality not proven"
             lines.append(f"  {h.hole_id}: {h.term}  cost {h.cost}, {minimal}; by {how}; "
-                         f"{h.candidates} terms built, {h.z3_calls} verifier calls, {h.time_s:.2f} s")
+                         f"{plural(h.candidates, 'term')} built, {plural(h.z3_calls, 'verifier call')}, {h.time_s:.2f} s")
         else:
-            lines.append(f"  {h.hole_id}: {h.status.upper()} after {h.candidates} terms, {h.time_s:.2f} s: {h.reason}")
+            lines.append(f"  {h.hole_id}: {h.status.upper()} after {plural(h.candidates, 'term')}, {h.time_s:.2f} s: {h.reason}")
     return "\n".join(lines)
 
 
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         hints = host.hints
         if trace:
             for hole_id, ranked in hints.items():
-                trace(f"[{hole_id}] {len(ranked)} neural hints in {host.rounds[hole_id]} round(s)"
+                trace(f"[{hole_id}] {plural(len(ranked), 'neural hint')} in {plural(host.rounds[hole_id], 'round')}"
                       + (f", best {ranked[0].term}" if ranked else ""))
     result = synthesize(spec, hints, options, trace)
     out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), indent=2))
     else:
         if host is not None:
-            gen = ", ".join(f"{h}: {len(v)} candidates" for h, v in host.hints.items())
+            gen = ", ".join(f"{h}: {plural(len(v), 'candidate')}" for h, v in host.hints.items())
             print(f"neural hints in {host.time_s:.2f} s ({gen})")
         print(summary(result))
         print("wrote " + ", ".join(str(p) for p in written))

@@ -14,6 +14,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from ..resources import grammar_file
+from ..wording import plural
 from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
 
 # Function-call forms accepted besides the infix operators: name -> (op, min args, max args).
@@ -110,7 +111,7 @@ class _ToExpr(Transformer):
         op, lo, hi = FUNCTIONS[name]
         if len(args) < lo or (hi is not None and len(args) > hi):
             want = str(lo) if hi == lo else f"at least {lo}"
-            raise InfixSyntaxError(f"`{name}` takes {want} argument(s), got {len(args)}", name_tok.column)
+            raise InfixSyntaxError(f"`{name}` takes {plural(want, 'argument')}, got {len(args)}", name_tok.column)
         if op == "ite":
             return Ite(*args)
         return Op(op, tuple(args))

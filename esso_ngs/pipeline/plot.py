@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..extras import require_extra
+from ..wording import plural
 from .report import times_label
 
 PLOT_NAME = "speedups.png"
@@ -98,7 +99,7 @@ def plot_speedups(run_dir: Path, table_rows: list[dict[str, Any]], path: Path | 
     else:
         for ax in axes:
             ax.text(0.5, 0.5, "no finished hole", ha="center", va="center", transform=ax.transAxes)
-    fig.suptitle(f"esso-ngs batch run {run_dir.name}: {len(done)} holes", fontsize=11)
+    fig.suptitle(f"esso-ngs batch run {run_dir.name}: {plural(len(done), 'hole')}", fontsize=11)
     fig.tight_layout()
     target = path or run_dir / PLOT_NAME
     target.parent.mkdir(parents=True, exist_ok=True)

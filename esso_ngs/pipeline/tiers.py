@@ -33,6 +33,7 @@ from ..spec.model import Spec
 from ..verify import VerifyOptions, obligations_for, sample_inputs, verify
 from ..verify.domain import row, take
 from ..verify.obligations import Obligation
+from ..wording import plural
 
 TIERS = ("none", "cheap", "examples", "full")
 DEFAULT_TIER = "examples"
@@ -370,7 +371,7 @@ def validate(spec: Spec, hole_id: str, terms: Sequence[str], checks: Sequence[Ch
             if c.full is not None or not c.passes("examples"):
                 continue
             if done >= settings.max_full:
-                c.full = FullCheck("skipped", reason=f"only the best {settings.max_full} candidates go to Z3")
+                c.full = FullCheck("skipped", reason=f"only the best {plural(settings.max_full, 'candidate')} go to Z3")
                 continue
             c.full = check_full(spec, hole_id, terms[i], settings.candidate_timeout_ms, settings.seed)
             done += 1
