@@ -8,6 +8,7 @@ synthesis papers use.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,12 @@ def _speedup_axis(ax: Any, values: list[float]) -> None:
 
     ax.set_xscale("log")
     lo, hi = min(min(values), 1.0), max(max(values), 1.0)
-    ax.set_xlim(lo / 2.5, hi * 2.5)  # room for the value labels
-    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    decades = math.log10(hi / lo)
+    pad = 10 ** max(0.35, 0.3 * decades)  # room for the value labels at the bar ends
+    ax.set_xlim(lo / pad, hi * pad)
+    # 1x 2x 5x 10x ... over a short range; powers of ten only over a long one (no crowding)
+    subs = (1.0, 2.0, 5.0) if decades <= 1.5 else (1.0,)
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: times_label(v)))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.axvline(1.0, color="black", linewidth=0.8)
@@ -75,7 +80,7 @@ def _scatter(ax: Any, rows: list[dict[str, Any]]) -> None:
     ax.set_xlabel("unguided (s)")
     ax.set_ylabel("guided by hints (s)")
     ax.set_title("Time to first verified term\n(below the diagonal: hints helped)", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     ax.grid(which="major", alpha=0.3)
 
 
