@@ -24,6 +24,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..errors import UserError
+from ..extras import require_extra
 from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
 from ..lang.batched import BatchEnv, evaluate_batch, evaluate_many
 from ..lang.evaluate import EvalError, evaluate
@@ -240,6 +241,8 @@ def torch_engine() -> Any | None:
     want = os.environ.get("ESSO_NGS_EXAMPLES_DEVICE", "auto").lower()
     if want in ("cpu", "numpy") or (want == "auto" and not _gpu_plausible()):
         return None
+    if want in ("cuda", "mps"):  # asked for by name: say what is missing rather than fall back
+        require_extra("torch", f"ESSO_NGS_EXAMPLES_DEVICE={want}")
     try:
         from ..lang.batched import torch_device
         import torch
