@@ -2,7 +2,9 @@
 
 Destinations are prefixed `nh_` so they never collide with a host's own; an
 option string a host already uses (ESSO's CLI may have a `--model`) is
-registered as `--nh-<name>` instead.
+registered as `--nh-<name>` instead. The exception is `--seed`: one seed per run, so a
+host's own `--seed` seeds the sampling too (`--sample-seed`, the old spelling, still
+overrides it). Old spellings stay accepted as hidden aliases (esso_ngs/argutil.py).
 """
 from __future__ import annotations
 
