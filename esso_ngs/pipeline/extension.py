@@ -121,7 +121,7 @@ class NeuralHintsExtension:
         flag = "--neural-hints" if "--neural-hints" not in taken else "--nh-neural-hints"
         parser.add_argument(flag, dest="nh_enabled", action="store_true",
                             help="generate hints in-process with a language model and hand the ranked "
-                                 "candidates to the enumerator (see the neural hints options)")
+                                 "candidates to the enumerator (implied by --model or --models-config)")
         add_model_options(parser, rounds=True)
 
     # ------------------------------------------------------------ 2. configure
