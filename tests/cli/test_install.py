@@ -68,10 +68,15 @@ def core_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
                            capture_output=True, text=True)
     assert built.returncode == 0, built.stdout + built.stderr
     wheel = next((base / "dist").glob("esso_ngs-*.whl"))
-    # ... installed without extras; --no-index: every core requirement must already be here.
+    # ... installed without extras; --no-index, and no pip configuration (it may name local wheel
+    # folders): every core requirement must already be here.
+    no_sources = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    no_sources["PIP_CONFIG_FILE"] = os.devnull
     install = subprocess.run([*pip, "--python", str(python), "install", "--no-index", str(wheel)],
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, env=no_sources)
     assert install.returncode == 0, install.stdout + install.stderr
+    added = {p.name for p in Path(purelib).iterdir()} - {"_core_deps.pth", "__pycache__"}
+    assert added and all(name.startswith("esso_ngs") for name in added), added  # esso-ngs alone
     return python.parent
 
 
