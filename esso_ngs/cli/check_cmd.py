@@ -5,7 +5,6 @@ import argparse
 import json
 
 from ..errors import UserError
-from .common import resolve_hole
 from ..lang.expr import Expr, free_vars
 from ..lang.sexpr import TermSyntaxError, parse_term
 from ..spec import load_spec
@@ -13,6 +12,8 @@ from ..spec.model import Spec
 from ..verify import VerifyOptions, verify, weak_spec_warnings
 from ..verify.verifier import DEFAULT_TIMEOUT_MS
 from ..verify.domain import Domain
+from ..wording import noun
+from .common import resolve_hole
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,7 +44,7 @@ def parse_user_term(spec: Spec, hole_id: str, text: str, origin: str = "--term")
             allowed.update(Domain.of(spec.kernel, action).names)
     unknown = sorted(free_vars(term) - allowed)
     if unknown:
-        raise UserError(f"{origin}: unknown name(s) {', '.join(unknown)}: not a state var or param "
+        raise UserError(f"{origin}: unknown {noun(len(unknown), 'name')} {', '.join(unknown)}: not a state var or param "
                         f"of the action(s) where {hole_id} is used")
     return term
 
