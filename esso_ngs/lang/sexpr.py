@@ -10,7 +10,8 @@ import re
 
 import sexpdata
 
-from .expr import OPERATORS, BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
+from . import ops
+from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
 
 _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.']*$")
 
@@ -62,20 +63,14 @@ def _from_sexp(node: object, text: str) -> Expr:
             if len(args) != 3:
                 raise TermSyntaxError(f"ite takes 3 arguments, got {len(args)}")
             return Ite(*args)
-        if op not in OPERATORS:
+        entry = ops.TABLE.get(op)
+        if entry is None:
             raise TermSyntaxError(f"unknown operator {op!r}")
-        _check_arity(op, len(args))
+        problem = entry.arity_error(len(args))
+        if problem is not None:
+            raise TermSyntaxError(problem)
         return Op(op, args)
     raise TermSyntaxError(f"unsupported atom {node!r}")
-
-
-def _check_arity(op: str, n: int) -> None:
-    if op in ("not",) and n != 1:
-        raise TermSyntaxError(f"{op} takes 1 argument, got {n}")
-    if op in ("div", "mod", "safe_div", "safe_mod", "=>", "=", "!=", "<", "<=", ">", ">=") and n != 2:
-        raise TermSyntaxError(f"{op} takes 2 arguments, got {n}")
-    if n < 1:
-        raise TermSyntaxError(f"{op} needs arguments")
 
 
 def to_sexpr(e: Expr) -> str:
