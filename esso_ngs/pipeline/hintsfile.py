@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..spec import HintCandidate, HoleHints, Spec, hints_to_json, load_hints, write_hints
-from ..synth import Hint
-from .aggregate import Candidate, HoleRanking
-from .tiers import tier_level
+from ..verify.candidate import Candidate, tier_level
+from .aggregate import HoleRanking
 
 
 def _tiers_summary(c: Candidate) -> dict[str, Any]:
@@ -70,21 +69,25 @@ def write_ranked_hints(path: str | Path, spec: Spec, rankings: Mapping[str, Hole
     return write_hints(path, hints_data(spec, rankings, generator))
 
 
-def ranked_hints(path: str | Path, spec: Spec) -> dict[str, list[Hint]]:
-    """Ranked hints per hole from a hints file made for `spec` (refused otherwise):
-    the file's ranked `candidates` when present, else its single `term`."""
+def ranked_hints(path: str | Path, spec: Spec) -> dict[str, list[Candidate]]:
+    """Ranked candidates per hole from a hints file made for `spec` (refused otherwise):
+    the file's ranked `candidates` when present, else its single `term`. Each term is
+    parsed here, once: the file's `HintCandidate` stays the on-disk shape only."""
     hints_file = load_hints(path, spec)
-    out: dict[str, list[Hint]] = {}
+    out: dict[str, list[Candidate]] = {}
     for hole in hints_file.holes:
-        out[hole.hole_id] = ([Hint(c.term, c.score, c.source) for c in hole.candidates]
-                             or [Hint(hole.term, 1.0, hole.source)])
+        out[hole.hole_id] = ([Candidate(c.term, c.score, c.source) for c in hole.candidates]
+                             or [Candidate(hole.term, 1.0, hole.source)])
     return out
 
 
-def hints_from_rankings(rankings: Mapping[str, HoleRanking]) -> dict[str, list[Hint]]:
-    """What the synthesizer takes, straight from the rankings (no file in between)."""
-    out: dict[str, list[Hint]] = {}
+def hints_from_rankings(rankings: Mapping[str, HoleRanking]) -> dict[str, list[Candidate]]:
+    """What the synthesizer takes, straight from the rankings: the ranked candidate
+    records themselves (no file, no text in between), scored by frequency share."""
+    out: dict[str, list[Candidate]] = {}
     for hole_id, r in rankings.items():
         total = max(1, sum(c.count for c in r.candidates))
-        out[hole_id] = [Hint(c.term, c.count / total, c.source) for c in r.candidates]
+        for c in r.candidates:
+            c.score = c.count / total
+        out[hole_id] = list(r.candidates)
     return out

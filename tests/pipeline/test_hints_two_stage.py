@@ -16,7 +16,7 @@ from esso_ngs.pipeline.extension import (ENTRY_POINT_NAME, HintsExtension, Neura
 from esso_ngs.pipeline.hintsfile import hints_data, ranked_hints, write_ranked_hints
 from esso_ngs.pipeline.host import hints_via_extension
 from esso_ngs.pipeline.options import add_model_options, plan_from_args
-from esso_ngs.pipeline.tiers import ValidationSettings
+from esso_ngs.verify.tiers import ValidationSettings
 from esso_ngs.pipeline.two_stage import (GenerateOptions, ModelChoice, ModelPlan, generate_ranked,
                                          plan_from_config)
 from esso_ngs.spec import load_hints, load_spec
