@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
-from ..verify.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_TIER, TIERS
+from ..verify.candidate import TIERS
+from ..verify.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_TIER
 
 BACKEND_CHOICES = ("mlx", "transformers", "openai", "replay")
 

@@ -22,14 +22,14 @@ For enumerators: build a `BatchEnv` once per example set, then either call
 bottom-up with `apply_batch`/`ite_batch`; compare results with `same_values` or
 bucket them by `value_key` (observational equivalence).
 
-`evaluate_batch_torch` runs the same term on torch tensors (CUDA/MPS/CPU) in int64,
-falling back to the numpy evaluator when some operation could overflow int64.
+`batched_torch.evaluate_batch_torch` runs the same term on torch tensors (CUDA/MPS/CPU)
+in int64, falling back to this evaluator when some operation could overflow int64.
 """
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -510,26 +510,3 @@ def value_key(a: np.ndarray) -> bytes:
         else:
             tag, payload = b"i", np.ascontiguousarray(a).tobytes()
     return hashlib.blake2b(tag + payload, digest_size=16).digest()
-
-
-# ---------------------------------------------------------------- torch backend
-
-
-def evaluate_batch_torch(
-    e: Expr,
-    columns: Mapping[str, Any],
-    enums: Mapping[str, int] | None = None,
-    size: int | None = None,
-    device: Any = None,
-) -> Any:
-    """`evaluate_batch` on torch tensors (see `batched_torch`); needs torch installed."""
-    from .batched_torch import evaluate_batch_torch as impl  # torch is optional
-
-    return impl(e, columns, enums, size, device)
-
-
-def torch_device() -> Any:
-    """The best torch device available (CUDA, MPS, CPU); needs torch installed."""
-    from .batched_torch import torch_device as impl
-
-    return impl()

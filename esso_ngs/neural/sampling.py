@@ -155,6 +155,7 @@ def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> 
     """Distinct candidates (ranked) and counters from raw samples."""
     by_term: dict[str, Candidate] = {}
     counts = {"token_limit": 0, "unparsable": 0, "errors": 0, "in_grammar": 0}
+    read: dict[str, list[tuple[str, Expr]]] = {}  # sample text -> its terms: equal samples are read once
     for index, s in enumerate(samples):
         if s.hit_token_limit:
             counts["token_limit"] += 1
@@ -162,7 +163,9 @@ def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> 
         if s.finish == "error":
             counts["errors"] += 1
             continue
-        terms = _sample_terms(s, mode)
+        terms = read.get(s.text)
+        if terms is None:
+            terms = read[s.text] = _sample_terms(s, mode)
         if not terms:
             counts["unparsable"] += 1
             continue

@@ -9,8 +9,8 @@
     report.py      table and speedup plot of a run
     records.py     JSONL records of solutions and failed candidates
 """
-from ..verify.candidate import Candidate, Checks, rank, rank_key
-from ..verify.tiers import TIERS, ValidationSettings, check_cheap, check_examples, check_full, validate
+from ..verify.candidate import TIERS, Candidate, Checks, rank, rank_key
+from ..verify.tiers import ValidationSettings, check_cheap, check_examples, check_full, validate
 from .aggregate import HoleRanking
 from .hintsfile import hints_data, hints_from_rankings, ranked_hints, write_ranked_hints
 from .two_stage import GenerateOptions, ModelChoice, ModelPlan, generate_ranked, plan_from_config

@@ -30,7 +30,7 @@ from ..lang.evaluate import EvalError, evaluate
 from ..lang.expr import Expr, fill_holes
 from ..lang.sexpr import TermSyntaxError, parse_term
 from ..spec.model import Spec
-from .candidate import TIERS, Candidate, CheapCheck, Checks, ExamplesCheck, FullCheck, tier_level
+from .candidate import Candidate, CheapCheck, Checks, ExamplesCheck, FullCheck, tier_level
 from .domain import row, sample_inputs, take
 from .obligations import Obligation, obligations_for
 from .verifier import Verdict, VerifyOptions, verify
@@ -154,7 +154,7 @@ def torch_engine() -> Any | None:
     if want in ("cpu", "numpy") or (want == "auto" and not _gpu_plausible()):
         return None
     try:
-        from ..lang.batched import torch_device
+        from ..lang.batched_torch import torch_device
         import torch
         device = torch.device(want) if want in ("cuda", "mps") else torch_device()
         if device.type == "cuda" and not torch.cuda.is_available():
