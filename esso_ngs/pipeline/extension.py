@@ -43,6 +43,7 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 import yaml
 
 from ..errors import UserError
+from ..memo import IdentityCache
 from ..spec import load_kernel, load_spec, model_hash, synth_hash
 from ..spec.jsonload import load_json_text
 from ..spec.kernel import kernel_from_yaml
@@ -96,7 +97,7 @@ class NeuralHintsExtension:
         self.plan: ModelPlan | None = None
         self.options = GenerateOptions()
         self.rounds = 2
-        self._specs: dict[tuple[Any, Any], tuple[Any, Any, Spec]] = {}
+        self._specs: IdentityCache[Spec] = IdentityCache(64)
         # (kernel hash, synth hash, hole) -> (latest round, its ranking): a further round merges into it.
         self._rankings: dict[tuple[str, str, str], tuple[int, HoleRanking]] = {}
 
@@ -149,26 +150,21 @@ class NeuralHintsExtension:
         """A Spec from the host's kernel and synth spec (paths, loaded objects or parsed dicts)."""
         if isinstance(kernel, Spec):  # a host that has the Spec already
             return kernel
-        key = (_identity(kernel), _identity(synth))
-        hit = self._specs.get(key)
-        if hit is not None and (isinstance(kernel, (str, Path)) or (hit[0] is kernel and hit[1] is synth)):
-            return hit[2]
-        if len(self._specs) > 64:
-            self._specs.clear()
-        spec = _build_spec(kernel, synth)
-        self._specs[key] = (kernel, synth, spec)
-        return spec
+        # Files by name and modification time (a re-saved file is read again), objects by identity.
+        owners = tuple(x for x in (kernel, synth) if not isinstance(x, (str, Path)))
+        key = tuple(_file_identity(x) for x in (kernel, synth) if isinstance(x, (str, Path)))
+        hit = self._specs.get(owners, key)
+        if hit is not None:
+            return hit
+        return self._specs.put(owners, key, _build_spec(kernel, synth))
 
 
-def _identity(obj: Any) -> Any:
-    """Paths by name and modification time (a re-saved file is read again), objects by id."""
-    if isinstance(obj, (str, Path)):
-        p = Path(obj)
-        try:
-            return ("path", str(p.resolve()), p.stat().st_mtime_ns)
-        except OSError:
-            return ("path", str(p), None)
-    return ("object", id(obj))
+def _file_identity(obj: str | Path) -> tuple[str, int | None]:
+    p = Path(obj)
+    try:
+        return str(p.resolve()), p.stat().st_mtime_ns
+    except OSError:
+        return str(p), None
 
 
 def _hole_id(hole: Any) -> str:

@@ -29,6 +29,7 @@ from ..lang.batched import BatchEnv, evaluate_batch, evaluate_many
 from ..lang.evaluate import EvalError, evaluate
 from ..lang.expr import Expr, fill_holes
 from ..lang.sexpr import TermSyntaxError, parse_term
+from ..memo import IdentityCache
 from ..spec.model import Spec
 from .candidate import Candidate, CheapCheck, Checks, ExamplesCheck, FullCheck, tier_level
 from .domain import row, sample_inputs, take
@@ -112,24 +113,21 @@ class _Inputs:
 
 # Sampling tens of thousands of inputs costs ~0.1 s a variable: keep them per
 # (spec object, action, premise, n, seed) for the life of the process.
-_INPUTS: dict[tuple[int, str, Expr, int, int], tuple[Spec, _Inputs]] = {}
+_INPUTS: IdentityCache[_Inputs] = IdentityCache(64)
 
 
 def _premise_inputs(spec: Spec, ob: Obligation, n: int, seed: int) -> _Inputs:
-    key = (id(spec), ob.domain.action_id, ob.premise, n, seed)
-    hit = _INPUTS.get(key)
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    if len(_INPUTS) > 64:
-        _INPUTS.clear()
+    key = (ob.domain.action_id, ob.premise, n, seed)
+    hit = _INPUTS.get((spec,), key)
+    if hit is not None:
+        return hit
     enums = spec.kernel.enum_index()
     columns = sample_inputs(ob.domain, n, seed)
     premise = np.asarray(evaluate_batch(ob.premise, columns, enums, n), dtype=bool)
     kept = take(columns, premise)
     size = int(premise.sum())
     out = _Inputs(BatchEnv(kept, enums, size) if size else BatchEnv({}, enums, 1), kept, size)
-    _INPUTS[key] = (spec, out)
-    return out
+    return _INPUTS.put((spec,), key, out)
 
 
 def _gpu_plausible() -> bool:
