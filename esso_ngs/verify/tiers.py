@@ -19,22 +19,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import UserError
 from ..grammar import CompiledGrammar, Membership, grammar_for_hole, style_metrics
-from ..lang.batched import BatchEnv, evaluate_batch, evaluate_many
-from ..lang.evaluate import EvalError, evaluate
+from ..lang.batched import BatchEnv, evaluate_many
 from ..lang.expr import Expr, fill_holes
 from ..lang.sexpr import TermSyntaxError, parse_term
 from ..memo import IdentityCache
 from ..spec.model import Spec
 from .candidate import Candidate, CheapCheck, Checks, ExamplesCheck, FullCheck, tier_level
-from .domain import row, sample_inputs, take
 from .obligations import Obligation, obligations_for
-from .verifier import Verdict, VerifyOptions, verify
+from .verifier import Verdict, VerifyOptions, first_counterexample, premise_sample, verify
 
 DEFAULT_TIER = "examples"
 DEFAULT_EXAMPLE_INPUTS = 20_000
@@ -122,10 +120,7 @@ def _premise_inputs(spec: Spec, ob: Obligation, n: int, seed: int) -> _Inputs:
     if hit is not None:
         return hit
     enums = spec.kernel.enum_index()
-    columns = sample_inputs(ob.domain, n, seed)
-    premise = np.asarray(evaluate_batch(ob.premise, columns, enums, n), dtype=bool)
-    kept = take(columns, premise)
-    size = int(premise.sum())
+    kept, size = premise_sample(ob, n, seed, enums)
     out = _Inputs(BatchEnv(kept, enums, size) if size else BatchEnv({}, enums, 1), kept, size)
     return _INPUTS.put((spec,), key, out)
 
@@ -176,20 +171,13 @@ def _goal_values(goals: list[Expr], inputs: _Inputs, device: Any | None) -> list
 
 
 def _mismatch_record(spec: Spec, hole_id: str, ob: Obligation, term: Expr,
-                     inputs: dict[str, Any]) -> dict[str, Any] | None:
+                     columns: Mapping[str, np.ndarray], rows: Iterable[int]) -> dict[str, Any] | None:
     """The first mismatch, re-checked and described with the exact evaluator."""
-    enums = spec.kernel.enum_index()
-    terms = {hole_id: term}
-    try:
-        if evaluate(fill_holes(ob.goal, terms), inputs, enums):
-            return None
-        observed = evaluate(fill_holes(ob.observed, terms), inputs, enums) if ob.observed is not None else None
-        expected = evaluate(ob.expected, inputs, enums) if ob.expected is not None else None
-        value = evaluate(term, inputs, enums)
-    except EvalError:
+    cex = first_counterexample(ob, {hole_id: term}, spec.kernel.enum_index(), columns, rows)
+    if cex is None:
         return None
-    return {"obligation": ob.kind, "place": f"{ob.place.action}.{ob.place.field}", "label": ob.label,
-            "inputs": inputs, "term_value": value, "observed": observed, "expected": expected}
+    return {"obligation": cex.obligation, "place": cex.place, "label": cex.label, "inputs": cex.inputs,
+            "term_value": cex.term_values[hole_id], "observed": cex.observed, "expected": cex.expected}
 
 
 def check_examples(spec: Spec, hole_id: str, terms: Sequence[str | Expr], n: int = DEFAULT_EXAMPLE_INPUTS,
@@ -219,10 +207,7 @@ def check_examples(spec: Spec, hole_id: str, terms: Sequence[str | Expr], n: int
             total[i] += inputs.size
             bad[i] += int(misses.size)
             if misses.size and first[i] is None:
-                for j in misses[:4]:
-                    first[i] = _mismatch_record(spec, hole_id, ob, exprs[i], row(inputs.columns, int(j)))
-                    if first[i] is not None:
-                        break
+                first[i] = _mismatch_record(spec, hole_id, ob, exprs[i], inputs.columns, misses[:4])
     if obligations and not any(total):
         against = "nothing (no sampled input satisfies the guard and invariants)"
     share = (time.perf_counter() - t0) / max(1, len(exprs))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import z3
@@ -23,7 +23,7 @@ from ..lang.intervals import bit_width_for
 from ..lang.sexpr import to_sexpr
 from ..lang.z3enc import to_z3, to_z3_bv, z3_value_to_py
 from ..spec.model import BoolType, Spec
-from .domain import row, sample_inputs
+from .domain import row, sample_inputs, take
 from .obligations import Obligation, obligations_for
 
 DEFAULT_TIMEOUT_MS = 10_000
@@ -171,24 +171,39 @@ def verify_terms(spec: Spec, terms: Mapping[str, Expr], options: VerifyOptions |
 
 
 # ------------------------------------------------------------------ refutation
-def _refute_by_sampling(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
-                        options: VerifyOptions) -> Counterexample | None:
-    columns = sample_inputs(ob.domain, options.sample_size, options.seed)
-    n = options.sample_size
+# The one sample-and-refute: the verifier, the examples tier and CEGIS's examples
+# sample a domain where the premise holds (`premise_sample`) and re-check every
+# mismatch the batched evaluator finds with the exact one (`first_counterexample`).
+def premise_sample(ob: Obligation, n: int, seed: int, enums: Mapping[str, int]
+                   ) -> tuple[dict[str, np.ndarray], int]:
+    """`n` sampled inputs of the obligation's domain, kept (in order) where its
+    premise holds, and how many were kept."""
+    columns = sample_inputs(ob.domain, n, seed)
     premise = np.asarray(evaluate_batch(ob.premise, columns, enums, n), dtype=bool)
-    if not premise.any():
-        return None
-    goal = np.asarray(evaluate_batch(fill_holes(ob.goal, dict(terms)), columns, enums, n), dtype=bool)
-    bad = np.flatnonzero(premise & ~goal)
-    for i in bad[:8]:
-        cex = _confirm(ob, terms, enums, row(columns, int(i)))
+    return take(columns, premise), int(premise.sum())
+
+
+def first_counterexample(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
+                         columns: Mapping[str, np.ndarray], rows: Iterable[int]) -> Counterexample | None:
+    """The first of `rows` (suspected failures) that the exact evaluator confirms."""
+    for i in rows:
+        cex = confirm(ob, terms, enums, row(columns, int(i)))
         if cex is not None:
             return cex
     return None
 
 
-def _confirm(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
-             inputs: dict[str, Value]) -> Counterexample | None:
+def _refute_by_sampling(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
+                        options: VerifyOptions) -> Counterexample | None:
+    columns, size = premise_sample(ob, options.sample_size, options.seed, enums)
+    if not size:
+        return None
+    goal = np.asarray(evaluate_batch(fill_holes(ob.goal, dict(terms)), columns, enums, size), dtype=bool)
+    return first_counterexample(ob, terms, enums, columns, np.flatnonzero(~goal)[:8])
+
+
+def confirm(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
+            inputs: dict[str, Value]) -> Counterexample | None:
     """A counterexample re-checked with the exact evaluator, or None if it does not hold."""
     try:
         if not evaluate(ob.premise, inputs, enums):
@@ -273,7 +288,7 @@ def _prove_with(group: list[Obligation], terms: Mapping[str, Expr], goal: Expr, 
             inputs[name] = _bv_signed(raw, width) if width is not None and not isinstance(v, z3.BoolRef) \
                 else z3_value_to_py(raw)
         for failed in group:
-            cex = _confirm(failed, terms, enums, inputs)
+            cex = confirm(failed, terms, enums, inputs)
             if cex is not None:
                 return _Outcome("refuted", method, cex)
         return _Outcome("unknown", method, reason=f"{method}: model did not replay under the exact evaluator")
