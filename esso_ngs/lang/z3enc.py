@@ -12,6 +12,7 @@ width: take the width from `intervals.bit_width_for`, whose margin bit also keep
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 import z3
 
 from . import ops
@@ -181,3 +182,38 @@ def z3_value_to_py(v: z3.ExprRef) -> int | bool:
     if z3.is_rational_value(v) and v.denominator_as_long() == 1:
         return v.numerator_as_long()
     raise ValueError(f"not a Z3 int/bool value: {v}")
+
+
+# ---------------------------------------------------------------- strategy
+
+R = TypeVar("R")
+
+
+def int_then_bv(attempt: Callable[[int | None], tuple[bool, R, str]],
+                width_for: Callable[[], int | str | None], strategy: str = "auto") -> tuple[R | None, bool, list[str]]:
+    """The one Z3 strategy: integers first, then, if they leave it undecided, bit-vectors.
+
+    `attempt(width)` runs one query (width None: over Int) and says (decided, result,
+    reason). `width_for()` gives the bit-vector width that makes the encoding exact
+    (`intervals.bit_width_for`), or why there is none (a message, or None for no
+    message). `strategy`: "auto" (both), "int" or "bv" (only that one). Returns the
+    last attempt's result (None if none ran), whether it decided, and the reasons
+    of the undecided attempts (and of a missing width).
+    """
+    last: R | None = None
+    reasons: list[str] = []
+    if strategy in ("auto", "int"):
+        decided, last, reason = attempt(None)
+        if decided or strategy == "int":
+            return last, decided, reasons if decided else [reason]
+        reasons.append(reason)
+    if strategy in ("auto", "bv"):
+        width = width_for()
+        if isinstance(width, int):
+            decided, last, reason = attempt(width)
+            if decided:
+                return last, True, []
+            reasons.append(reason)
+        elif width is not None:
+            reasons.append(width)
+    return last, False, reasons

@@ -18,7 +18,7 @@ import z3
 from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import Const, Expr, Op, Var, free_vars, substitute
 from ..lang.intervals import bit_width_for
-from ..lang.z3enc import EncodeError, to_z3, to_z3_bv, z3_value_to_py
+from ..lang.z3enc import EncodeError, int_then_bv, to_z3, to_z3_bv, z3_value_to_py
 from .problem import SygusProblem
 from .terms import BOOL
 
@@ -86,21 +86,26 @@ def check_formula(c: Expr, sorts: Mapping[str, str], timeout_ms: int = 5000
     missing = [n for n in names if n not in sorts]
     if missing:
         return "unknown", None, f"unbound name(s) {', '.join(missing)}"
-    status, cex, reason = _int_check(c, names, sorts, timeout_ms)
-    if status != "unknown":
-        return status, cex, reason
-    bounds = premise_bounds(c)
-    for n in names:
-        if sorts[n] == BOOL:
-            bounds[n] = (0, 1)
-    if all(n in bounds and None not in bounds[n] for n in names):
-        width = bit_width_for([c], bounds)
-        if width is not None:
-            bv_status, bv_cex, bv_reason = _bv_check(c, names, sorts, bounds, width, timeout_ms)
-            if bv_status != "unknown":
-                return bv_status, bv_cex, bv_reason
-            reason += f"; {bv_reason}"
-    return "unknown", None, reason
+    bounds: dict[str, tuple[int | None, int | None]] = {}
+
+    def attempt(width: int | None) -> tuple[bool, tuple[str, Assignment | None, str], str]:
+        out = (_int_check(c, names, sorts, timeout_ms) if width is None
+               else _bv_check(c, names, sorts, bounds, width, timeout_ms))  # type: ignore[arg-type]
+        return out[0] != "unknown", out, out[2]
+
+    def width_for() -> int | None:
+        bounds.update(premise_bounds(c))
+        for n in names:
+            if sorts[n] == BOOL:
+                bounds[n] = (0, 1)
+        if all(n in bounds and None not in bounds[n] for n in names):
+            return bit_width_for([c], bounds)
+        return None
+
+    last, decided, reasons = int_then_bv(attempt, width_for)
+    if decided and last is not None:
+        return last
+    return "unknown", None, "; ".join(reasons)
 
 
 def _int_check(c: Expr, names: list[str], sorts: Mapping[str, str], timeout_ms: int

@@ -21,7 +21,7 @@ from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import Expr, Op, fill_holes
 from ..lang.intervals import bit_width_for
 from ..lang.sexpr import to_sexpr
-from ..lang.z3enc import to_z3, to_z3_bv, z3_value_to_py
+from ..lang.z3enc import int_then_bv, to_z3, to_z3_bv, z3_value_to_py
 from ..spec.model import BoolType, Spec
 from .domain import row, sample_inputs, take
 from .obligations import Obligation, obligations_for
@@ -233,22 +233,18 @@ def _prove(group: list[Obligation], terms: Mapping[str, Expr], enums: Mapping[st
     goals = [fill_holes(ob.goal, dict(terms)) for ob in group]
     goal = goals[0] if len(goals) == 1 else Op("and", tuple(goals))
     ob = group[0]
-    tried: list[str] = []
-    if options.strategy in ("auto", "int"):
-        outcome = _prove_with(group, terms, goal, enums, options, width=None)
-        if outcome.status != "unknown" or options.strategy == "int":
-            return outcome
-        tried.append(outcome.reason)
-    if options.strategy in ("auto", "bv"):
-        bounds = ob.domain.bounds()
-        width = bit_width_for([ob.premise, goal], bounds) if ob.domain.is_bounded() else None
-        if width is None:
-            tried.append("bit-vector encoding impossible: some name is unbounded")
-        else:
-            outcome = _prove_with(group, terms, goal, enums, options, width=width)
-            if outcome.status != "unknown":
-                return outcome
-            tried.append(outcome.reason)
+
+    def attempt(width: int | None) -> tuple[bool, _Outcome, str]:
+        outcome = _prove_with(group, terms, goal, enums, options, width=width)
+        return outcome.status != "unknown", outcome, outcome.reason
+
+    def width_for() -> int | str:
+        width = bit_width_for([ob.premise, goal], ob.domain.bounds()) if ob.domain.is_bounded() else None
+        return width if width is not None else "bit-vector encoding impossible: some name is unbounded"
+
+    last, decided, tried = int_then_bv(attempt, width_for, options.strategy)
+    if last is not None and (decided or options.strategy == "int"):
+        return last
     return _Outcome("unknown", "z3", reason="; ".join(tried))
 
 
