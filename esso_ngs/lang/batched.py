@@ -35,16 +35,7 @@ import numpy as np
 
 from . import ops
 from .evaluate import EvalError, apply_op
-from .expr import (
-    BoolLit,
-    Const,
-    EnumLit,
-    Expr,
-    Hole,
-    Ite,
-    Op,
-    Var,
-)
+from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
 from .intervals import Interval, iv_div, iv_mod, iv_neg, iv_union
 
 I64_MIN = -(1 << 63)

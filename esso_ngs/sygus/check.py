@@ -11,7 +11,7 @@ that nothing overflows, which decides it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
 import z3
 
@@ -117,14 +117,7 @@ def _int_check(c: Expr, names: list[str], sorts: Mapping[str, str], timeout_ms: 
         solver.add(z3.Not(to_z3(c, env)))
     except EncodeError as err:
         return "unknown", None, f"cannot encode: {err}"
-    answer = solver.check()
-    if answer == z3.unsat:
-        return "valid", None, ""
-    if answer == z3.sat:
-        model = solver.model()
-        cex = {n: z3_value_to_py(model.eval(v, model_completion=True)) for n, v in env.items()}
-        return _replayed(c, cex, "z3-int")
-    return "unknown", None, f"z3-int: {solver.reason_unknown()}"
+    return _answer(solver, env, c, "z3-int", lambda n, raw: z3_value_to_py(raw))
 
 
 def _bv_check(c: Expr, names: list[str], sorts: Mapping[str, str], bounds: Mapping[str, tuple[int, int]],
@@ -144,17 +137,21 @@ def _bv_check(c: Expr, names: list[str], sorts: Mapping[str, str], bounds: Mappi
         solver.add(z3.Not(to_z3_bv(c, env, width)))
     except EncodeError as err:
         return "unknown", None, f"cannot encode over bit-vectors: {err}"
+    return _answer(solver, env, c, f"z3-bv{width}",
+                   lambda n, raw: z3_value_to_py(raw) if sorts[n] == BOOL else _signed(raw.as_long(), width))
+
+
+def _answer(solver: z3.Solver, env: Mapping[str, z3.ExprRef], c: Expr, method: str,
+            read: Callable[[str, z3.ExprRef], int | bool]) -> tuple[str, Assignment | None, str]:
+    """The solver's answer for `not c`: valid, a replayed counterexample, or unknown."""
     answer = solver.check()
     if answer == z3.unsat:
         return "valid", None, ""
     if answer == z3.sat:
         model = solver.model()
-        cex: Assignment = {}
-        for n, v in env.items():
-            raw = model.eval(v, model_completion=True)
-            cex[n] = z3_value_to_py(raw) if sorts[n] == BOOL else _signed(raw.as_long(), width)
-        return _replayed(c, cex, f"z3-bv{width}")
-    return "unknown", None, f"z3-bv{width}: {solver.reason_unknown()}"
+        cex: Assignment = {n: read(n, model.eval(v, model_completion=True)) for n, v in env.items()}
+        return _replayed(c, cex, method)
+    return "unknown", None, f"{method}: {solver.reason_unknown()}"
 
 
 def _signed(raw: int, width: int) -> int:
