@@ -152,7 +152,7 @@ class NeuralHintsExtension:
             return kernel
         # Files by name and modification time (a re-saved file is read again), objects by identity.
         owners = tuple(x for x in (kernel, synth) if not isinstance(x, (str, Path)))
-        key = tuple(_file_identity(x) for x in (kernel, synth) if isinstance(x, (str, Path)))
+        key = tuple(_file_identity(x) if isinstance(x, (str, Path)) else "object" for x in (kernel, synth))
         hit = self._specs.get(owners, key)
         if hit is not None:
             return hit

@@ -185,7 +185,8 @@ def test_extension_protocol_and_argument_forms(tmp_path: Path, monkeypatch: pyte
     synth_path = kernel_path.with_name("fee_bps_hole.synth.json")
     forms = [("fee_expr", spec.kernel, spec.synth),
              ({"hole_id": "fee_expr"}, str(kernel_path), str(synth_path)),
-             (spec.synth.holes[0], spec.kernel, json.loads(synth_path.read_text()))]
+             (spec.synth.holes[0], spec.kernel, json.loads(synth_path.read_text())),
+             ("fee_expr", spec, None)]  # a host holding a Spec hands it over as it is
     for hole, kernel, synth in forms:
         terms = fresh.hints_for(hole, kernel, synth, [])
         assert isinstance(terms, RankedTerms) and list(terms)[0] == FEE and terms.passing
