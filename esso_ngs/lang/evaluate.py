@@ -37,9 +37,11 @@ def evaluate(e: Expr, env: Mapping[str, Value], enums: Mapping[str, int] | None 
         raise EvalError(f"unfilled hole {e.hole_id!r}")
     if isinstance(e, Op):
         entry = ops.TABLE.get(e.op)
-        if entry is not None and entry.body is not None:
+        if entry is None:
+            raise EvalError(f"unknown operator {e.op!r}")
+        if entry.exact is None:  # a defined operator: its body
             return evaluate(expand(e), env, enums)
-        return apply_op(e.op, [evaluate(a, env, enums) for a in e.args])
+        return entry.exact([evaluate(a, env, enums) for a in e.args])
     raise TypeError(f"not an expression: {e!r}")
 
 
