@@ -96,10 +96,12 @@ def add_samples(ranking: HoleRanking, samples: HoleSamples, stage: str, round_no
             if sc.logprob is not None and (old.logprob is None or sc.logprob > old.logprob):
                 old.logprob = sc.logprob
             continue
-        # The sampled record with its place in the ranking (a copy: the samples stay as sampled);
-        # the grammar check made at sampling travels with it.
-        c = Candidate(sc.term, sc.score, source, sc.count, seen, sc.logprob, stage, round_no,
-                      Checks(membership=sc.checks.membership, grammar=sc.checks.grammar), sc.expr)
+        # The sampled record with its place in the ranking (a copy: the samples stay as
+        # sampled). The grammar check made at sampling travels with it, except under tier
+        # "none", which ranks by frequency alone, as if nothing had been checked.
+        checks = (Checks(membership=sc.checks.membership, grammar=sc.checks.grammar)
+                  if ranking.tier != "none" else Checks())
+        c = Candidate(sc.term, sc.score, source, sc.count, seen, sc.logprob, stage, round_no, checks, sc.expr)
         by_term[sc.term] = c
         ranking.candidates.append(c)
         new.append(c)
