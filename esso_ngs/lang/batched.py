@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -155,6 +155,10 @@ def to_array(v: BatchValue, size: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- operations
 
+# The numpy operation of each built-in operator (hot path: one dict lookup).
+_UFUNCS: dict[str, Callable[..., Any]] = {n: o.ufunc for n, o in ops.TABLE.items() if o.ufunc is not None}
+
+
 def _iv(v: BatchValue) -> Interval:
     return (v.lo, v.hi)
 
@@ -179,7 +183,7 @@ _FINITE_BOUNDS: dict[str, Callable[[int, int, int, int], tuple[int, int]]] = {
 def _arith2(op: str, a: BatchValue, b: BatchValue) -> BatchValue:
     if not _is_array(a.data) and not _is_array(b.data):
         return scalar_value(apply_op(op, [a.data, b.data]))
-    ufunc = ops.TABLE[op].ufunc
+    ufunc = _UFUNCS[op]
     if _native(a) and _native(b):
         bounds = _FINITE_BOUNDS[op]
         lo, hi = bounds(a.lo, a.hi, b.lo, b.hi)  # type: ignore[arg-type]
@@ -276,7 +280,7 @@ def _divmod_object(is_div: bool, a: np.ndarray, b: np.ndarray, b_lo: int | None)
 def _compare(op: str, a: BatchValue, b: BatchValue) -> BatchValue:
     if not _is_array(a.data) and not _is_array(b.data):
         return scalar_value(apply_op(op, [a.data, b.data]))
-    ufunc = ops.TABLE[op].ufunc
+    ufunc = _UFUNCS[op]
     if a.is_bool or b.is_bool or (_native(a) and _native(b)):
         return BatchValue(np.asarray(ufunc(a.data, b.data), dtype=np.bool_), None, None)
     return BatchValue(np.asarray(ufunc(_as_obj(a.data), _as_obj(b.data)), dtype=np.bool_), None, None)
@@ -286,8 +290,7 @@ def _logic(op: str, args: Sequence[BatchValue]) -> BatchValue:
     data = [a.data for a in args]
     if not any(_is_array(d) for d in data):
         return scalar_value(apply_op(op, list(data)))
-    fn = ops.TABLE[op].ufunc
-    assert fn is not None
+    fn = _UFUNCS[op]
     if len(data) == 1 and op == "not":
         out = fn(data[0])
     else:
@@ -315,13 +318,13 @@ def apply_batch(op: str, args: Sequence[BatchValue]) -> BatchValue:
         for b in args[1:]:
             acc = _arith2(op, acc, b)
         return acc
+    if family == "divmod" or family == "compare":
+        if len(args) != 2:
+            raise EvalError(f"{op} takes 2 arguments, got {len(args)}")
+        return _divmod(op, args[0], args[1]) if family == "divmod" else _compare(op, args[0], args[1])
     problem = entry.arity_error(len(args))
     if problem is not None:
         raise EvalError(problem)
-    if family == "divmod":
-        return _divmod(op, args[0], args[1])
-    if family == "compare":
-        return _compare(op, args[0], args[1])
     if family == "logic":
         return _logic(op, args)
     # A defined operator: its body over the argument values.
