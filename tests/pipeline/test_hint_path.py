@@ -96,3 +96,30 @@ def test_a_hint_is_parsed_checked_and_verified_once(counted: Counter, tier: str,
     assert counted["verify", (("fee_expr", FEE),)] == 1
     assert counted["verify", (("fee_expr", WRONG),)] <= 1
     assert hole.z3_calls == (0 if tier == "full" else 1)
+
+
+class _ForeignExtension:
+    """Another package's `neural_hints` object: plain ranked terms through the protocol."""
+
+    name = "foreign"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, Any, Any]] = []
+
+    def hints_for(self, hole: Any, kernel: Any, synth: Any, examples: Any) -> list[str]:
+        self.calls.append((hole, kernel, synth))
+        return [WRONG, FEE]
+
+
+def test_a_foreign_extension_goes_through_the_protocol() -> None:
+    spec = load_spec(spec_file("fee_bps"))
+    ext = _ForeignExtension()
+    host = hints_via_extension(ext, spec, rounds=2)
+    assert len(ext.calls) == 1  # a foreign host's list has no `.passing`: one round
+    hole, kernel, synth = ext.calls[0]
+    assert hole.hole_id == "fee_expr" and kernel is spec.kernel and synth is spec.synth
+    hints = host.hints["fee_expr"]
+    assert [(h.term, h.score, h.source, h.expr is not None) for h in hints] == [
+        (WRONG, 1.0, "foreign", True), (FEE, 0.5, "foreign", True)]
+    result = synthesize(spec, host.hints, SynthOptions(timeout_ms=60_000))
+    assert result.hole("fee_expr").term == FEE and result.hole("fee_expr").winning_hint == 1
