@@ -86,7 +86,7 @@ class ExampleSet:
     def _seed_inputs(self, ob: Obligation, n: int, seed: int) -> dict[str, np.ndarray]:
         """A few random inputs that satisfy the premise (the guard and invariants)."""
         kept, _ = premise_sample(ob, max(64, 16 * n), seed, self.enums)
-        return {k: v[:n] for k, v in kept.items()}
+        return {k: v[:n].copy() for k, v in kept.items()}
 
     @property
     def size(self) -> int:

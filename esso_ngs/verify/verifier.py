@@ -22,6 +22,7 @@ from ..lang.expr import Expr, Op, fill_holes
 from ..lang.intervals import bit_width_for
 from ..lang.sexpr import to_sexpr
 from ..lang.z3enc import int_then_bv, to_z3, to_z3_bv, z3_value_to_py
+from ..memo import IdentityCache
 from ..spec.model import BoolType, Spec
 from .domain import row, sample_inputs, take
 from .obligations import Obligation, obligations_for
@@ -177,10 +178,19 @@ def verify_terms(spec: Spec, terms: Mapping[str, Expr], options: VerifyOptions |
 def premise_sample(ob: Obligation, n: int, seed: int, enums: Mapping[str, int]
                    ) -> tuple[dict[str, np.ndarray], int]:
     """`n` sampled inputs of the obligation's domain, kept (in order) where its
-    premise holds, and how many were kept."""
-    columns = sample_inputs(ob.domain, n, seed)
-    premise = np.asarray(evaluate_batch(ob.premise, columns, enums, n), dtype=bool)
-    return take(columns, premise), int(premise.sum())
+    premise holds, and how many were kept. Sampling is deterministic and costs most
+    of a verifier call, so it is done once per (domain object, premise, n, seed);
+    the arrays are shared: read them, never write into them."""
+    key = (ob.premise, n, seed, tuple(sorted(enums.items())))
+    hit = _PREMISE_SAMPLES.get((ob.domain,), key)
+    if hit is None:
+        columns = sample_inputs(ob.domain, n, seed)
+        premise = np.asarray(evaluate_batch(ob.premise, columns, enums, n), dtype=bool)
+        hit = _PREMISE_SAMPLES.put((ob.domain,), key, (take(columns, premise), int(premise.sum())))
+    return hit
+
+
+_PREMISE_SAMPLES: IdentityCache[tuple[dict[str, np.ndarray], int]] = IdentityCache(64)
 
 
 def first_counterexample(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
