@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import TypeVar
+
 import z3
 
-from . import ops
-from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, expand
+# SIGINT belongs to the process (esso_ngs/interrupts.py): left on, Z3 would catch
+# Ctrl-C itself, answer `unknown` and let the search carry on.
+z3.set_param("ctrl_c", False)
+
+from . import ops  # noqa: E402
+from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, expand  # noqa: E402
 
 
 class EncodeError(ValueError):
