@@ -23,18 +23,27 @@ class TermSyntaxError(ValueError):
 
 def parse_term(text: str) -> Expr:
     """Parse an S-expression term such as `(safe_div (* amount bps) 10000)`."""
-    if not isinstance(text, str) or not text.strip():
-        raise TermSyntaxError("empty term")
-    if len(text) > MAX_TERM_CHARS:
-        raise TermSyntaxError(f"longer than {MAX_TERM_CHARS} characters (limit of esso-ngs)")
-    if paren_depth(text) > MAX_TERM_DEPTH:
-        raise TermSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)")
+    problem = text_problem(text, "term")
+    if problem is not None:
+        raise TermSyntaxError(problem)
     try:
         parsed = sexpdata.loads(text, true=None, false=None, nil=None)
     except Exception as exc:  # sexpdata raises assorted types (even AssertionError)
         detail = str(exc).split("\n")[0] or "trailing text after the term"
         raise TermSyntaxError(f"not an S-expression: {detail}") from None
     return _from_sexp(parsed, text)
+
+
+def text_problem(text: object, what: str) -> str | None:
+    """Why a term or formula text is refused before parsing (empty, too long, nested
+    too deep), or None: the one limit check of both parsers."""
+    if not isinstance(text, str) or not text.strip():
+        return f"empty {what}"
+    if len(text) > MAX_TERM_CHARS:
+        return f"longer than {MAX_TERM_CHARS} characters (limit of esso-ngs)"
+    if paren_depth(text) > MAX_TERM_DEPTH:
+        return f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)"
+    return None
 
 
 def paren_depth(text: str) -> int:
