@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..extras import require_extra
-from ..grammar.decoding import TokenConstraint
+from .token_mask import TokenConstraint
 from .backend import BackendStats, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt
 from .decode import decode_batch

@@ -31,7 +31,7 @@ def test_a_missing_extra_is_named_with_its_command(monkeypatch: pytest.MonkeyPat
 
 
 def test_the_torch_evaluator_asked_by_name_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    from esso_ngs.pipeline.tiers import torch_engine
+    from esso_ngs.verify.tiers import torch_engine
     _without(monkeypatch, "torch")
     monkeypatch.setenv("ESSO_NGS_EXAMPLES_DEVICE", "cuda")
     with pytest.raises(MissingExtra, match="ESSO_NGS_EXAMPLES_DEVICE=cuda needs the 'torch' extra"):
