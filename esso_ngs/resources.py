@@ -1,4 +1,8 @@
-"""Locations of the project's data files (hand-written Lark grammars, shipped in the package)."""
+"""Locations of the project's data files.
+
+The hand-written Lark grammars live in the top-level `grammars/`; `esso_ngs/grammars`
+is a symlink to it, so a wheel built from the tree carries them inside the package.
+"""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 """Infix formulas (synth-spec semantic constraints) -> the one expression tree.
 
-The grammar is `esso_ngs/grammars/constraints.lark`; the LALR parser is built once and
+The grammar is `grammars/constraints.lark`; the LALR parser is built once and
 cached. `/` and `div` are ESSO's `div` (Euclidean, 0 on a zero divisor), `==` is
 `=`, `&& || !` are `and or not`. `to_infix` prints an expression back in this
 language (for messages), with only the parentheses precedence needs.
