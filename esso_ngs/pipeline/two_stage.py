@@ -35,8 +35,10 @@ from ..neural.cache import SampleCache
 from ..neural.hints import hints_for_spec
 from ..neural.sampling import HoleSamples
 from ..spec.model import Spec
-from .aggregate import HoleRanking, add_samples, rank
-from .tiers import ValidationSettings, validate
+from ..verify.candidate import rank
+from ..verify.tiers import ValidationSettings, validate
+from ..wording import noun
+from .aggregate import HoleRanking, add_samples
 
 STAGE_KEYS = ("backend", "model", "samples", "temperature", "top_p", "seed", "max_tokens", "constrained")
 BACKEND_OPTION_KEYS = ("base_url", "grammar_field", "device", "batch_size")
@@ -86,7 +88,7 @@ def _stage_from_mapping(data: Any, where: str, defaults: ModelChoice | None) -> 
         raise UserError(f"{where}: expected a table/object with backend and model")
     unknown = sorted(set(data) - set(STAGE_KEYS) - set(BACKEND_OPTION_KEYS))
     if unknown:
-        raise UserError(f"{where}: unknown key(s) {', '.join(unknown)} "
+        raise UserError(f"{where}: unknown {noun(len(unknown), 'key')} {', '.join(unknown)} "
                         f"(known: {', '.join(STAGE_KEYS + BACKEND_OPTION_KEYS)})")
     base = defaults or ModelChoice(backend="mlx", model="")
     values: dict[str, Any] = {}
@@ -135,7 +137,7 @@ def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> M
         raise UserError(f"{p}: expected an object with `small` and optional `large`")
     unknown = sorted(set(data) - {"small", "large", "model"})
     if unknown:
-        raise UserError(f"{p}: unknown top-level key(s) {', '.join(unknown)} (known: small, large)")
+        raise UserError(f"{p}: unknown top-level {noun(len(unknown), 'key')} {', '.join(unknown)} (known: small, large)")
     first = data.get("small", data.get("model"))
     if first is None:
         raise UserError(f"{p}: no `small` table (the first-stage model)")
@@ -182,8 +184,7 @@ def rank_samples(spec: Spec, samples: HoleSamples, rankings: dict[str, HoleRanki
     add_samples(ranking, samples, stage, round_no, time_s)
     # Z3's per-hole cap goes to the best candidates: rank by what is known first.
     ranking.candidates = rank(ranking.candidates)
-    validate(spec, hole_id, [c.term for c in ranking.candidates], [c.checks for c in ranking.candidates],
-             validation, ranking.times)
+    validate(spec, hole_id, ranking.candidates, validation, ranking.times)
     ranking.candidates = rank(ranking.candidates)
     return ranking
 

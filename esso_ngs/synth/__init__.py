@@ -81,9 +81,9 @@ def synthesize(spec: Spec, hints: Hints | None = None, options: SynthOptions = S
             by_id[result.hole_id] = result
             report(result)
     results = [by_id[h.hole_id] for h in spec.synth.holes]
-    chosen = {r.hole_id: parse_term(r.term) for r in results if r.status == "solved" and r.term}
-    if len(chosen) > 1:
-        joint = verify_terms(spec, chosen, options.verify)
+    solved = [r for r in results if r.status == "solved" and r.term]
+    if len(solved) > 1:
+        joint = verify_terms(spec, {r.hole_id: parse_term(r.term) for r in solved}, options.verify)
         if joint.status != "verified":
             for r in results:
                 if r.status == "solved":

@@ -35,6 +35,7 @@ from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
 from ..spec.model import Spec
 from ..verify import VerifyOptions, verify
+from ..wording import plural
 from .enumerate import Entry, Enumerator, LevelDone, Limits
 from .examples import ExampleSet
 from .guidance import Guidance, Hint, learn_guidance, parse_hint
@@ -255,7 +256,7 @@ def _conclude(ctx: _Hole, outcome: _Search | None) -> HoleResult:
     if outcome.stopped:
         return _finish(ctx, "timeout", reason=outcome.stopped)
     if outcome.unknown_terms:
-        return _finish(ctx, "unknown", reason=f"Z3 could not decide {len(outcome.unknown_terms)} candidate(s), "
+        return _finish(ctx, "unknown", reason=f"Z3 could not decide {plural(len(outcome.unknown_terms), 'candidate')}, "
                                               f"e.g. {outcome.unknown_terms[0]}")
     result = ctx.result
     if outcome.last_rejected is not None and not result.counterexamples:
@@ -414,16 +415,19 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     term = parse_hint(hint)
     if term is None:
         return HintUse(rank, hint.term, "syntax-error", "not an S-expression term")
-    membership = ctx.g.check(term)
-    text = to_sexpr(term)
+    # Checks already recorded on the candidate are not made again (issue 13).
+    membership = hint.checks.membership_in(ctx.g) or ctx.g.check(term)
+    text = hint.term
     if not membership.ok:
         ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: not in the grammar")
         return HintUse(rank, text, "not-in-grammar", membership.explanation)
-    metrics = style_metrics(term, ctx.spec.synth.style)
+    metrics = membership.style if membership.style is not None else style_metrics(term, ctx.spec.synth.style)
     if not metrics.fits:
         return HintUse(rank, text, "over-profile", "; ".join(metrics.violations))
-    verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.others)
-    ctx.result.z3_calls += 1
+    verdict = hint.checks.verdict
+    if verdict is None or ctx.others or verdict.status not in ("verified", "refuted"):
+        verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.others)
+        ctx.result.z3_calls += 1
     ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: {verdict.status}")
     if verdict.counterexample is not None:
         ctx.examples.add(verdict.counterexample)
@@ -480,7 +484,8 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                 level = item.level
                 result.candidates += enum.stats.built - counted[0]
                 counted[0] = enum.stats.built
-                ctx.log(_level_line(ctx.hole_id, enum, level, len(pending)))
+                if enum.stats.levels[-1][1:] != (0, 0):  # only levels that built or kept a term
+                    ctx.log(_level_line(ctx.hole_id, enum, level, len(pending)))
                 bound = ctx.bound()
                 # The last level drains everything: no term is left to come before them.
                 last = level == enum.top_level
@@ -522,6 +527,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                 out.last_rejected = entry
         result.candidates += enum.stats.built - counted[0]
         result.candidates_kept += enum.stats.kept
+        ctx.log(_search_summary(ctx.hole_id, enum))
         out.unknown_terms = sorted(undecided - ctx.exclude)
         if out.found is not None:
             return out
@@ -532,7 +538,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         if not restart:
             out.exhausted = not guided and (not enum.stopped or out.bounded)
             return out
-        ctx.log(f"[{ctx.hole_id}] restart with {examples.size} examples")
+        ctx.log(f"[{ctx.hole_id}] restart with {plural(examples.size, 'example')}")
 
 
 def _current_level(enum: Enumerator) -> int:
@@ -541,15 +547,22 @@ def _current_level(enum: Enumerator) -> int:
 
 
 def _canonical(hint: Hint) -> str | None:
-    term = parse_hint(hint)
-    return to_sexpr(term) if term is not None else None
+    return hint.term if hint.expr is not None else None
 
 
 def _level_line(hole_id: str, enum: Enumerator, level: int, pending: int) -> str:
     _, built, kept = enum.stats.levels[-1]
     return (f"[{hole_id}] level {level}: built {built}, kept {kept} "
             f"(pruned so far: {enum.stats.pruned_equivalent} equivalent, {enum.stats.pruned_style} over profile); "
-            f"{pending} pass the examples")
+            f"{plural(pending, 'candidate')} {'passes' if pending == 1 else 'pass'} the examples")
+
+
+def _search_summary(hole_id: str, enum: Enumerator) -> str:
+    levels = enum.stats.levels
+    busy = sum(1 for _, built, kept in levels if built or kept)
+    return (f"[{hole_id}] enumerated {plural(len(levels), 'cost level')} ({busy} with terms): "
+            f"{plural(enum.stats.built, 'term')} built, {enum.stats.kept} kept, "
+            f"{enum.stats.pruned_equivalent} pruned as equivalent, {enum.stats.pruned_style} over the style profile")
 
 
 def _inputs(inputs: dict) -> str:
