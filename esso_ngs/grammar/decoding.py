@@ -144,6 +144,19 @@ class TokenConstraint:
         self.mask_time_s += time.perf_counter() - t0
         return ok
 
+    def forced_tokens(self, limit: int) -> list[int]:
+        """Up to `limit` tokens the grammar forces next (the model has no choice), consumed.
+
+        Decoding feeds them to the model in one forward pass with the token
+        before them instead of sampling them one step each.
+        """
+        t0 = time.perf_counter()
+        tokens = [int(t) for t in self._matcher.compute_ff_tokens()][: max(0, limit)]
+        if tokens and not self._matcher.consume_tokens(tokens):
+            tokens = []  # cannot happen with a sound matcher; the error state ends the row
+        self.mask_time_s += time.perf_counter() - t0
+        return tokens
+
     def is_accepting(self) -> bool:
         """The tokens so far form a complete term (EOS would be allowed)."""
         return bool(self._matcher.is_accepting())

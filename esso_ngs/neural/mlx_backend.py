@@ -171,10 +171,10 @@ class _MLXStepper:
         self.model = model
         self.cache = cache
 
-    def forward(self, tokens: Sequence[int]) -> Callable[[], np.ndarray]:
+    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
         import mlx.core as mx
-        y = mx.array([[t] for t in tokens], dtype=mx.uint32)
-        logits = self.model(y, cache=self.cache)[:, -1, :].astype(mx.float32)
+        y = mx.array([list(t) for t in tokens], dtype=mx.uint32)
+        logits = self.model(y, cache=self.cache).astype(mx.float32)
         mx.async_eval(logits)  # runs while the caller computes the grammar masks
         return lambda: np.asarray(logits)
 

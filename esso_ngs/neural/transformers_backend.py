@@ -148,13 +148,13 @@ class _TorchStepper:
         self.device = device
         self.cache_kw = _cache_kwarg(model)
 
-    def forward(self, tokens: Sequence[int]) -> Callable[[], np.ndarray]:
+    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
         import torch
-        y = torch.tensor([[t] for t in tokens], device=self.device)
+        y = torch.tensor([list(t) for t in tokens], device=self.device)
         with torch.no_grad():
             out = self.model(y, use_cache=True, **{self.cache_kw: self.cache})
         self.cache = _out_cache(out)
-        logits = out.logits[:, -1, :].float().cpu().numpy()
+        logits = out.logits.float().cpu().numpy()
         return lambda: logits
 
     def keep(self, positions: Sequence[int]) -> None:
