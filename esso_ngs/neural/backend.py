@@ -144,7 +144,11 @@ class Backend(Protocol):
 
     def sample(self, prompt: Prompt, settings: SampleSettings,
                constraint_text: str | None) -> list[Sample]:
-        """`settings.n` completions; sample i uses seed `settings.seed_for(i)`."""
+        """`settings.n` completions; sample i uses seed `settings.seed_for(i)`.
+
+        Local backends (`streams_samples = True`) also take `on_event`, a
+        neural.progress callback: load, prefill, and each sample as it finishes.
+        """
         ...
 
 

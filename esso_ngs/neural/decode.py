@@ -24,6 +24,7 @@ import numpy as np
 
 from ..grammar.decoding import TokenConstraint
 from .backend import Sample, SampleSettings
+from .progress import Progress, emit
 
 # Nucleus search looks at this many top tokens first and sorts the whole row
 # only when their mass falls short of top_p (rare for a trained model).
@@ -42,6 +43,14 @@ class Stepper(Protocol):
 
 
 SampleCallback = Callable[[int, Sample], None]  # (index of the sample in the batch, the sample)
+
+
+def sample_events(progress: Progress | None, hole_id: str, first: int) -> SampleCallback | None:
+    """An on_sample callback that reports each finished row as a `sample` event
+    (index = `first` + its row; the raw Sample rides along for sampling.py)."""
+    if progress is None:
+        return None
+    return lambda row, sample: emit(progress, "sample", hole_id, index=first + row, raw=sample)
 
 
 def _logsumexp(x: np.ndarray) -> float:
