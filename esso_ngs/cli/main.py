@@ -7,6 +7,7 @@ import sys
 from typing import Sequence
 
 from ..errors import UserError
+from .backend_process import prepare_model_process
 
 # Each module defines `add_parser(subparsers)` registering its command(s) with
 # `set_defaults(func=...)`; `func(args) -> int` returns the exit status.
@@ -44,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        prepare_model_process(args)  # may re-execute the process (OpenBLAS for mlx): before any work
         return int(args.func(args) or 0)
     except UserError as err:
         print(f"esso-ngs: error: {err}", file=sys.stderr)

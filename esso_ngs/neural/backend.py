@@ -133,7 +133,7 @@ class BackendStats:
 
 @runtime_checkable
 class Backend(Protocol):
-    name: str  # registry name: "mlx", "transformers", "openai", "replay"
+    name: str  # registry name: "mlx", "transformers", "openai", "replay" (auto makes one of the first two)
     model_id: str  # human name of the model, used as the hints' `source`
     supports_constraints: bool  # whether constraint_text is enforced while decoding
     stats: BackendStats
@@ -154,6 +154,7 @@ class Backend(Protocol):
 
 # ---------------------------------------------------------------- registry
 BACKENDS: dict[str, str] = {
+    "auto": "esso_ngs.neural.auto:make_auto_backend",  # the fastest local one here (auto.py)
     "mlx": "esso_ngs.neural.mlx_backend:MLXBackend",
     "transformers": "esso_ngs.neural.transformers_backend:TransformersBackend",
     "openai": "esso_ngs.neural.openai_backend:OpenAIBackend",

@@ -116,11 +116,12 @@ class MLXBackend:
     def load(self, on_event: Progress | None = None) -> tuple[Any, Any]:
         fresh = self.local.path not in _MODELS
         if fresh:
-            emit(on_event, "load_start", model=self.model_id, backend=self.name)
+            emit(on_event, "load_start", model=self.model_id, backend=getattr(self, "choice_label", self.name))
         model, tokenizer, load_s = load_mlx_model(self.local.path)
         self.stats.load_s = load_s
         if fresh:
-            emit(on_event, "load", model=self.model_id, backend=self.name, seconds=load_s)
+            emit(on_event, "load", model=self.model_id, backend=getattr(self, "choice_label", self.name),
+                 seconds=load_s)
         return model, tokenizer
 
     # ------------------------------------------------------------------ prefill

@@ -264,15 +264,16 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
     gen_tokens = sum(s.tokens for s in samples)
     run_stats = {} if from_cache else {"load_s": stats.load_s, "prompt_tokens": stats.prompt_tokens,
                                        "prefill_s": stats.prefill_s, "gen_s": stats.gen_s,
-                                       **{k: v for k, v in stats.extra.items() if k != "backend_choice"}}
-    choice = stats.extra.get("backend_choice") or getattr(backend, "choice_label", None)
-    if choice:
-        run_stats["backend_choice"] = choice
+                                       **stats.extra}
+    choice = getattr(backend, "choice", None)
+    if choice is not None:
+        run_stats["backend_choice"] = choice.describe()
     emit(on_event, "generated", prompt.hole_id, samples=len(samples), tokens=gen_tokens,
          seconds=0.0 if from_cache else stats.gen_s, from_cache=from_cache,
          tok_s=(gen_tokens / stats.gen_s) if stats.gen_s and not from_cache else None)
     return HoleSamples(
-        hole_id=prompt.hole_id, backend=backend.name, model_id=backend.model_id,
+        hole_id=prompt.hole_id, backend=getattr(backend, "choice_label", None) or backend.name,
+        model_id=backend.model_id,
         constrained=constraint_text is not None, mode=prompt.mode, settings=settings,
         candidates=candidates, n_samples=len(samples), n_token_limit=counts["token_limit"],
         n_unparsable=counts["unparsable"], n_errors=counts["errors"], n_in_grammar=counts["in_grammar"],

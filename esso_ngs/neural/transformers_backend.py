@@ -112,11 +112,12 @@ class TransformersBackend:
         device = _pick_device(torch, self.device_request)
         fresh = (self.local.path, device) not in _MODELS
         if fresh:
-            emit(on_event, "load_start", model=self.model_id, backend=self.name)
+            emit(on_event, "load_start", model=self.model_id, backend=getattr(self, "choice_label", self.name))
         model, tok, load_s = load_transformers_model(self.local.path, device)
         self.stats.load_s = load_s
         if fresh:
-            emit(on_event, "load", model=self.model_id, backend=self.name, seconds=load_s)
+            emit(on_event, "load", model=self.model_id, backend=getattr(self, "choice_label", self.name),
+                 seconds=load_s)
         return model, tok, device
 
     def _forward(self, model: Any, ids: Sequence[int], cache: Any, device: str) -> Any:
