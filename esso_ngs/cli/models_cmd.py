@@ -29,7 +29,7 @@ def _dir_size_mb(path: object) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     from ..neural.models import cache_dir, load_registry, model_problem
-    from ..neural.prepare import PREPARABLE, _missing
+    from ..neural.prepare import PREPARABLE, missing_packages
     from pathlib import Path
 
     registry = load_registry()
@@ -44,7 +44,7 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"  {'':<16} from {info['source']}")
     print("preparable (esso-ngs models prepare NAME):")
     for alias, item in sorted(PREPARABLE.items()):
-        missing = _missing(item.packages)
+        missing = missing_packages(item)
         state = "ready to prepare" if not missing else "needs: " + "; ".join(missing)
         mark = " [prepared]" if alias in registry else ""
         print(f"  {alias:<16} {item.description}{mark}\n  {'':<16} {state}")

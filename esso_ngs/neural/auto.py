@@ -3,9 +3,12 @@
 - Apple Silicon: mlx (Metal), no measuring.
 - Linux and others: the candidates are transformers (torch's CPU kernels) and
   mlx with a system OpenBLAS preloaded (blas.py); each runs a small probe (a
-  128-token prefill and 8 batched decoding steps, in a child process so the
-  OpenBLAS preload applies to it alone) and the one with the lower estimated
-  time for a typical hole wins. mlx with its bundled BLAS is a candidate only
+  384-token prefill, then 6 decoding steps of 10 rows over that context, in a
+  child process so the OpenBLAS preload applies to it alone) and the one with
+  the lower estimated time for a typical hole wins. The decoding steps must see
+  a real context: with ten rows over ~1,000 prompt tokens, torch's attention
+  (which copies the grouped KV heads each step) costs several times mlx's,
+  while over a short context torch looks faster. mlx with its bundled BLAS is a candidate only
   when nothing else is installed (its prefill is 30-100x slower).
 
 The choice is remembered in `$ESSO_NGS_CACHE/backend-choice.json`, keyed by the
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import UserError
-from .blas import GUARD_ENV, find_openblas, preloaded, reexec_with_preload
+from .blas import GUARD_ENV, find_openblas, preload_env, preloaded, reexec_with_preload
 from .models import LocalModel, cache_dir, model_dir_hash, resolve_model
 
 CHOICE_SCHEMA = "esso-ngs-backend-choice/v1"
@@ -128,7 +131,7 @@ def probe_in_child(backend: str, model_dir: Path, openblas: Path | None) -> dict
     env = dict(os.environ)
     env[GUARD_ENV] = "probe"
     if openblas is not None:
-        env["LD_PRELOAD"] = ":".join(p for p in (str(openblas), env.get("LD_PRELOAD", "")) if p)
+        env.update(preload_env(openblas))
     try:
         proc = subprocess.run([sys.executable, "-m", "esso_ngs.neural.auto", backend, str(model_dir)],
                               capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env, check=False)
@@ -247,7 +250,7 @@ def _probe_main(argv: list[str]) -> int:
     from .backend import make_backend
     name, model_dir = argv
     backend = make_backend(name, model_dir, prefix_cache=False)
-    print(json.dumps(backend.speed_probe()))  # type: ignore[attr-defined]
+    print(json.dumps(backend.speed_probe(prompt_tokens=384, rows=10, steps=6)))  # type: ignore[attr-defined]
     return 0
 
 

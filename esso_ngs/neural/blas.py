@@ -63,6 +63,17 @@ def preloaded(lib: Path | None = None) -> bool:
         Path(p).resolve() == lib for p in pre.replace(" ", ":").split(":") if p)
 
 
+def preload_env(lib: Path) -> dict[str, str]:
+    """The variables that preload `lib`: LD_PRELOAD, and one OpenBLAS thread unless
+    the user chose otherwise (measured on a shared 2-core machine: more threads
+    make both prefill and decoding slower once other processes compete, as
+    torch's do; ESSO_NGS_TORCH_THREADS is the same choice for torch)."""
+    env = {"LD_PRELOAD": ":".join(p for p in (str(lib), os.environ.get("LD_PRELOAD", "")) if p)}
+    if "OPENBLAS_NUM_THREADS" not in os.environ:
+        env["OPENBLAS_NUM_THREADS"] = os.environ.get("ESSO_NGS_TORCH_THREADS", "1")
+    return env
+
+
 def reexec_with_preload(lib: Path, note: str = "") -> None | NoReturn:
     """Replace this process by itself with `lib` preloaded; returns (doing nothing)
     when it is preloaded already or when this process is a re-execution."""
@@ -70,7 +81,7 @@ def reexec_with_preload(lib: Path, note: str = "") -> None | NoReturn:
         return None
     env = dict(os.environ)
     env[GUARD_ENV] = note or "1"
-    env["LD_PRELOAD"] = ":".join(p for p in (str(lib), env.get("LD_PRELOAD", "")) if p)
+    env.update(preload_env(lib))
     argv = list(getattr(sys, "orig_argv", []) or [sys.executable, *sys.argv])
     sys.stdout.flush()
     sys.stderr.flush()

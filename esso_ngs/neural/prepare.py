@@ -36,8 +36,9 @@ class Preparable:
     build: Callable[[Path, Callable[[str], None]], str]  # (out dir, log) -> source description
 
 
-def _missing(packages: tuple[tuple[str, str], ...]) -> list[str]:
-    return [req for mod, req in packages if importlib.util.find_spec(mod) is None]
+def missing_packages(item: "Preparable") -> list[str]:
+    """The pip requirements of `item` that are not installed."""
+    return [req for mod, req in item.packages if importlib.util.find_spec(mod) is None]
 
 
 def smollm2_gguf_path() -> Path | None:
@@ -108,7 +109,7 @@ def prepare(alias: str, force: bool = False, log: Callable[[str], None] = print)
     if alias not in PREPARABLE:
         raise UserError(f"cannot prepare {alias!r}: known models are {', '.join(sorted(PREPARABLE))}")
     item = PREPARABLE[alias]
-    missing = _missing(item.packages)
+    missing = missing_packages(item)
     if missing:
         raise UserError(f"preparing {alias} needs packages that are not installed: {'; '.join(missing)}")
     out = models_dir() / alias

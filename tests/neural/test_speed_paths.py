@@ -174,3 +174,13 @@ def test_progress_events_come_in_order_and_stream_from_a_thread(mlx_backend) -> 
         if e.data["term"] is not None:
             assert e.data["in_grammar"] is True and any(c.term == e.data["term"] for c in result.candidates)
         assert json.dumps(e.to_json())  # plain JSON for --json
+
+
+# ---------------------------------------------------------------- packaged models on first use
+def test_a_packaged_model_is_prepared_on_first_use(private_cache: Path, capsys) -> None:
+    pytest.importorskip("mlx_lm")
+    model = resolve_model("tiny-random")  # never prepared in this private cache
+    assert model.alias == "tiny-random" and (private_cache / "models" / "tiny-random" / "config.json").is_file()
+    assert "preparing model tiny-random on first use" in capsys.readouterr().err
+    assert resolve_model("tiny-random").path == model.path  # once
+    assert "preparing" not in capsys.readouterr().err
