@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..grammar.decoding import TokenConstraint, hf_tokenizer_of
-from .backend import BackendStats, Prompt, Sample, SampleSettings, require
+from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, sample_events
 from .models import LocalModel, model_dir_hash, offline, resolve_model
@@ -90,10 +90,9 @@ def _keep_rows(cache: list[Any], rows: list[int]) -> None:
         c.state = (mx.take(k, idx, axis=0), mx.take(v, idx, axis=0), c.offset)
 
 
-class MLXBackend:
+class MLXBackend(InProcessBackend):
     name = "mlx"
     supports_constraints = True
-    streams_samples = True  # calls on_event per sample as each finishes
 
     def __init__(self, model: str, batch_size: int = 16, prefill_step: int = 512,
                  prompt_cache_entries: int = 4, prefix_cache: bool = True) -> None:
@@ -114,14 +113,9 @@ class MLXBackend:
         return self._hash
 
     def load(self, on_event: Progress | None = None) -> tuple[Any, Any]:
-        fresh = self.local.path not in _MODELS
-        if fresh:
-            emit(on_event, "load_start", model=self.model_id, backend=getattr(self, "choice_label", self.name))
-        model, tokenizer, load_s = load_mlx_model(self.local.path)
+        model, tokenizer, load_s = self._announce_load(on_event, self.local.path not in _MODELS,
+                                                       lambda: load_mlx_model(self.local.path))
         self.stats.load_s = load_s
-        if fresh:
-            emit(on_event, "load", model=self.model_id, backend=getattr(self, "choice_label", self.name),
-                 seconds=load_s)
         return model, tokenizer
 
     # ------------------------------------------------------------------ prefill
@@ -167,11 +161,6 @@ class MLXBackend:
         return cache
 
     # ------------------------------------------------------------------ sampling
-    def sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
-               on_event: Progress | None = None) -> list[Sample]:
-        with self._lock:
-            return self._sample(prompt, settings, constraint_text, on_event)
-
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
                 on_event: Progress | None) -> list[Sample]:
         model, tokenizer = self.load(on_event)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..grammar.decoding import TokenConstraint
-from .backend import BackendStats, Prompt, Sample, SampleSettings, require
+from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, sample_events
 from .models import LocalModel, model_dir_hash, offline, resolve_model
@@ -86,10 +86,9 @@ def _eos_ids(model: Any, tok: Any) -> set[int]:
     return ids
 
 
-class TransformersBackend:
+class TransformersBackend(InProcessBackend):
     name = "transformers"
     supports_constraints = True
-    streams_samples = True  # calls on_event per sample as each finishes
 
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 16, prefix_cache: bool = True) -> None:
         self.local: LocalModel = resolve_model(model)
@@ -110,14 +109,9 @@ class TransformersBackend:
     def load(self, on_event: Progress | None = None) -> tuple[Any, Any, str]:
         torch = require("torch", "torch==2.13.0", "pin the version: an unpinned torch pulls CUDA")
         device = _pick_device(torch, self.device_request)
-        fresh = (self.local.path, device) not in _MODELS
-        if fresh:
-            emit(on_event, "load_start", model=self.model_id, backend=getattr(self, "choice_label", self.name))
-        model, tok, load_s = load_transformers_model(self.local.path, device)
+        model, tok, load_s = self._announce_load(on_event, (self.local.path, device) not in _MODELS,
+                                                 lambda: load_transformers_model(self.local.path, device))
         self.stats.load_s = load_s
-        if fresh:
-            emit(on_event, "load", model=self.model_id, backend=getattr(self, "choice_label", self.name),
-                 seconds=load_s)
         return model, tok, device
 
     def _forward(self, model: Any, ids: Sequence[int], cache: Any, device: str) -> Any:
@@ -163,11 +157,6 @@ class TransformersBackend:
         cache = copy.deepcopy(head)
         rest = ids[head_len:]
         return self._forward(model, rest, cache, device) if rest else cache
-
-    def sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
-               on_event: Progress | None = None) -> list[Sample]:
-        with self._lock:
-            return self._sample(prompt, settings, constraint_text, on_event)
 
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
                 on_event: Progress | None) -> list[Sample]:
