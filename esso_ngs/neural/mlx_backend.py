@@ -184,7 +184,7 @@ class MLXBackend(InProcessBackend):
         for first in range(0, settings.n, batch):
             rows = list(range(first, min(settings.n, first + batch)))
             cache = _widen(base, len(rows)) if batch > 1 else copy.deepcopy(base)
-            constraints = ([TokenConstraint(constraint_text, tokenizer, _vocab_size(model)) for _ in rows]
+            constraints = (TokenConstraint(constraint_text, tokenizer, _vocab_size(model)).copies(len(rows))
                            if constraint_text is not None else None)
             out.extend(decode_batch(_MLXStepper(model, cache), ids[-1], [settings.seed_for(i) for i in rows],
                                     settings, constraints, eos,

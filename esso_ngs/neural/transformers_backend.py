@@ -179,7 +179,7 @@ class TransformersBackend(InProcessBackend):
             cache = copy.deepcopy(base)
             if len(rows) > 1:
                 cache.batch_repeat_interleave(len(rows))
-            constraints = ([TokenConstraint(constraint_text, tok, vocab, eos) for _ in rows]
+            constraints = (TokenConstraint(constraint_text, tok, vocab, eos).copies(len(rows))
                            if constraint_text is not None else None)
             samples.extend(decode_batch(_TorchStepper(model, cache, device), ids[-1],
                                         [settings.seed_for(i) for i in rows], settings, constraints, eos,
