@@ -99,6 +99,17 @@ def pick_token(logits: np.ndarray, allowed: np.ndarray | None, rng: np.random.Ge
     return token, float(logits[token] - raw_lse), float(lp[j])
 
 
+def fastest_step_s(stepper: Stepper, rows: int, steps: int) -> float:
+    """Seconds of the fastest of `steps` decoding steps over `rows` rows (the speed
+    probe of `--backend auto`: on a shared machine the slower steps measure the neighbours)."""
+    times = []
+    for i in range(steps):
+        t0 = time.perf_counter()
+        stepper.forward([[11 + i]] * rows)()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
 def _log_softmax_at(row: np.ndarray, token: int) -> float:
     return float(row[token] - _logsumexp(row))
 

@@ -31,7 +31,7 @@ from ..errors import UserError
 from ..grammar.decoding import TokenConstraint, hf_tokenizer_of
 from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt, static_prefix_len
-from .decode import decode_batch, sample_events
+from .decode import decode_batch, fastest_step_s, sample_events
 from .models import LocalModel, model_dir_hash, offline, resolve_model
 from .prefix import PrefixStore, cached_prefix, prefix_cache_enabled, runtime_label
 from .progress import Progress, emit
@@ -206,10 +206,7 @@ class MLXBackend(InProcessBackend):
         self._run(model, cache, ids)
         prefill_s = time.perf_counter() - t0
         stepper = _MLXStepper(model, _widen(cache, rows))
-        t0 = time.perf_counter()
-        for i in range(steps):
-            stepper.forward([[11 + i]] * rows)()
-        step_s = (time.perf_counter() - t0) / steps
+        step_s = fastest_step_s(stepper, rows, steps)
         del mx
         return {"load_s": self.stats.load_s, "prompt_tok_s": prompt_tokens / prefill_s, "step_s": step_s}
 

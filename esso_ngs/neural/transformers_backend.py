@@ -23,7 +23,7 @@ from ..errors import UserError
 from ..grammar.decoding import TokenConstraint
 from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt, static_prefix_len
-from .decode import decode_batch, sample_events
+from .decode import decode_batch, fastest_step_s, sample_events
 from .models import LocalModel, model_dir_hash, offline, resolve_model
 from .prefix import PrefixStore, cached_prefix, prefix_cache_enabled, runtime_label
 from .progress import Progress, emit
@@ -199,10 +199,7 @@ class TransformersBackend(InProcessBackend):
         prefill_s = time.perf_counter() - t0
         cache.batch_repeat_interleave(rows)
         stepper = _TorchStepper(model, cache, device)
-        t0 = time.perf_counter()
-        for i in range(steps):
-            stepper.forward([[11 + i]] * rows)()
-        step_s = (time.perf_counter() - t0) / steps
+        step_s = fastest_step_s(stepper, rows, steps)
         return {"load_s": self.stats.load_s, "prompt_tok_s": prompt_tokens / prefill_s, "step_s": step_s}
 
 
