@@ -31,7 +31,8 @@ from typing import Any, Callable
 
 from ..errors import UserError
 from .blas import GUARD_ENV, find_openblas, preload_env, preloaded, reexec_with_preload
-from .models import LocalModel, cache_dir, model_dir_hash, resolve_model
+from .models import LocalModel, cache_dir, model_dir_hash
+from .prepare import resolve_or_prepare
 
 CHOICE_SCHEMA = "esso-ngs-backend-choice/v1"
 FORCE_ENV = "ESSO_NGS_AUTO_BACKEND"  # "mlx" or "transformers": what auto means, without measuring
@@ -221,7 +222,7 @@ def prepare_process(backend: str, model: str, log: Callable[[str], None] | None 
                 log(f"backend mlx: re-executing with OpenBLAS preloaded ({lib})")
             reexec_with_preload(lib, "mlx")
         return None
-    choice = choose_backend(resolve_model(model), log=log)
+    choice = choose_backend(resolve_or_prepare(model), log=log)
     if choice.openblas and not preloaded(Path(choice.openblas)) and Path(choice.openblas).is_file():
         if log is not None:
             log(f"{choice.describe()}: re-executing with it preloaded")
@@ -235,7 +236,7 @@ def make_auto_backend(model: str, **options: Any) -> Any:
     import inspect
 
     from .backend import BACKENDS, make_backend
-    choice = choose_backend(resolve_model(model))
+    choice = choose_backend(resolve_or_prepare(model))
     module_name, cls_name = BACKENDS[choice.backend].split(":")
     import importlib
     cls = getattr(importlib.import_module(module_name), cls_name)

@@ -28,11 +28,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..grammar.decoding import TokenConstraint, hf_tokenizer_of
+from .token_mask import TokenConstraint, hf_tokenizer_of
 from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, fastest_step_s, sample_events
-from .models import LocalModel, model_dir_hash, offline, resolve_model
+from .models import LocalModel, model_dir_hash, offline
+from .prepare import resolve_or_prepare
 from .prefix import PrefixStore, cached_prefix, prefix_cache_enabled, runtime_label
 from .progress import Progress, emit
 
@@ -96,7 +97,7 @@ class MLXBackend(InProcessBackend):
 
     def __init__(self, model: str, batch_size: int = 16, prefill_step: int = 512,
                  prompt_cache_entries: int = 4, prefix_cache: bool = True) -> None:
-        self.local: LocalModel = resolve_model(model)
+        self.local: LocalModel = resolve_or_prepare(model)
         self.model_id = self.local.model_id
         self.batch_size = max(1, batch_size)
         self.prefill_step = prefill_step

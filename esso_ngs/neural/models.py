@@ -104,8 +104,6 @@ def resolve_model(name: str) -> LocalModel:
         raise UserError("no model given: pass --model PATH_OR_ALIAS (see `esso-ngs models list`)")
     registry = load_registry()
     as_path = Path(name).expanduser()
-    if name not in registry and not as_path.exists():
-        registry = _prepare_on_first_use(name) or registry
     if name in registry and not as_path.exists():
         path = Path(registry[name]["path"])
         problem = model_problem(path)
@@ -123,21 +121,6 @@ def resolve_model(name: str) -> LocalModel:
     resolved = as_path.resolve()
     alias = next((a for a, info in sorted(registry.items()) if Path(info["path"]) == resolved), None)
     return LocalModel(name, resolved, alias)
-
-
-def _prepare_on_first_use(alias: str) -> dict[str, dict[str, Any]] | None:
-    """A packaged model (`models prepare` knows it) whose packages are installed is
-    built the first time it is named; None when it is not such a model."""
-    import sys
-
-    from .prepare import PREPARABLE, missing_packages, prepare
-    item = PREPARABLE.get(alias)
-    if item is None or missing_packages(item):
-        return None
-    print(f"preparing model {alias} on first use ({item.description}); once, about a minute",
-          file=sys.stderr, flush=True)
-    prepare(alias, log=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
-    return load_registry()
 
 
 # Files that define a model's behaviour. Hashing weights takes ~0.5 s/GB, so the

@@ -20,11 +20,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..grammar.decoding import TokenConstraint
+from .token_mask import TokenConstraint
 from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, fastest_step_s, sample_events
-from .models import LocalModel, model_dir_hash, offline, resolve_model
+from .models import LocalModel, model_dir_hash, offline
+from .prepare import resolve_or_prepare
 from .prefix import PrefixStore, cached_prefix, prefix_cache_enabled, runtime_label
 from .progress import Progress, emit
 
@@ -91,7 +92,7 @@ class TransformersBackend(InProcessBackend):
     supports_constraints = True
 
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 16, prefix_cache: bool = True) -> None:
-        self.local: LocalModel = resolve_model(model)
+        self.local: LocalModel = resolve_or_prepare(model)
         self.model_id = self.local.model_id
         self.device_request = device
         self.batch_size = max(1, batch_size)

@@ -12,9 +12,9 @@ from typing import Any
 from ..errors import UserError
 from ..neural.backend import BACKENDS
 from ..neural.cache import SampleCache
+from ..verify.candidate import TIERS
+from ..verify.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_EXAMPLE_INPUTS, DEFAULT_TIER, ValidationSettings
 from .progress_view import view_from_flags
-from .tiers import (DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_EXAMPLE_INPUTS, DEFAULT_TIER, TIERS,
-                    ValidationSettings)
 from .two_stage import GenerateOptions, ModelChoice, ModelPlan, plan_from_config
 
 BACKEND_CHOICES = tuple(sorted(BACKENDS))

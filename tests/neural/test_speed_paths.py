@@ -179,8 +179,9 @@ def test_progress_events_come_in_order_and_stream_from_a_thread(mlx_backend) -> 
 # ---------------------------------------------------------------- packaged models on first use
 def test_a_packaged_model_is_prepared_on_first_use(private_cache: Path, capsys) -> None:
     pytest.importorskip("mlx_lm")
-    model = resolve_model("tiny-random")  # never prepared in this private cache
+    from esso_ngs.neural.prepare import resolve_or_prepare
+    model = resolve_or_prepare("tiny-random")  # never prepared in this private cache
     assert model.alias == "tiny-random" and (private_cache / "models" / "tiny-random" / "config.json").is_file()
     assert "preparing model tiny-random on first use" in capsys.readouterr().err
-    assert resolve_model("tiny-random").path == model.path  # once
+    assert resolve_or_prepare("tiny-random").path == model.path  # once
     assert "preparing" not in capsys.readouterr().err
