@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..fsutil import atomic_write_text
 from ..spec import discover_specs, load_spec
 from ..sygus import SolveOptions, check, format_solution, load_problem, read_solutions, solve, write_exports
 
@@ -46,6 +47,7 @@ def add_solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout-ms", type=int, help=f"time budget (default {DEFAULT_TIMEOUT_MS})")
     p.add_argument("--seed", type=int, default=0, help="seed for the first random examples")
     p.add_argument("--json", action="store_true", help="print a JSON result instead of the solution")
+    p.add_argument("--output", metavar="DIR", help="also write DIR/result.json (solution, status, times)")
     p.add_argument("-v", "--verbose", action="store_true", help="trace the search on stderr")
 
 
@@ -74,11 +76,14 @@ def run_sl(args: argparse.Namespace) -> int:
             trace(f"note: {note}")
     result = solve(problem, SolveOptions(timeout_s=timeout_ms / 1000, seed=args.seed), trace)
     solution = format_solution(problem, result.terms) if result.solved else None
+    record = {"file": args.spec, "status": result.status, "solution": solution, "reason": result.reason,
+              "time_s": round(result.time_s, 4), "timeout_s": timeout_ms / 1000, "rounds": result.rounds,
+              "candidates": result.candidates, "z3_calls": result.z3_calls, "methods": result.methods,
+              "strategies": result.strategies}
+    if args.output:
+        atomic_write_text(Path(args.output) / "result.json", json.dumps(record, indent=2) + "\n")
     if args.json:
-        print(json.dumps({"file": args.spec, "status": result.status, "solution": solution,
-                          "reason": result.reason, "time_s": round(result.time_s, 4), "rounds": result.rounds,
-                          "candidates": result.candidates, "z3_calls": result.z3_calls,
-                          "methods": result.methods}, indent=2))
+        print(json.dumps(record, indent=2))
     elif solution is not None:
         print(solution)
     else:

@@ -10,6 +10,7 @@ that nothing overflows, which decides it.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -59,13 +60,19 @@ def instantiate(problem: SygusProblem, terms: Mapping[str, Expr],
 
 
 def check(problem: SygusProblem, terms: Mapping[str, Expr], timeout_ms: int = 5000,
-          indices: list[int] | None = None, all_failures: bool = True) -> CheckResult:
-    """Whether the terms satisfy the constraints (those in `indices`, default all)."""
+          indices: list[int] | None = None, all_failures: bool = True, deadline: float | None = None
+          ) -> CheckResult:
+    """Whether the terms satisfy the constraints (those in `indices`, default all).
+    With a `deadline` (a `time.perf_counter()` value) no Z3 call runs past it."""
     sorts = problem.var_sorts
     unknown: list[str] = []
     out = CheckResult("valid")
     for i, c in instantiate(problem, terms, indices):
-        status, cex, reason = check_formula(c, sorts, timeout_ms)
+        limit = timeout_ms if deadline is None else min(timeout_ms, int((deadline - time.perf_counter()) * 1000))
+        if limit <= 0:
+            unknown.append("time limit reached")
+            break
+        status, cex, reason = check_formula(c, sorts, limit)
         if status == "invalid":
             assert cex is not None
             out.status = "invalid"

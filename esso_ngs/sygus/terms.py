@@ -105,6 +105,7 @@ class App:
 
 
 APP_PREFIX = "?app"
+NONTERMINAL_PREFIX = "N'"  # internal names of grammar nonterminals
 
 
 @dataclass(slots=True)
@@ -199,11 +200,26 @@ def _read_let(x: list, scope: Scope) -> tuple[Expr, str]:
         raise TermError(f"malformed let: {show(x)}")
     bound: dict[str, tuple[Expr, str]] = {}
     for b in x[1]:
-        if not (isinstance(b, list) and len(b) == 2 and sym(b[0]) is not None):
+        # SyGuS-IF 2.x writes (name term); 1.0 writes (name Sort term).
+        if not (isinstance(b, list) and len(b) in (2, 3) and sym(b[0]) is not None):
             raise TermError(f"malformed let binding {show(b)}")
-        bound[sym(b[0])] = read_term(b[1], scope)  # type: ignore[index]
+        value = read_term(b[-1], scope)
+        if len(b) == 3 and read_sort(b[1]) != value[1]:
+            raise TermError(f"let binding {sym(b[0])} is declared {read_sort(b[1])} but its term is {value[1]}")
+        bound[sym(b[0])] = value  # type: ignore[index]
     inner = Scope({**scope.locals, **bound}, scope.defines, scope.funs, scope.apps, scope.in_grammar)
+    if scope.in_grammar:
+        for name, (e, _) in bound.items():
+            if isinstance(e, Var) and e.name.startswith(NONTERMINAL_PREFIX) and _occurrences(x[2], name) > 1:
+                raise TermError(f"let-bound {name} stands for a nonterminal and is used twice in a grammar rule "
+                                "(each occurrence would be a separate term)")
     return read_term(x[2], inner)
+
+
+def _occurrences(x: Sexp, name: str) -> int:
+    if isinstance(x, list):
+        return sum(_occurrences(k, name) for k in x)
+    return int(sym(x) == name)
 
 
 def _check_args(name: str, args: list[tuple[Expr, str]], sorts: tuple[str, ...]) -> None:

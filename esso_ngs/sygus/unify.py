@@ -24,7 +24,7 @@ from ..lang.expr import Expr, Ite, Var
 from ..lang.sexpr import to_sexpr
 from ..spec.model import GrammarSpec, StyleProfile
 from ..synth.enumerate import Entry, Enumerator, LevelDone
-from .check import check
+
 from .common import Run, compiled, limits_for
 from .examples import Examples, PointContext, apps_in
 from .problem import SygusProblem, SynthFun
@@ -35,6 +35,11 @@ def condition_nonterminal(problem: SygusProblem, f: SynthFun, cidx: list[int]) -
     apps = apps_in(problem, cidx)
     if f.is_inv or len(apps) != 1 or apps[0].nested:
         return None
+    return condition_nonterminal_of(f)
+
+
+def condition_nonterminal_of(f: SynthFun) -> str | None:
+    """B when f's grammar has `S -> (ite B S S)` at its start S."""
     g = compiled(f)
     for r in g.rules.get(g.start, ()):
         t = r.template
@@ -44,7 +49,8 @@ def condition_nonterminal(problem: SygusProblem, f: SynthFun, cidx: list[int]) -
     return None
 
 
-def _condition_grammar(f: SynthFun, nt: str) -> CompiledGrammar:
+def condition_grammar(f: SynthFun, nt: str) -> CompiledGrammar:
+    """f's grammar started at its condition nonterminal."""
     spec = GrammarSpec(f.grammar.grammar_id + "#" + nt, nt, f.grammar.productions)
     return compile_grammar(spec, StyleProfile(), f.variables)
 
@@ -72,7 +78,7 @@ class _Pool:
 
 def solve_unify(run: Run, f: SynthFun, cond_nt: str, cidx: list[int]) -> tuple[str, dict[str, Expr], str]:
     problem, opts, res = run.problem, run.options, run.result
-    g, gc = compiled(f), _condition_grammar(f, cond_nt)
+    g, gc = compiled(f), condition_grammar(f, cond_nt)
     examples = Examples(problem.variables)
     examples.seed(opts.random_examples, opts.seed)
     undecided: set[str] = set()
@@ -82,8 +88,7 @@ def solve_unify(run: Run, f: SynthFun, cond_nt: str, cidx: list[int]) -> tuple[s
         text = to_sexpr(term)
         if text in undecided:
             return None
-        verdict = check(problem, {f.name: term}, opts.z3_timeout_ms, cidx)
-        res.z3_calls += 1
+        verdict = run.check({f.name: term}, cidx)
         run.log(f"  candidate {text}: {verdict.status}")
         if verdict.ok:
             return "solved"

@@ -1,0 +1,372 @@
+"""Single-invocation problems: `forall x. phi(x, f(x))`, solved by per-point
+solutions and decision-tree unification (in the manner of cvc5's CEGQI and EUSolver).
+
+A function is *single-invocation* when every constraint sees it at one and the
+same application, whose arguments are distinct declared variables (the usual CLIA
+shape). Then each counterexample point x asks only for a value of f at x, and
+`phi` itself says which terms are right there:
+- leaves: the Int terms the constraints compare f(x) with (`(= (f x) (+ x y))`,
+  `(>= (f x) k)` also gives k+1 and k-1), the variables and the problem's literals;
+  when no leaf is right at a point, the Enumerator adds the smallest term of the
+  grammar that is;
+- conditions: the comparisons of the constraints without f, and those with f
+  where f(x) is replaced by each leaf (for max-of-N, `(>= r x1)` gives `(>= x2 x1)`);
+  when they cannot separate the points, the Enumerator adds small predicates;
+- a decision tree puts each point under a leaf that is right there, splitting on
+  the condition of highest information gain (fewest, most decided branches);
+- Z3 checks the tree; every failing constraint gives a counterexample point.
+A verified tree is then simplified (branches whose removal Z3 still proves are
+dropped) and the smallest verified term is the answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..lang.batched import BatchEnv, column_value, evaluate_batch, to_array
+from ..lang.expr import BOOL_OPS, COMPARE, INT_OPS, BoolLit, Const, Expr, Ite, Op, Var, node_count, replace_at, \
+    substitute, walk
+from ..lang.sexpr import to_sexpr
+from ..synth.enumerate import Enumerator, LevelDone
+from .common import Run, compiled, limits_for
+from .examples import Examples, apps_in
+from .problem import SygusProblem, SynthFun
+from .unify import condition_grammar, condition_nonterminal_of
+from .terms import BOOL, INT
+
+MAX_CONDITIONS = 4000  # cap on conditions built from the constraints' atoms
+MAX_ROUNDS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class SingleInvocation:
+    fun: SynthFun
+    placeholder: str  # the application's variable in the constraints
+    to_param: dict[str, str]  # declared variable -> the function's parameter
+    constraints: tuple[int, ...]
+
+
+def single_invocation(problem: SygusProblem, funs: list[SynthFun], cidx: list[int]) -> SingleInvocation | None:
+    """The single-invocation shape of one function's constraints, or None."""
+    if len(funs) != 1 or funs[0].is_inv or funs[0].sort not in (INT, BOOL):
+        return None
+    apps = apps_in(problem, cidx)
+    if len(apps) != 1 or apps[0].nested:
+        return None
+    args = apps[0].args
+    if not all(isinstance(a, Var) for a in args) or len({a.name for a in args}) != len(args):  # type: ignore[union-attr]
+        return None
+    declared = problem.var_sorts
+    if any(a.name not in declared for a in args):  # type: ignore[union-attr]
+        return None
+    used = set().union(*(_free(problem.constraints[i]) for i in cidx)) if cidx else set()
+    arg_names = {a.name for a in args}  # type: ignore[union-attr]
+    if not used <= arg_names | {apps[0].var}:
+        return None  # a constraint reads a variable the function cannot see: not forall x. exists r
+    f = funs[0]
+    return SingleInvocation(f, apps[0].var, {a.name: p for a, p in zip(args, f.params)},  # type: ignore[union-attr]
+                            tuple(cidx))
+
+
+def _free(e: Expr) -> set[str]:
+    return {n.name for _, n in walk(e) if isinstance(n, Var)}
+
+
+# ---------------------------------------------------------------- term pools
+
+def _sort_of(e: Expr, sorts: dict[str, str]) -> str | None:
+    if isinstance(e, Const):
+        return INT
+    if isinstance(e, Var):
+        return sorts.get(e.name)
+    if isinstance(e, Ite):
+        return _sort_of(e.then, sorts)
+    if isinstance(e, Op):
+        return INT if e.op in INT_OPS else BOOL if e.op in BOOL_OPS else None
+    return BOOL
+
+
+def _has_placeholder(e: Expr, ph: str) -> bool:
+    return any(isinstance(n, Var) and n.name == ph for _, n in walk(e))
+
+
+class _Pool:
+    """Distinct terms (over the declared variables) with their values on the points."""
+
+    def __init__(self) -> None:
+        self.terms: list[Expr] = []
+        self.index: set[Expr] = set()
+
+    def add(self, term: Expr) -> bool:
+        if term in self.index:
+            return False
+        self.index.add(term)
+        self.terms.append(term)
+        return True
+
+
+def spec_terms(problem: SygusProblem, si: SingleInvocation) -> tuple[list[Expr], list[Expr]]:
+    """(leaves, conditions) read off the constraints, smallest first."""
+    sorts = {**problem.var_sorts, si.placeholder: si.fun.sort}
+    ph = si.placeholder
+    leaves: _Pool = _Pool()
+    atoms_with: list[Expr] = []
+    conds: _Pool = _Pool()
+    want = si.fun.sort
+    for v in sorted(si.to_param):
+        if sorts[v] == want:
+            leaves.add(Var(v))
+    if want == BOOL:
+        leaves.add(BoolLit(True))
+        leaves.add(BoolLit(False))
+    for c in problem.constants if want == INT else ():
+        leaves.add(Const(c))
+    if want == INT:
+        leaves.add(Const(0))
+        leaves.add(Const(1))
+    for i in si.constraints:
+        for _, n in walk(problem.constraints[i]):
+            s = _sort_of(n, sorts)
+            has = _has_placeholder(n, ph)
+            if s == want and not has and want == INT and not isinstance(n, (Const, Var)):
+                leaves.add(n)
+            if isinstance(n, Op) and n.op in COMPARE and len(n.args) == 2:
+                if has:
+                    atoms_with.append(n)
+                    a, b = n.args
+                    other = b if a == Var(ph) else a if b == Var(ph) else None
+                    if other is not None and want == INT and not _has_placeholder(other, ph):
+                        leaves.add(other)
+                        if n.op in ("<", ">", "!="):
+                            leaves.add(Op("+", (other, Const(1))))
+                            leaves.add(Op("-", (other, Const(1))))
+                elif _sort_of(n.args[0], sorts) == INT:
+                    conds.add(n)
+            elif isinstance(n, Var) and sorts.get(n.name) == BOOL and n.name != ph:
+                conds.add(n)
+    leaf_list = sorted(leaves.terms, key=lambda t: (node_count(t), to_sexpr(t)))
+    for atom in atoms_with:
+        for t in leaf_list:
+            if len(conds.terms) >= MAX_CONDITIONS:
+                break
+            conds.add(substitute(atom, {ph: t}))
+    return leaf_list, sorted(conds.terms, key=lambda t: (node_count(t), to_sexpr(t)))
+
+
+# ---------------------------------------------------------------- the solver
+
+class _Points:
+    """Counterexample points and the values of leaves and conditions there."""
+
+    def __init__(self, problem: SygusProblem, si: SingleInvocation, examples: Examples) -> None:
+        self.problem, self.si, self.examples = problem, si, examples
+        self.env = BatchEnv(examples.columns(), size=examples.size)
+
+    def values(self, terms: list[Expr]) -> np.ndarray:
+        n = self.examples.size
+        return np.array([evaluate_batch(t, self.env) for t in terms]) if terms else np.zeros((0, n))
+
+    def covers(self, leaves: list[Expr]) -> np.ndarray:
+        """leaves x points: whether every constraint holds there with f(x) = the leaf."""
+        n = self.examples.size
+        out = np.ones((len(leaves), n), dtype=bool)
+        for k, t in enumerate(leaves):
+            vals = evaluate_batch(t, self.env)
+            env = BatchEnv({}, size=n)
+            env.values = dict(self.env.values)
+            env.values[self.si.placeholder] = column_value(vals)
+            for i in self.si.constraints:
+                out[k] &= np.asarray(evaluate_batch(self.problem.constraints[i], env), dtype=bool)
+        return out
+
+
+def solve_single(run: Run, si: SingleInvocation) -> tuple[str, dict[str, Expr], str]:
+    problem, res = run.problem, run.result
+    f = si.fun
+    leaves, conds = spec_terms(problem, si)
+    sizes_l = [node_count(t) for t in leaves]
+    sizes_c = [node_count(t) for t in conds]
+    examples = Examples(problem.variables)
+    examples.seed(run.options.random_examples, run.options.seed)
+    rename = {v: Var(p) for v, p in si.to_param.items()}
+    tried: set[Expr] = set()
+    best: Expr | None = None
+    for _ in range(MAX_ROUNDS):
+        res.rounds += 1
+        if run.out_of_time():
+            return "timeout", {}, "time limit reached"
+        pts = _Points(problem, si, examples)
+        C = pts.covers(leaves)
+        missing = ~C.any(axis=0)
+        if missing.any():
+            extra = _enumerate_leaf(run, si, pts, missing)
+            if extra is None:
+                return ("timeout" if run.out_of_time() else "unknown"), {}, \
+                    f"no leaf term is right at {int(missing.sum())} point(s)"
+            leaves.append(extra)
+            sizes_l.append(node_count(extra))
+            continue
+        P = pts.values(conds).astype(bool) if conds else np.zeros((0, examples.size), dtype=bool)
+        tree = decision_tree(C, P, leaves, conds, np.array(sizes_l), np.array(sizes_c))
+        if tree is None:
+            more = _enumerate_conditions(run, si, pts, conds)
+            if not more:
+                return ("timeout" if run.out_of_time() else "unknown"), {}, \
+                    "no condition separates the points"
+            conds.extend(more)
+            sizes_c.extend(node_count(t) for t in more)
+            continue
+        if tree in tried:
+            return "unknown", {}, "the same tree came back after its counterexamples"
+        tried.add(tree)
+        term = substitute(tree, rename)
+        verdict = run.check({f.name: term}, si.constraints)
+        run.log(f"  single-invocation tree ({node_count(term)} nodes, {examples.size} points): {verdict.status}")
+        if verdict.ok:
+            best = term
+            break
+        if verdict.status != "invalid" or not any([examples.add(cex) for _, cex in verdict.counterexamples]):
+            return ("timeout" if run.out_of_time() else "unknown"), {}, verdict.reason or "no new counterexample"
+    if best is None:
+        return "unknown", {}, "too many rounds"
+    best = simplify(run, si, best)
+    return "solved", {f.name: best}, ""
+
+
+def _env_of(pts: _Points, si: SingleInvocation) -> BatchEnv:
+    """The points as values of the function's parameters (what the Enumerator runs on)."""
+    cols = pts.examples.columns()
+    return BatchEnv({si.to_param[v]: cols[v] for v in si.to_param}, size=pts.examples.size)
+
+
+def _enumerate_leaf(run: Run, si: SingleInvocation, pts: _Points, missing: np.ndarray) -> Expr | None:
+    """The smallest term of the grammar right at the first uncovered point (over the declared variables)."""
+    g = compiled(si.fun)
+    env = _env_of(pts, si)
+    to_var = {p: Var(v) for v, p in si.to_param.items()}
+    target = int(np.flatnonzero(missing)[0])
+    enum = Enumerator(g, env, limits_for(g), should_stop=run.stop)
+    for item in enum.terms():
+        if isinstance(item, LevelDone):
+            continue
+        term = substitute(item.term, to_var)
+        if pts.covers([term])[0, target]:
+            return term
+    return None
+
+
+def _enumerate_conditions(run: Run, si: SingleInvocation, pts: _Points, have: list[Expr]) -> list[Expr]:
+    """Small predicates of the function's Bool nonterminal with new truth vectors on the points."""
+    nt = condition_nonterminal_of(si.fun)
+    if nt is None:
+        return []
+    g = condition_grammar(si.fun, nt)
+    env = _env_of(pts, si)
+    to_var = {p: Var(v) for v, p in si.to_param.items()}
+    seen = {pts.values([t]).astype(bool).tobytes() for t in have}
+    out: list[Expr] = []
+    enum = Enumerator(g, env, limits_for(g), should_stop=run.stop)
+    for item in enum.terms():
+        if isinstance(item, LevelDone):
+            if out:
+                return out
+            continue
+        vals = np.asarray(to_array(item.value, env.size), dtype=bool)
+        key = vals.tobytes()
+        if vals.any() and not vals.all() and key not in seen:
+            seen.add(key)
+            out.append(substitute(item.term, to_var))
+    return out
+
+
+# ---------------------------------------------------------------- decision trees
+
+def _entropy(w: np.ndarray, S: np.ndarray) -> float:
+    p = w[:, S].sum(axis=1)
+    total = p.sum()
+    if total <= 0:
+        return 0.0
+    p = p[p > 0] / total
+    return float(-(p * np.log2(p)).sum())
+
+
+def decision_tree(C: np.ndarray, P: np.ndarray, leaves: list[Expr], conds: list[Expr],
+                  leaf_size: np.ndarray, cond_size: np.ndarray) -> Expr | None:
+    """A tree over `conds` putting every point under a leaf that is right there.
+
+    C: leaves x points (right or not); P: conditions x points (truth values).
+    Each split takes the condition of highest information gain, where a point's
+    label is spread evenly over the leaves right at it (EUSolver's heuristic);
+    ties go to the smaller condition. A set of points one leaf covers becomes
+    that leaf (the smallest such)."""
+    n = C.shape[1]
+    w = C / np.maximum(C.sum(axis=0), 1)
+
+    def build(S: np.ndarray, depth: int) -> Expr | None:
+        full = C[:, S].all(axis=1)
+        if full.any():
+            idx = np.flatnonzero(full)
+            return leaves[int(idx[np.argmin(leaf_size[idx])])]
+        if depth > 64 or P.shape[0] == 0:
+            return None
+        size = int(S.sum())
+        Ps = P[:, S]
+        n1 = Ps.sum(axis=1)
+        valid = (n1 > 0) & (n1 < size)
+        if not valid.any():
+            return None
+        ws = w[:, S]
+        p1 = ws @ Ps.T.astype(float)  # leaves x conditions
+        p2 = ws.sum(axis=1)[:, None] - p1
+
+        def ent(p: np.ndarray) -> np.ndarray:
+            tot = p.sum(axis=0)
+            q = np.where(tot > 0, p / np.maximum(tot, 1e-12), 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return -np.nansum(np.where(q > 0, q * np.log2(q), 0.0), axis=0)
+
+        score = (n1 * ent(p1) + (size - n1) * ent(p2)) / size
+        score = np.where(valid, score + 1e-6 * cond_size, np.inf)
+        p = int(np.argmin(score))
+        left = build(S & P[p], depth + 1)
+        if left is None:
+            return None
+        right = build(S & ~P[p], depth + 1)
+        if right is None:
+            return None
+        if left == right:
+            return left
+        return Ite(conds[p], left, right)
+
+    return build(np.ones(n, dtype=bool), 0)
+
+
+# ---------------------------------------------------------------- simplification
+
+def simplify(run: Run, si: SingleInvocation, term: Expr) -> Expr:
+    """Drop ite branches while Z3 still proves the term (largest savings first), within the budget."""
+    current = term
+    improved = True
+    while improved and not run.out_of_time():
+        improved = False
+        options = sorted(_branch_drops(current), key=node_count)
+        for cand in options:
+            if run.out_of_time() or node_count(cand) >= node_count(current):
+                break
+            if run.check({si.fun.name: cand}, si.constraints).ok:
+                run.log(f"  simplified to {node_count(cand)} nodes")
+                current = cand
+                improved = True
+                break
+    return current
+
+
+def _branch_drops(e: Expr) -> list[Expr]:
+    """Every term made by replacing one ite of `e` with one of its branches."""
+    out: list[Expr] = []
+    for path, n in walk(e):
+        if isinstance(n, Ite):
+            for k in (n.then, n.else_):
+                out.append(replace_at(e, path, k))
+    return out
