@@ -20,14 +20,18 @@ dropped) and the smallest verified term is the answer.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
+import z3
 
 from ..lang.batched import BatchEnv, column_value, evaluate_batch, to_array
 from ..lang.expr import BOOL_OPS, COMPARE, INT_OPS, BoolLit, Const, Expr, Ite, Op, Var, node_count, replace_at, \
     substitute, walk
+from ..lang.evaluate import Value, evaluate
 from ..lang.sexpr import to_sexpr
+from ..lang.z3enc import to_z3, z3_value_to_py
 from ..synth.enumerate import Enumerator, LevelDone
 from .common import Run, compiled, limits_for
 from .examples import Examples, apps_in
@@ -37,6 +41,8 @@ from .terms import BOOL, INT
 
 MAX_CONDITIONS = 4000  # cap on conditions built from the constraints' atoms
 MAX_ROUNDS = 400
+FULL_CHAIN_ROUND = 3  # the round that also tries every guarded leaf
+POLISH_SHARE = 0.3  # of the time left, spent looking for a smaller answer after the first one
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +151,9 @@ def spec_terms(problem: SygusProblem, si: SingleInvocation) -> tuple[list[Expr],
                     conds.add(n)
             elif isinstance(n, Var) and sorts.get(n.name) == BOOL and n.name != ph:
                 conds.add(n)
+    if problem.logic == "LIA":  # an answer must stay in the logic: no term of the constraints beyond it
+        leaves.terms = [t for t in leaves.terms if is_linear(t)]
+        conds.terms = [t for t in conds.terms if is_linear(t)]
     leaf_list = sorted(leaves.terms, key=lambda t: (node_count(t), to_sexpr(t)))
     for atom in atoms_with:
         for t in leaf_list:
@@ -152,6 +161,65 @@ def spec_terms(problem: SygusProblem, si: SingleInvocation) -> tuple[list[Expr],
                 break
             conds.add(substitute(atom, {ph: t}))
     return leaf_list, sorted(conds.terms, key=lambda t: (node_count(t), to_sexpr(t)))
+
+
+# ---------------------------------------------------------------- a fast check for this shape
+
+class _Checker:
+    """Z3 on phi(x, r) with r = the candidate: the constraints are encoded once per
+    solve and the candidate once per check (the generic check substitutes the term
+    into every constraint). Counterexamples are replayed with the exact evaluator.
+    Used inside the loop; the final answer is checked again by the generic check."""
+
+    def __init__(self, problem: SygusProblem, si: SingleInvocation) -> None:
+        self.problem, self.si = problem, si
+        sorts = problem.var_sorts
+        self.env: dict[str, z3.ExprRef] = {n: (z3.Bool(n) if s == BOOL else z3.Int(n)) for n, s in sorts.items()}
+        self.r = z3.Bool("r!") if si.fun.sort == BOOL else z3.Int("r!")
+        self.env[si.placeholder] = self.r
+        self.encoded = [to_z3(problem.constraints[i], self.env) for i in si.constraints]
+
+    def check(self, run: Run, tree: Expr) -> tuple[str, list[dict[str, Value]]]:
+        """("valid" | "invalid" | "unknown", counterexamples) of a tree over the declared variables."""
+        run.result.z3_calls += 1
+        solver = z3.Solver()
+        solver.add(self.r == to_z3(tree, self.env))
+        status, cexes = "valid", []
+        for i, c in zip(self.si.constraints, self.encoded):
+            if run.out_of_time():
+                return "unknown", cexes
+            solver.push()
+            solver.add(z3.Not(c))
+            solver.set("timeout", run.z3_ms())
+            answer = solver.check()
+            if answer == z3.sat:
+                m = solver.model()
+                cex = {n: z3_value_to_py(m.eval(v, model_completion=True)) for n, v in self.env.items()
+                       if n != self.si.placeholder}
+                env = {**cex, self.si.placeholder: evaluate(tree, cex)}
+                if evaluate(self.problem.constraints[i], env) is False:
+                    status = "invalid"
+                    cexes.append(cex)
+                elif status == "valid":
+                    status = "unknown"
+            elif answer != z3.unsat and status == "valid":
+                status = "unknown"
+            solver.pop()
+        return status, cexes
+
+
+def is_linear(e: Expr) -> bool:
+    """No product of two non-constants, no div/mod by a non-constant (the LIA fragment)."""
+    for _, n in walk(e):
+        if isinstance(n, Op) and n.op == "*" and sum(not _constant(a) for a in n.args) > 1:
+            return False
+        if isinstance(n, Op) and n.op in ("div", "mod", "safe_div", "safe_mod") and not _constant(n.args[1]):
+            return False
+    return True
+
+
+def _constant(e: Expr) -> bool:
+    return not any(isinstance(n, Var) for _, n in walk(e))
 
 
 # ---------------------------------------------------------------- the solver
@@ -192,46 +260,68 @@ def solve_single(run: Run, si: SingleInvocation) -> tuple[str, dict[str, Expr], 
     rename = {v: Var(p) for v, p in si.to_param.items()}
     tried: set[Expr] = set()
     best: Expr | None = None
+    checker = _Checker(problem, si)
+    first_round = res.rounds
+    polish_until = run.deadline
     for _ in range(MAX_ROUNDS):
         res.rounds += 1
-        if run.out_of_time():
-            return "timeout", {}, "time limit reached"
+        if run.out_of_time() or (best is not None and time.perf_counter() > polish_until):
+            break
         pts = _Points(problem, si, examples)
         C = pts.covers(leaves)
         missing = ~C.any(axis=0)
         if missing.any():
             extra = _enumerate_leaf(run, si, pts, missing)
             if extra is None:
-                return ("timeout" if run.out_of_time() else "unknown"), {}, \
-                    f"no leaf term is right at {int(missing.sum())} point(s)"
+                break
             leaves.append(extra)
             sizes_l.append(node_count(extra))
             continue
         P = pts.values(conds).astype(bool) if conds else np.zeros((0, examples.size), dtype=bool)
         tree = decision_tree(C, P, leaves, conds, np.array(sizes_l), np.array(sizes_c))
-        if tree is None:
+        chain = guard_chain(problem, si, C, leaves)
+        if tree is None and chain is None:
             more = _enumerate_conditions(run, si, pts, conds)
             if not more:
-                return ("timeout" if run.out_of_time() else "unknown"), {}, \
-                    "no condition separates the points"
+                break
             conds.extend(more)
             sizes_c.extend(node_count(t) for t in more)
             continue
-        if tree in tried:
-            return "unknown", {}, "the same tree came back after its counterexamples"
-        tried.add(tree)
-        term = substitute(tree, rename)
-        verdict = run.check({f.name: term}, si.constraints)
-        run.log(f"  single-invocation tree ({node_count(term)} nodes, {examples.size} points): {verdict.status}")
-        if verdict.ok:
-            best = term
+        # The smaller of the two first; the other too when it is new (the tree may grow
+        # exponentially, as for max-of-N, where guarded leaves stay quadratic).
+        fresh = sorted({t for t in (tree, chain) if t is not None and t not in tried}, key=node_count)
+        if res.rounds - first_round == FULL_CHAIN_ROUND and best is None:
+            fresh.append(full_chain(problem, si, leaves, C))  # last: only when the others failed
+        # Once an answer is verified, only smaller terms are worth a check (the tree often is).
+        fresh = [t for t in fresh if t is not None and (best is None or node_count(t) < node_count(best))]
+        learned = False
+        for cand in fresh:
+            tried.add(cand)
+            status, cexes = checker.check(run, cand)
+            run.log(f"  single-invocation {'tree' if cand is tree else 'guarded leaves'} "
+                    f"({node_count(cand)} nodes, {examples.size} points): {status}")
+            if status == "valid":
+                if best is None:
+                    polish_until = time.perf_counter() + POLISH_SHARE * (run.deadline - time.perf_counter())
+                best = cand
+                break
+            learned = any([examples.add(cex) for cex in cexes]) or learned
+            if run.out_of_time():
+                break
+        if best is not None and (best is tree or not fresh):
             break
-        if verdict.status != "invalid" or not any([examples.add(cex) for _, cex in verdict.counterexamples]):
-            return ("timeout" if run.out_of_time() else "unknown"), {}, verdict.reason or "no new counterexample"
+        if not learned and (best is not None or not fresh or run.out_of_time()):
+            break
     if best is None:
-        return "unknown", {}, "too many rounds"
-    best = simplify(run, si, best)
-    return "solved", {f.name: best}, ""
+        if run.out_of_time():
+            return "timeout", {}, "time limit reached"
+        return "unknown", {}, "no leaf, condition or counterexample left to learn from"
+    best = simplify(run, checker, best)
+    term = substitute(best, rename)
+    verdict = run.check({f.name: term}, si.constraints)
+    if not verdict.ok:
+        return "unknown", {}, f"the final check says {verdict.status}: {verdict.reason}"
+    return "solved", {f.name: term}, ""
 
 
 def _env_of(pts: _Points, si: SingleInvocation) -> BatchEnv:
@@ -278,6 +368,111 @@ def _enumerate_conditions(run: Run, si: SingleInvocation, pts: _Points, have: li
             seen.add(key)
             out.append(substitute(item.term, to_var))
     return out
+
+
+# ---------------------------------------------------------------- guarded leaves
+
+def guard_chain(problem: SygusProblem, si: SingleInvocation, C: np.ndarray, leaves: list[Expr]) -> Expr | None:
+    """Guarded leaves over a greedy cover of the points (the leaf covering most first)."""
+    left = np.ones(C.shape[1], dtype=bool)
+    chosen: list[int] = []
+    while left.any():
+        gain = (C[:, left]).sum(axis=1)
+        k = int(np.argmax(gain))
+        if gain[k] == 0:
+            return None
+        chosen.append(k)
+        left &= ~C[k]
+    if si.fun.sort != INT and len(chosen) > 1:
+        return None
+    return _chain(problem, si, [leaves[k] for k in chosen])
+
+
+def full_chain(problem: SygusProblem, si: SingleInvocation, leaves: list[Expr], C: np.ndarray) -> Expr | None:
+    """Guarded leaves over every leaf but the constants, not only those the points need: when counterexamples come one leaf at a time
+    (max-of-N), this is right long before the points cover every case."""
+    if si.fun.sort != INT or len(leaves) > 64:
+        return None
+    order = sorted((k for k in range(len(leaves)) if not isinstance(leaves[k], Const)),
+                   key=lambda k: (-int(C[k].sum()), node_count(leaves[k])))
+    chain = [leaves[k] for k in order]
+    return _chain(problem, si, chain) if chain else None
+
+
+def _chain(problem: SygusProblem, si: SingleInvocation, chain: list[Expr]) -> Expr:
+    """`(ite g1 t1 (ite g2 t2 ... t_n))`, each guard g_k being phi(x, t_k) (cvc5's
+    single-invocation answer shape), with the conjuncts that mention an earlier leaf
+    left out: past the earlier guards they are usually implied (for max-of-N, x_k
+    need only be compared with the later x's), which halves the term and makes Z3's
+    proof easy; Z3 checks the result like any candidate. The last leaf is unguarded."""
+    out = chain[-1]
+    for k in range(len(chain) - 2, -1, -1):
+        earlier = [t for t in chain[:k] if not isinstance(t, Const)]
+        guard = _guard(problem, si, chain[k])
+        conjuncts = guard.args if isinstance(guard, Op) and guard.op == "and" else (guard,)
+        keep = [c for c in conjuncts if not any(_mentions(c, t) for t in earlier)] or [_TRUE] \
+            if not isinstance(chain[k], Const) else list(conjuncts)
+        out = Ite(simplify_bool(_conj(keep)), chain[k], out)
+    return simplify_bool(out)
+
+
+def _mentions(e: Expr, t: Expr) -> bool:
+    return any(n == t for _, n in walk(e))
+
+
+def _guard(problem: SygusProblem, si: SingleInvocation, leaf: Expr) -> Expr:
+    """phi(x, leaf), simplified: where the leaf is right."""
+    return simplify_bool(_conj([substitute(problem.constraints[i], {si.placeholder: leaf}) for i in si.constraints]))
+
+
+def _conj(parts: list[Expr]) -> Expr:
+    return parts[0] if len(parts) == 1 else Op("and", tuple(parts))
+
+
+_TRUE, _FALSE = BoolLit(True), BoolLit(False)
+
+
+def simplify_bool(e: Expr) -> Expr:
+    """Constant folding of a condition: `(>= a a)` is true, `(and true p)` is p, and so on."""
+    if isinstance(e, Op):
+        args = tuple(simplify_bool(a) for a in e.args)
+        op = e.op
+        if op in COMPARE and len(args) == 2:
+            a, b = args
+            if isinstance(a, Const) and isinstance(b, Const):
+                return BoolLit({"=": a.value == b.value, "!=": a.value != b.value, "<": a.value < b.value,
+                                "<=": a.value <= b.value, ">": a.value > b.value, ">=": a.value >= b.value}[op])
+            if a == b:
+                return BoolLit(op in ("=", "<=", ">="))
+        if op == "not" and isinstance(args[0], BoolLit):
+            return BoolLit(not args[0].value)
+        if op == "=>" and len(args) == 2:
+            a, b = args
+            if a == _FALSE or b == _TRUE:
+                return _TRUE
+            if a == _TRUE:
+                return b
+            if b == _FALSE:
+                return simplify_bool(Op("not", (a,)))
+        if op in ("and", "or"):
+            unit, zero = (_TRUE, _FALSE) if op == "and" else (_FALSE, _TRUE)
+            flat: list[Expr] = []
+            for a in args:
+                for x in (a.args if isinstance(a, Op) and a.op == op else (a,)):
+                    if x == zero:
+                        return zero
+                    if x != unit and x not in flat:
+                        flat.append(x)
+            if not flat:
+                return unit
+            return flat[0] if len(flat) == 1 else Op(op, tuple(flat))
+        return Op(op, args)
+    if isinstance(e, Ite):
+        c = simplify_bool(e.cond)
+        if isinstance(c, BoolLit):
+            return simplify_bool(e.then if c.value else e.else_)
+        return Ite(c, simplify_bool(e.then), simplify_bool(e.else_))
+    return e
 
 
 # ---------------------------------------------------------------- decision trees
@@ -344,17 +539,16 @@ def decision_tree(C: np.ndarray, P: np.ndarray, leaves: list[Expr], conds: list[
 
 # ---------------------------------------------------------------- simplification
 
-def simplify(run: Run, si: SingleInvocation, term: Expr) -> Expr:
+def simplify(run: Run, checker: _Checker, term: Expr) -> Expr:
     """Drop ite branches while Z3 still proves the term (largest savings first), within the budget."""
     current = term
     improved = True
     while improved and not run.out_of_time():
         improved = False
-        options = sorted(_branch_drops(current), key=node_count)
-        for cand in options:
-            if run.out_of_time() or node_count(cand) >= node_count(current):
+        for cand in sorted(set(_branch_drops(current)), key=node_count):
+            if run.out_of_time():
                 break
-            if run.check({si.fun.name: cand}, si.constraints).ok:
+            if checker.check(run, cand)[0] == "valid":
                 run.log(f"  simplified to {node_count(cand)} nodes")
                 current = cand
                 improved = True
