@@ -154,7 +154,7 @@ def spec_terms(problem: SygusProblem, si: SingleInvocation) -> tuple[list[Expr],
     if problem.logic == "LIA":  # an answer must stay in the logic: no term of the constraints beyond it
         leaves.terms = [t for t in leaves.terms if is_linear(t)]
         conds.terms = [t for t in conds.terms if is_linear(t)]
-    leaf_list = sorted(leaves.terms, key=lambda t: (node_count(t), to_sexpr(t)))
+    leaf_list = sorted({normalize_linear(t) for t in leaves.terms}, key=lambda t: (node_count(t), to_sexpr(t)))
     for atom in atoms_with:
         for t in leaf_list:
             if len(conds.terms) >= MAX_CONDITIONS:
@@ -206,6 +206,52 @@ class _Checker:
                 status = "unknown"
             solver.pop()
         return status, cexes
+
+
+def normalize_linear(e: Expr) -> Expr:
+    """The smaller of `e` and its linear normal form `c1*x1 + ... + c0` (for spec terms
+    such as `(+ (+ x x) x)` written through define-funs): same value, fewer nodes."""
+    coeffs = _linear(e)
+    if coeffs is None:
+        return e
+    parts: list[Expr] = []
+    for name in sorted(k for k in coeffs if k):
+        c = coeffs[name]
+        if c:
+            parts.append(Var(name) if c == 1 else Op("-", (Var(name),)) if c == -1 else Op("*", (Const(c), Var(name))))
+    if coeffs.get("", 0) or not parts:
+        parts.append(Const(coeffs.get("", 0)))
+    out = parts[0] if len(parts) == 1 else Op("+", tuple(parts))
+    return out if node_count(out) < node_count(e) else e
+
+
+def _linear(e: Expr) -> dict[str, int] | None:
+    """Coefficients by variable ('' for the constant) of a linear Int term, or None."""
+    if isinstance(e, Const):
+        return {"": e.value}
+    if isinstance(e, Var):
+        return {e.name: 1}
+    if not isinstance(e, Op):
+        return None
+    parts = [_linear(a) for a in e.args]
+    if any(p is None for p in parts):
+        return None
+    if e.op in ("+", "-"):
+        if e.op == "-" and len(parts) == 1:
+            return {k: -v for k, v in parts[0].items()}  # type: ignore[union-attr]
+        out: dict[str, int] = {}
+        for j, p in enumerate(parts):
+            sign = -1 if e.op == "-" and j > 0 else 1
+            for k, v in p.items():  # type: ignore[union-attr]
+                out[k] = out.get(k, 0) + sign * v
+        return out
+    if e.op == "*" and len(parts) == 2:
+        a, b = parts
+        for x, y in ((a, b), (b, a)):
+            if set(x) <= {""}:  # type: ignore[arg-type]
+                k = x.get("", 0)  # type: ignore[union-attr]
+                return {n: k * v for n, v in y.items()}  # type: ignore[union-attr]
+    return None
 
 
 def is_linear(e: Expr) -> bool:
@@ -290,15 +336,18 @@ def solve_single(run: Run, si: SingleInvocation) -> tuple[str, dict[str, Expr], 
         # The smaller of the two first; the other too when it is new (the tree may grow
         # exponentially, as for max-of-N, where guarded leaves stay quadratic).
         fresh = sorted({t for t in (tree, chain) if t is not None and t not in tried}, key=node_count)
+        if res.rounds == first_round + 1:
+            fresh.append(premise_chain(problem, si))
         if res.rounds - first_round == FULL_CHAIN_ROUND and best is None:
             fresh.append(full_chain(problem, si, leaves, C))  # last: only when the others failed
         # Once an answer is verified, only smaller terms are worth a check (the tree often is).
-        fresh = [t for t in fresh if t is not None and (best is None or node_count(t) < node_count(best))]
+        fresh = sorted({t for t in fresh if t is not None and t not in tried
+                        and (best is None or node_count(t) < node_count(best))}, key=node_count)
         learned = False
         for cand in fresh:
             tried.add(cand)
             status, cexes = checker.check(run, cand)
-            run.log(f"  single-invocation {'tree' if cand is tree else 'guarded leaves'} "
+            run.log(f"  single-invocation {'tree' if cand is tree else 'chain'} "
                     f"({node_count(cand)} nodes, {examples.size} points): {status}")
             if status == "valid":
                 if best is None:
@@ -414,6 +463,66 @@ def _chain(problem: SygusProblem, si: SingleInvocation, chain: list[Expr]) -> Ex
             if not isinstance(chain[k], Const) else list(conjuncts)
         out = Ite(simplify_bool(_conj(keep)), chain[k], out)
     return simplify_bool(out)
+
+
+_NEGATED = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "=": "!=", "!=": "="}
+
+
+def premise_chain(problem: SygusProblem, si: SingleInvocation) -> Expr | None:
+    """`(ite P1 t1 (ite P2 t2 ... tn))` from constraints of the guarded-assignment shape
+    `(=> P (= f(x) t))`, in file order (array sums and searches, mpg guards). Premise
+    conjuncts shared by every such constraint (an assumption such as `x1 < x2 < x3`)
+    are left out, and so are those whose negation alone was an earlier premise."""
+    ph = Var(si.placeholder)
+    items: list[tuple[list[Expr], Expr]] = []
+    for i in si.constraints:
+        atoms, goal = _premises(problem.constraints[i])
+        if not (isinstance(goal, Op) and goal.op == "=" and len(goal.args) == 2 and ph in goal.args):
+            continue
+        t = goal.args[1] if goal.args[0] == ph else goal.args[0]
+        if _has_placeholder(t, si.placeholder) or any(_has_placeholder(a, si.placeholder) for a in atoms):
+            continue
+        items.append((atoms, normalize_linear(t)))
+    if len(items) < 2:
+        return None
+    common = [a for a in items[0][0] if all(a in atoms for atoms, _ in items[1:])]
+    done: list[Expr] = []  # single-atom premises already taken
+    guards: list[Expr] = []
+    for atoms, _ in items:
+        keep = [a for a in atoms if a not in common and _negation(a) not in done]
+        guards.append(simplify_bool(_conj(keep)) if keep else _TRUE)
+        if len(keep) == 1:
+            done.append(keep[0])
+    out = items[-1][1]
+    for guard, (_, t) in zip(reversed(guards[:-1]), reversed(items[:-1])):
+        if guard == _TRUE:
+            out = t
+        elif t != out:
+            out = Ite(guard, t, out)
+    return out
+
+
+def _premises(e: Expr) -> tuple[list[Expr], Expr]:
+    """(conjuncts of the premises, goal) of `(=> P1 (=> P2 goal))`."""
+    atoms: list[Expr] = []
+    while isinstance(e, Op) and e.op == "=>" and len(e.args) == 2:
+        atoms.extend(_conjuncts(e.args[0]))
+        e = e.args[1]
+    return atoms, e
+
+
+def _conjuncts(e: Expr) -> list[Expr]:
+    if isinstance(e, Op) and e.op == "and":
+        return [x for a in e.args for x in _conjuncts(a)]
+    return [e]
+
+
+def _negation(a: Expr) -> Expr:
+    if isinstance(a, Op) and a.op in _NEGATED and len(a.args) == 2:
+        return Op(_NEGATED[a.op], a.args)
+    if isinstance(a, Op) and a.op == "not":
+        return a.args[0]
+    return Op("not", (a,))
 
 
 def _mentions(e: Expr, t: Expr) -> bool:
