@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,17 @@ from ..spec import discover_specs, load_spec
 from ..sygus import SolveOptions, check, format_solution, load_problem, read_solutions, solve, write_exports
 
 DEFAULT_TIMEOUT_MS = 60_000
+OUTPUT_RESERVE_S = 0.1
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (0 where /proc is not there)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +86,10 @@ def run_sl(args: argparse.Namespace) -> int:
     for note in problem.notes:
         if trace:
             trace(f"note: {note}")
-    result = solve(problem, SolveOptions(timeout_s=timeout_ms / 1000, seed=args.seed), trace)
+    # The budget covers the whole command: what start-up and reading took is taken off,
+    # and a little is kept for writing the answer.
+    budget_s = max(0.05, timeout_ms / 1000 - process_age_s() - OUTPUT_RESERVE_S)
+    result = solve(problem, SolveOptions(timeout_s=budget_s, seed=args.seed), trace)
     solution = format_solution(problem, result.terms) if result.solved else None
     record = {"file": args.spec, "status": result.status, "solution": solution, "reason": result.reason,
               "time_s": round(result.time_s, 4), "timeout_s": timeout_ms / 1000, "rounds": result.rounds,
