@@ -8,12 +8,13 @@ names the command, the file and the line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..grammar import compile_grammar
 from ..lang.expr import Const, Expr, Op, Var, substitute, walk
 from ..spec.model import StyleProfile
+from .defined import register
 from .grammars import default_grammar, read_grammar
 from .problem import InvTask, SygusProblem, SynthFun
 from .reader import Command, Sexp, SygusError, read_file, read_text, show, sym
@@ -161,7 +162,13 @@ class _Builder:
         if got != sort:
             raise TermError(f"the body of {name} is {got}, declared {sort}")
         alias = alias_of(internal, body) if sorts == (INT, INT) and sort == INT else None
-        self.defines[name] = DefineFun(name, internal, sorts, sort, body, alias)
+        d = DefineFun(name, internal, sorts, sort, body, alias)
+        if alias is None and not d.uses_each_param_once():
+            operator = register(d)  # it may stand in grammar rules as one operator
+            if operator is not None:
+                d = replace(d, operator=operator)
+                self.aliases[operator] = name
+        self.defines[name] = d
         if alias is not None:
             self.aliases.setdefault(alias, name)
 

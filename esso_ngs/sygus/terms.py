@@ -73,6 +73,7 @@ class DefineFun:
     sort: str
     body: Expr
     alias: str | None = None  # our operator this body is exactly, if any
+    operator: str | None = None  # its own operator in the term language (see defined.py), if registered
 
     def uses_each_param_once(self) -> bool:
         counts = {p: 0 for p in self.params}
@@ -236,8 +237,11 @@ def _apply_define(d: DefineFun, args: list[tuple[Expr, str]], scope: Scope) -> t
     if d.alias is not None:
         return Op(d.alias, exprs), d.sort
     if scope.in_grammar and not d.uses_each_param_once():
+        if d.operator is not None:
+            return Op(d.operator, exprs), d.sort
         raise TermError(f"define-fun {d.name} repeats an argument in its body: it cannot stand in a grammar "
-                        "rule (each nonterminal occurrence is a separate term)")
+                        "rule (each nonterminal occurrence is a separate term), and this build of the term "
+                        "language has no table of defined operators")
     return substitute(d.body, dict(zip(d.params, exprs))), d.sort
 
 
