@@ -18,7 +18,6 @@ import z3
 from ..lang.evaluate import evaluate
 from ..lang.expr import Const, Expr, Op, Var
 from ..lang.z3enc import EncodeError, to_z3
-
 from .common import Run
 from .examples import Examples, apps_in
 from .problem import SygusProblem, SynthFun

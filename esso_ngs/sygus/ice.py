@@ -97,7 +97,7 @@ class IceExamples:
 def solve_invariant(problem: SygusProblem, task: InvTask, run: Run) -> tuple[str, dict[str, Expr], str]:
     f = problem.fun(task.fun)
     g = compiled(f)
-    res, opts = run.result, run.options
+    res = run.result
     sorts = problem.var_sorts
     ex = IceExamples(task)
     primed_of = dict(zip(task.state, task.primed))

@@ -1,9 +1,11 @@
 """Read a SyGuS-IF 2.1 (and, where cheap, 2.0) file into a `SygusProblem`.
 
 Supported: set-logic LIA/NIA, set-option/set-info/set-feature (ignored),
-declare-var, declare-primed-var (2.0), define-fun (inlined), synth-fun and
-synth-inv (with a grammar in 2.1 or 2.0 form, or without one), constraint, assume,
-inv-constraint, check-synth. Everything else is refused with a one-line error that
+declare-var, declare-primed-var (1.0/2.0), define-fun (inlined; in grammar rules, one
+whose body repeats a parameter stays one operator, see `defined.py`), synth-fun and
+synth-inv (with a grammar in 2.1, 2.0 or 1.0 form, `let` rules included, or without
+one), constraint, assume, inv-constraint, check-synth; `let` with 2.x or typed 1.0
+bindings. Everything else is refused with a one-line error that
 names the command, the file and the line.
 """
 from __future__ import annotations

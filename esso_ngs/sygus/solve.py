@@ -1,15 +1,25 @@
-"""SyGuS CEGIS: the Enumerator proposes, examples filter, Z3 checks, counterexamples teach.
+"""SyGuS solving: a portfolio of strategies per component of functions.
 
 Functions are solved per *component*: functions that share a constraint are solved
-together (their candidates combined by increasing total size), the others alone.
-A lone function whose only constraints come from `inv-constraint`s is an invariant
-and goes to the ICE learner (`ice.py`). Functions written without a grammar first
-get a cheap affine attempt (`affine.py`); conditional ones go to divide and conquer
-(`unify.py`) when every constraint sees them at one application. Terms come from the function's grammar (or
-the default one) through the same bottom-up, observationally pruned Enumerator as
-ESSO holes, in size order; a candidate that passes the examples is checked by Z3
-against the instantiated constraints, and each counterexample becomes an example
-(the enumeration restarts, as terms merged on the old examples may now differ).
+together, the others alone; components share the time budget evenly. Each component
+runs the strategies that fit its shape, in order, each with a share of the time
+left when it starts (`portfolio`), and the first answer wins:
+- an invariant (a lone synth-inv with its inv-constraint): ICE learning (`ice.py`);
+- functions written without a grammar: an affine template first (`affine.py`, 15%);
+- a single-invocation function without a grammar (`single.py`): per-point leaves,
+  guarded chains and decision trees from the constraints (60%);
+- a function whose grammar has `(ite B S S)` at its start, seen at one application:
+  divide and conquer (`unify.py`, 70% of what is left);
+- enumerative CEGIS (below), for one function or a product of several: the rest.
+Every strategy checks the deadline in its inner loops and bounds each Z3 call by it;
+`SolveResult.strategies` records each one's share, time and outcome, `methods` which
+one answered, and a timeout's reason names the last candidate checked.
+
+Enumerative CEGIS: terms come from the function's grammar (or the default one)
+through the same bottom-up, observationally pruned Enumerator as ESSO holes, in size
+order; a candidate that passes the examples is checked by Z3 against the
+instantiated constraints, and each counterexample becomes an example (the
+enumeration restarts, as terms merged on the old examples may now differ).
 
 Verdicts: `solved` (Z3 proved the terms), `infeasible` (a finite grammar was
 exhausted with every candidate refuted, and nothing was approximated),

@@ -24,7 +24,6 @@ from ..lang.expr import Expr, Ite, Var
 from ..lang.sexpr import to_sexpr
 from ..spec.model import GrammarSpec, StyleProfile
 from ..synth.enumerate import Entry, Enumerator, LevelDone
-
 from .common import Run, compiled, limits_for
 from .examples import Examples, PointContext, apps_in
 from .problem import SygusProblem, SynthFun
