@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..grammar import compile_grammar
-from ..lang.expr import Const, Expr, Op, Var, substitute, walk
+from ..lang.expr import Const, Expr, Op, Var, children, substitute, walk
 from ..spec.model import StyleProfile
 from .defined import register
 from .grammars import default_grammar, read_grammar
@@ -31,6 +31,23 @@ KNOWN_UNSUPPORTED = frozenset({
     "oracle-constraint-membership", "oracle-constraint-poswitness", "oracle-constraint-negwitness",
     "declare-correctness-oracle", "declare-correctness-cex-oracle", "push", "pop", "reset",
 })
+
+
+MAX_CONSTRAINT_NODES = 200_000  # inlining nested define-funs can grow a term exponentially
+
+
+def tree_size(e: Expr) -> int:
+    """Nodes of `e` as a tree, counted over its shared subterms once each (inlined
+    define-funs share their argument terms), so a huge tree is measured quickly."""
+    memo: dict[int, int] = {}
+
+    def size(x: Expr) -> int:
+        hit = memo.get(id(x))
+        if hit is None:
+            hit = memo[id(x)] = 1 + sum(size(k) for k in children(x))
+        return hit
+
+    return size(e)
 
 
 def load_problem(path: str | Path) -> SygusProblem:
@@ -203,6 +220,10 @@ class _Builder:
         e, sort = read_term(cmd.body[0], self._scope())
         if sort != BOOL:
             raise TermError("a constraint must be Bool")
+        size = tree_size(e)
+        if size > MAX_CONSTRAINT_NODES:
+            raise TermError(f"the constraint has {size} nodes once its define-funs are inlined "
+                            f"(at most {MAX_CONSTRAINT_NODES} are supported)")
         self.constraints.append(e)
 
     def _assume_cmd(self, cmd: Command) -> None:
