@@ -438,14 +438,18 @@ def run_suite(args: argparse.Namespace) -> int:
               f"times are wall-clock with process start-up (the machine is shared: timings are noisy). "
               f"Every answer re-verified: Z3 on the constraints (both tools), and esso-ngs's answers also by "
               f"cvc5's SMT solver. Size: AST nodes. Overshoot: esso-ngs's process wall time past the limit.")
-    text = suite_markdown(rows, args.limit, header, wall)
+    report(suite_markdown(rows, args.limit, header, wall), rows, "sygus_public", args.no_write)
+    return 0
+
+
+def report(text: str, rows: list[Row], name: str, no_write: bool) -> None:
+    """Print the table; write benchmarks/results/NAME.{md,csv} unless `no_write`."""
     print()
     print(text)
-    if not args.no_write:
+    if not no_write:
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "sygus_public.md").write_text(text)
-        write_csv(RESULTS / "sygus_public.csv", rows)
-    return 0
+        (RESULTS / f"{name}.md").write_text(text)
+        write_csv(RESULTS / f"{name}.csv", rows)
 
 
 def write_csv(path: Path, rows: list[Row]) -> None:
@@ -517,13 +521,7 @@ def main() -> int:
               f"esso-ngs's verifier; .sl: Z3 on the constraints; esso-ngs's .sl answers also by cvc5's SMT "
               f"solver). Size: AST nodes (cvc5's `let`s expanded). For exported specs, esso-ngs runs natively "
               f"on the spec (cheapest term under the style profile) and, in the next column, on the exported .sl.")
-    text = markdown(rows, args.limit, header, wall)
-    print()
-    print(text)
-    if not args.no_write:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "cvc5_side_by_side.md").write_text(text)
-        write_csv(RESULTS / "cvc5_side_by_side.csv", rows)
+    report(markdown(rows, args.limit, header, wall), rows, "cvc5_side_by_side", args.no_write)
     return 0
 
 

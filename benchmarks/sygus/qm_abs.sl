@@ -3,7 +3,7 @@
 (set-logic LIA)
 (define-fun qm ((a Int) (b Int)) Int (ite (< a 0) b a))
 (synth-fun f ((x Int)) Int
-  ((Start Int (x 0 1 (- Start Start) (qm Start Start)))))
+  ((Start Int)) ((Start Int (x 0 1 (- Start Start) (qm Start Start)))))
 (declare-var x Int)
 (constraint (>= (f x) 0))
 (constraint (or (= (f x) x) (= (f x) (- 0 x))))

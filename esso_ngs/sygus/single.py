@@ -34,6 +34,7 @@ from ..lang.sexpr import to_sexpr
 from ..lang.z3enc import to_z3, z3_value_to_py
 from ..synth.enumerate import Enumerator, LevelDone
 from .common import Run, compiled, limits_for
+from .dtree import decision_tree
 from .examples import Examples, apps_in
 from .problem import SygusProblem, SynthFun
 from .unify import condition_grammar, condition_nonterminal_of
@@ -43,7 +44,6 @@ MAX_CONDITIONS = 4000  # cap on conditions built from the constraints' atoms
 MAX_ROUNDS = 400
 FULL_CHAIN_ROUND = 3  # the round that also tries every guarded leaf
 POLISH_SHARE = 0.3  # of the time left, spent looking for a smaller answer after the first one
-POLISH_GAIN = 0.75  # ... of at most this fraction of its size
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +343,7 @@ def solve_single(run: Run, si: SingleInvocation) -> tuple[str, dict[str, Expr], 
             fresh.append(full_chain(problem, si, leaves, C))  # last: only when the others failed
         # Once an answer is verified, only smaller terms are worth a check (the tree often is).
         fresh = sorted({t for t in fresh if t is not None and t not in tried
-                        and (best is None or node_count(t) < POLISH_GAIN * node_count(best))}, key=node_count)
+                        and (best is None or node_count(t) < node_count(best))}, key=node_count)
         learned = False
         for cand in fresh:
             tried.add(cand)
@@ -581,68 +581,6 @@ def simplify_bool(e: Expr) -> Expr:
             return simplify_bool(e.then if c.value else e.else_)
         return Ite(c, simplify_bool(e.then), simplify_bool(e.else_))
     return e
-
-
-# ---------------------------------------------------------------- decision trees
-
-def _entropy(w: np.ndarray, S: np.ndarray) -> float:
-    p = w[:, S].sum(axis=1)
-    total = p.sum()
-    if total <= 0:
-        return 0.0
-    p = p[p > 0] / total
-    return float(-(p * np.log2(p)).sum())
-
-
-def decision_tree(C: np.ndarray, P: np.ndarray, leaves: list[Expr], conds: list[Expr],
-                  leaf_size: np.ndarray, cond_size: np.ndarray) -> Expr | None:
-    """A tree over `conds` putting every point under a leaf that is right there.
-
-    C: leaves x points (right or not); P: conditions x points (truth values).
-    Each split takes the condition of highest information gain, where a point's
-    label is spread evenly over the leaves right at it (EUSolver's heuristic);
-    ties go to the smaller condition. A set of points one leaf covers becomes
-    that leaf (the smallest such)."""
-    n = C.shape[1]
-    w = C / np.maximum(C.sum(axis=0), 1)
-
-    def build(S: np.ndarray, depth: int) -> Expr | None:
-        full = C[:, S].all(axis=1)
-        if full.any():
-            idx = np.flatnonzero(full)
-            return leaves[int(idx[np.argmin(leaf_size[idx])])]
-        if depth > 64 or P.shape[0] == 0:
-            return None
-        size = int(S.sum())
-        Ps = P[:, S]
-        n1 = Ps.sum(axis=1)
-        valid = (n1 > 0) & (n1 < size)
-        if not valid.any():
-            return None
-        ws = w[:, S]
-        p1 = ws @ Ps.T.astype(float)  # leaves x conditions
-        p2 = ws.sum(axis=1)[:, None] - p1
-
-        def ent(p: np.ndarray) -> np.ndarray:
-            tot = p.sum(axis=0)
-            q = np.where(tot > 0, p / np.maximum(tot, 1e-12), 0.0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return -np.nansum(np.where(q > 0, q * np.log2(q), 0.0), axis=0)
-
-        score = (n1 * ent(p1) + (size - n1) * ent(p2)) / size
-        score = np.where(valid, score + 1e-6 * cond_size, np.inf)
-        p = int(np.argmin(score))
-        left = build(S & P[p], depth + 1)
-        if left is None:
-            return None
-        right = build(S & ~P[p], depth + 1)
-        if right is None:
-            return None
-        if left == right:
-            return left
-        return Ite(conds[p], left, right)
-
-    return build(np.ones(n, dtype=bool), 0)
 
 
 # ---------------------------------------------------------------- simplification

@@ -25,6 +25,7 @@ from ..lang.sexpr import to_sexpr
 from ..spec.model import GrammarSpec, StyleProfile
 from ..synth.enumerate import Entry, Enumerator, LevelDone
 from .common import Run, compiled, limits_for
+from .dtree import decision_tree
 from .examples import Examples, PointContext, apps_in
 from .problem import SygusProblem, SynthFun
 
@@ -164,36 +165,7 @@ def _next_level(stream: Iterator[Entry | LevelDone]) -> tuple[int | None, bool, 
 
 
 def build_tree(leaves: _Pool, conds: _Pool) -> Expr | None:
-    """A decision tree whose every example lands on a leaf that covers it, or None."""
-    T = leaves.matrix()
-    P = conds.matrix()
-    n = T.shape[1]
-
-    def build(S: np.ndarray, depth: int) -> Expr | None:
-        full = T[:, S].all(axis=1)
-        if full.any():
-            return leaves.terms[int(np.argmax(full))]
-        if depth > 2 * n:
-            return None
-        size = int(S.sum())
-        Ps = P[:, S]
-        size1 = Ps.sum(axis=1)
-        valid = (size1 > 0) & (size1 < size)
-        if not valid.any():
-            return None
-        Ts = T[:, S].astype(np.int32)
-        c1 = Ts @ Ps.T.astype(np.int32)  # leaves x conditions: covered examples where the condition holds
-        c2 = Ts.sum(axis=1)[:, None] - c1
-        # Examples left without a covering leaf on each side if one leaf is put there.
-        score = (size1 - c1.max(axis=0)) + ((size - size1) - c2.max(axis=0))
-        score = np.where(valid, score, np.iinfo(np.int64).max)
-        p = int(np.argmin(score))  # ties: the smallest condition (enumeration order)
-        left = build(S & P[p], depth + 1)
-        if left is None:
-            return None
-        right = build(S & ~P[p], depth + 1)
-        if right is None:
-            return None
-        return Ite(conds.terms[p], left, right)
-
-    return build(np.ones(n, dtype=bool), 0)
+    """A decision tree whose every example lands on a leaf that covers it, or None
+    (pools list terms in enumeration order: smallest first)."""
+    return decision_tree(leaves.matrix(), conds.matrix(), leaves.terms, conds.terms,
+                         np.arange(len(leaves.terms)), np.arange(len(conds.terms)))

@@ -14,7 +14,8 @@ from esso_ngs.lang.expr import BoolLit, Const, Ite, Op, Var, node_count
 from esso_ngs.lang.sexpr import parse_term, to_sexpr
 from esso_ngs.sygus import SolveOptions, SygusError, check, load_problem, parse_problem, solve
 from esso_ngs.sygus import defined
-from esso_ngs.sygus.single import decision_tree, normalize_linear, simplify_bool, single_invocation
+from esso_ngs.sygus.dtree import decision_tree
+from esso_ngs.sygus.single import normalize_linear, simplify_bool, single_invocation
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "sygus"
 OPTS = SolveOptions(timeout_s=60)
