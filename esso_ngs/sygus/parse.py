@@ -33,7 +33,7 @@ KNOWN_UNSUPPORTED = frozenset({
 })
 
 
-MAX_CONSTRAINT_NODES = 200_000  # inlining nested define-funs can grow a term exponentially
+MAX_TERM_NODES = 200_000  # inlining nested define-funs can grow a term exponentially
 
 
 def tree_size(e: Expr) -> int:
@@ -48,6 +48,13 @@ def tree_size(e: Expr) -> int:
         return hit
 
     return size(e)
+
+
+def _check_size(e: Expr, what: str) -> None:
+    size = tree_size(e)
+    if size > MAX_TERM_NODES:
+        raise TermError(f"{what} has {size} nodes once its lets and define-funs are inlined "
+                        f"(at most {MAX_TERM_NODES} are supported)")
 
 
 def load_problem(path: str | Path) -> SygusProblem:
@@ -180,6 +187,7 @@ class _Builder:
         body, got = read_term(cmd.body[3], Scope(locals_, self.defines))
         if got != sort:
             raise TermError(f"the body of {name} is {got}, declared {sort}")
+        _check_size(body, f"the body of {name}")
         alias = alias_of(internal, body) if sorts == (INT, INT) and sort == INT else None
         d = DefineFun(name, internal, sorts, sort, body, alias)
         if alias is None and not d.uses_each_param_once():
@@ -220,10 +228,7 @@ class _Builder:
         e, sort = read_term(cmd.body[0], self._scope())
         if sort != BOOL:
             raise TermError("a constraint must be Bool")
-        size = tree_size(e)
-        if size > MAX_CONSTRAINT_NODES:
-            raise TermError(f"the constraint has {size} nodes once its define-funs are inlined "
-                            f"(at most {MAX_CONSTRAINT_NODES} are supported)")
+        _check_size(e, "the constraint")
         self.constraints.append(e)
 
     def _assume_cmd(self, cmd: Command) -> None:

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from ..lang.expr import OPERATORS, BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, substitute, walk
+from ..lang.expr import OPERATORS, BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, children, substitute, walk
 from .reader import Sexp, show, sym
 
 INT = "Int"
@@ -76,11 +76,23 @@ class DefineFun:
     operator: str | None = None  # its own operator in the term language (see defined.py), if registered
 
     def uses_each_param_once(self) -> bool:
-        counts = {p: 0 for p in self.params}
-        for _, n in walk(self.body):
-            if isinstance(n, Var) and n.name in counts:
-                counts[n.name] += 1
-        return all(c <= 1 for c in counts.values())
+        params = set(self.params)
+        memo: dict[int, dict[str, int]] = {}  # per shared subterm: inlined bodies share a lot
+
+        def counts(e: Expr) -> dict[str, int]:
+            hit = memo.get(id(e))
+            if hit is None:
+                if isinstance(e, Var):
+                    hit = {e.name: 1} if e.name in params else {}
+                else:
+                    hit = {}
+                    for k in children(e):
+                        for name, c in counts(k).items():
+                            hit[name] = hit.get(name, 0) + c
+                memo[id(e)] = hit
+            return hit
+
+        return all(c <= 1 for c in counts(self.body).values())
 
 
 @dataclass(frozen=True, slots=True)
