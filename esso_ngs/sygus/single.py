@@ -309,6 +309,7 @@ def solve_single(run: Run, si: SingleInvocation) -> tuple[str, dict[str, Expr], 
     best: Expr | None = None
     checker = _Checker(problem, si)
     first_round = res.rounds
+    pending_chain = premise_chain(problem, si)
     polish_until = run.deadline
     for _ in range(MAX_ROUNDS):
         res.rounds += 1
@@ -337,8 +338,9 @@ def solve_single(run: Run, si: SingleInvocation) -> tuple[str, dict[str, Expr], 
         # The smaller of the two first; the other too when it is new (the tree may grow
         # exponentially, as for max-of-N, where guarded leaves stay quadratic).
         fresh = sorted({t for t in (tree, chain) if t is not None and t not in tried}, key=node_count)
-        if res.rounds == first_round + 1:
-            fresh.append(premise_chain(problem, si))
+        if pending_chain is not None:  # point-independent: tried once, at the first check
+            fresh.append(pending_chain)
+            pending_chain = None
         if res.rounds - first_round == FULL_CHAIN_ROUND and best is None:
             fresh.append(full_chain(problem, si, leaves, C))  # last: only when the others failed
         # Once an answer is verified, only smaller terms are worth a check (the tree often is).
@@ -475,13 +477,13 @@ def premise_chain(problem: SygusProblem, si: SingleInvocation) -> Expr | None:
     ph = Var(si.placeholder)
     items: list[tuple[list[Expr], Expr]] = []
     for i in si.constraints:
-        atoms, goal = _premises(problem.constraints[i])
-        if not (isinstance(goal, Op) and goal.op == "=" and len(goal.args) == 2 and ph in goal.args):
-            continue
-        t = goal.args[1] if goal.args[0] == ph else goal.args[0]
-        if _has_placeholder(t, si.placeholder) or any(_has_placeholder(a, si.placeholder) for a in atoms):
-            continue
-        items.append((atoms, normalize_linear(t)))
+        for atoms, goal in _guarded_goals(problem.constraints[i], []):
+            if not (isinstance(goal, Op) and goal.op == "=" and len(goal.args) == 2 and ph in goal.args):
+                continue
+            t = goal.args[1] if goal.args[0] == ph else goal.args[0]
+            if _has_placeholder(t, si.placeholder) or any(_has_placeholder(a, si.placeholder) for a in atoms):
+                continue
+            items.append((atoms, normalize_linear(t)))
     if len(items) < 2:
         return None
     common = [a for a in items[0][0] if all(a in atoms for atoms, _ in items[1:])]
@@ -501,13 +503,32 @@ def premise_chain(problem: SygusProblem, si: SingleInvocation) -> Expr | None:
     return out
 
 
-def _premises(e: Expr) -> tuple[list[Expr], Expr]:
-    """(conjuncts of the premises, goal) of `(=> P1 (=> P2 goal))`."""
-    atoms: list[Expr] = []
-    while isinstance(e, Op) and e.op == "=>" and len(e.args) == 2:
-        atoms.extend(_conjuncts(e.args[0]))
-        e = e.args[1]
-    return atoms, e
+def _guarded_goals(e: Expr, premises: list[Expr]) -> list[tuple[list[Expr], Expr]]:
+    """The goals of a constraint with the premise conjuncts under which each must hold,
+    in order: through `(=> P goal)`, `(ite c goal1 goal2)` (and its spelling
+    `(or (and c goal1) (and (not c) goal2))`) and conjunctions of goals."""
+    if isinstance(e, Op) and e.op == "=>" and len(e.args) == 2:
+        return _guarded_goals(e.args[1], premises + _conjuncts(e.args[0]))
+    branches = _ite_of(e)
+    if branches is not None:
+        c, a, b = branches
+        return (_guarded_goals(a, premises + _conjuncts(c))
+                + _guarded_goals(b, premises + [simplify_bool(_negation(c))]))
+    if isinstance(e, Op) and e.op == "and":
+        return [g for a in e.args for g in _guarded_goals(a, premises)]
+    return [(premises, e)]
+
+
+def _ite_of(e: Expr) -> tuple[Expr, Expr, Expr] | None:
+    """(c, a, b) of a Boolean `(ite c a b)` or `(or (and c a) (and (not c) b))`."""
+    if isinstance(e, Ite):
+        return e.cond, e.then, e.else_
+    if isinstance(e, Op) and e.op == "or" and len(e.args) == 2:
+        x, y = e.args
+        if isinstance(x, Op) and isinstance(y, Op) and x.op == y.op == "and" and len(x.args) == len(y.args) == 2 \
+                and y.args[0] == Op("not", (x.args[0],)):
+            return x.args[0], x.args[1], y.args[1]
+    return None
 
 
 def _conjuncts(e: Expr) -> list[Expr]:
