@@ -12,11 +12,18 @@ shape). Then each counterexample point x asks only for a value of f at x, and
 - conditions: the comparisons of the constraints without f, and those with f
   where f(x) is replaced by each leaf (for max-of-N, `(>= r x1)` gives `(>= x2 x1)`);
   when they cannot separate the points, the Enumerator adds small predicates;
-- a decision tree puts each point under a leaf that is right there, splitting on
-  the condition of highest information gain (fewest, most decided branches);
-- Z3 checks the tree; every failing constraint gives a counterexample point.
-A verified tree is then simplified (branches whose removal Z3 still proves are
-dropped) and the smallest verified term is the answer.
+Candidates, each checked by Z3 (`_Checker`: f(x) defined once as the term), every
+failing constraint giving a counterexample point:
+- premise chains: `(ite P1 t1 (ite P2 t2 ...))` straight from constraints shaped
+  `(=> P (= f(x) t))` or Boolean ite chains of such goals (array sums, mpg);
+- decision trees (`dtree.py`): each point under a leaf that is right there,
+  splitting on the condition of highest information gain;
+- guarded chains: `(ite phi(x, t1) t1 ...)` over a cover of the points, and once
+  over every leaf (max-of-N, where trees grow exponentially), each guard without
+  the conjuncts that mention an earlier leaf (Z3 still checks the result).
+After the first proved term, a share of the time goes to looking for a smaller
+one; then ite branches whose removal Z3 still proves are dropped, and spec terms
+take their linear normal form where it is smaller. The smallest proved term wins.
 """
 from __future__ import annotations
 
@@ -37,8 +44,8 @@ from .common import Run, compiled, limits_for
 from .dtree import decision_tree
 from .examples import Examples, apps_in
 from .problem import SygusProblem, SynthFun
-from .unify import condition_grammar, condition_nonterminal_of
 from .terms import BOOL, INT
+from .unify import condition_grammar, condition_nonterminal_of
 
 MAX_CONDITIONS = 4000  # cap on conditions built from the constraints' atoms
 MAX_ROUNDS = 400
