@@ -259,7 +259,13 @@ def bench_exported(spec: Spec, hole_id: str, path: Path, logic: str, limit: floa
 
 
 def bench_sl(path: Path, limit: float, tmp: Path) -> Row:
-    problem = load_problem(path)
+    try:
+        problem = load_problem(path)
+    except SygusError as err:  # esso-ngs cannot read it: cvc5 alone
+        row = Row(path.stem, "sl")
+        run_cvc5_into(row, path, limit)
+        row.esso_status, row.esso_note = "error", str(err)[:160]
+        return row
     row = Row(path.stem, "sl", problem.logic)
     c = run_cvc5_into(row, path, limit)
     if c["status"] == "solved":
@@ -417,12 +423,7 @@ def run_suite(args: argparse.Namespace) -> int:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="esso-cvc5-") as tmpname:
         for track, path, src in items:
-            try:
-                row = bench_sl(path, args.limit, Path(tmpname))
-            except SygusError as err:  # esso-ngs cannot read it: cvc5 alone
-                row = Row(path.stem, "sl")
-                run_cvc5_into(row, path, args.limit)
-                row.esso_status, row.esso_note = "error", str(err)[:120]
+            row = bench_sl(path, args.limit, Path(tmpname))
             row.problem = src
             row.extra["track"] = track
             row.extra["answered_by"] = row.esso_note if row.esso_status == "solved" else ""
