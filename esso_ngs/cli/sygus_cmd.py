@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 from pathlib import Path
 
 from ..errors import UserError
-from ..fsutil import atomic_write_text
+from ..fsutil import atomic_write_text, locked_output_dir
 from ..spec import discover_specs, load_spec
 from ..sygus import SolveOptions, check, format_solution, load_problem, read_solutions, solve, write_exports
 
@@ -73,9 +74,11 @@ def run_export(args: argparse.Namespace) -> int:
         paths.extend(discover_specs(p) if p.is_dir() else [p])
     if not paths:
         raise UserError(f"no spec found in {', '.join(args.specs)}")
-    for path in paths:
-        for written in write_exports(load_spec(path), args.output):
-            print(written)
+    specs = [load_spec(path) for path in paths]  # every spec read before the first file is written
+    with locked_output_dir(args.output, "-o"):
+        for spec in specs:
+            for written in write_exports(spec, args.output):
+                print(written)
     return 0
 
 
@@ -95,14 +98,16 @@ def run_sl(args: argparse.Namespace) -> int:
     started_for_it = args.spec in sys.argv[1:]
     reserve = OUTPUT_RESERVE_S + OUTPUT_RESERVE_SHARE * timeout_ms / 1000 if started_for_it else 0.0
     budget_s = max(0.05, timeout_ms / 1000 - (process_age_s() if started_for_it else 0.0) - reserve)
-    result = solve(problem, SolveOptions(timeout_s=budget_s, seed=args.seed), trace)
-    solution = format_solution(problem, result.terms) if result.solved else None
-    record = {"file": args.spec, "status": result.status, "solution": solution, "reason": result.reason,
-              "time_s": round(result.time_s, 4), "timeout_s": timeout_ms / 1000, "rounds": result.rounds,
-              "candidates": result.candidates, "z3_calls": result.z3_calls, "methods": result.methods,
-              "strategies": result.strategies}
-    if args.output:
-        atomic_write_text(Path(args.output) / "result.json", json.dumps(record, indent=2) + "\n")
+    # With --output, the folder is held for the run (a second run into it fails at once).
+    with locked_output_dir(args.output) if args.output else contextlib.nullcontext():
+        result = solve(problem, SolveOptions(timeout_s=budget_s, seed=args.seed), trace)
+        solution = format_solution(problem, result.terms) if result.solved else None
+        record = {"file": args.spec, "status": result.status, "solution": solution, "reason": result.reason,
+                  "time_s": round(result.time_s, 4), "timeout_s": timeout_ms / 1000, "rounds": result.rounds,
+                  "candidates": result.candidates, "z3_calls": result.z3_calls, "methods": result.methods,
+                  "strategies": result.strategies}
+        if args.output:
+            atomic_write_text(Path(args.output) / "result.json", json.dumps(record, indent=2) + "\n")
     if args.json:
         print(json.dumps(record, indent=2))
     elif solution is not None:
@@ -136,3 +141,5 @@ def _read(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise UserError(f"{path}: cannot read: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not a text file (byte {err.start} is not UTF-8)") from None

@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import UserError
-from ..fsutil import atomic_write_text
+from .. import interrupts
+from ..limits import default_max_memory_bytes
+from ..fsutil import LOCK_NAME, atomic_write_text, locked_output_dir
 from ..spec import load_spec
 from ..spec.hashing import canonical_json
 from ..synth import SynthOptions, SynthResult, synthesize
@@ -82,7 +84,7 @@ def prepare_run_dir(run_dir: Path, run_id: str, spec_dir: Path, settings: BatchS
             raise UserError(f"{run_dir} holds a run made with other settings (see its run.json): "
                             "rerun with the same options, or pass another --output/--run-id")
         return True
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if run_dir.exists() and any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         raise UserError(f"{run_dir}: not empty and not a batch run directory (no run.json)")
     atomic_write_text(run_file, json.dumps({"schema": RUN_SCHEMA, "run_id": run_id, "specs_dir": str(spec_dir),
                                             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -115,7 +117,8 @@ def run_spec(spec_path: Path, run_dir: Path, run_id: str, settings: BatchSetting
     write_ranked_hints(hints_path(run_dir, name), spec, rankings,
                        {"tool": "esso-ngs batch", "run_id": run_id, "models": settings.plan.to_json(),
                         "tier": settings.generate.validation.tier})
-    options = SynthOptions(timeout_ms=settings.synth_timeout_ms, seed=settings.synth_seed)
+    options = SynthOptions(timeout_ms=settings.synth_timeout_ms, seed=settings.synth_seed,
+                           max_memory_bytes=default_max_memory_bytes())
     plain = synthesize(spec, None, options)
     hinted = synthesize(spec, hints_from_rankings(rankings), options)
     append_records(run_dir, solution_records(spec, hinted, run_id, rankings, hinted=True)
@@ -193,6 +196,12 @@ def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id:
     backend_for(settings.plan.small)
     if settings.plan.large is not None:
         backend_for(settings.plan.large)
+    with locked_output_dir(run_dir):
+        return _run_locked(spec_paths, spec_dir, run_dir, run_id, settings, progress)
+
+
+def _run_locked(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
+                progress: Progress | None) -> BatchOutcome:
     prepare_run_dir(run_dir, run_id, spec_dir, settings)
     out = BatchOutcome(run_dir)
     report = progress or (lambda *_: None)
@@ -204,10 +213,13 @@ def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id:
             continue
         report("start", name, i, len(spec_paths))
         doc = run_spec(path, run_dir, run_id, settings)
-        atomic_write_text(result_path(run_dir, name), json.dumps(doc, indent=2, default=str) + "\n")
-        out.ran.append(name)
-        out.summary = summarize(run_dir, run_id, settings.to_json())
-        atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")
+        # The result is the spec's "finished" mark; its records went in before it,
+        # idempotently (records.py): a crash in between reruns the spec, adds nothing twice.
+        with interrupts.critical():
+            atomic_write_text(result_path(run_dir, name), json.dumps(doc, indent=2, default=str) + "\n")
+            out.ran.append(name)
+            out.summary = summarize(run_dir, run_id, settings.to_json())
+            atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")
         report("done" if doc["status"] == "done" else "error", name, i, len(spec_paths))
     out.summary = summarize(run_dir, run_id, settings.to_json())
     atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")
