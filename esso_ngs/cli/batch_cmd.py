@@ -9,6 +9,7 @@ from ..errors import UserError
 from ..pipeline.batch import BatchSettings, default_run_id, run_batch
 from ..pipeline.options import add_model_options, generate_options_from_args, plan_from_args
 from ..spec import discover_specs
+from ..wording import plural
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,12 +21,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "records.jsonl). Rerunning the same command resumes: finished specs are "
                                    "skipped.")
     p.add_argument("dir", help="folder of specs")
-    p.add_argument("--output", metavar="DIR", help="run directory (default runs/ngs/<run_id>)")
+    p.add_argument("-o", "--output", metavar="DIR", help="run directory (default runs/ngs/<run_id>)")
     p.add_argument("--run-id", help="name of the run under runs/ngs/ (default: from the folder and settings)")
     p.add_argument("--recursive", action="store_true", help="also look for specs in subfolders")
     p.add_argument("--only", action="append", metavar="PREFIX", help="only this spec (repeatable)")
     p.add_argument("--timeout-ms", type=int, help="synthesis budget per hole (default: each spec's own)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthesizer's random examples")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of everything random: the model's sampling and the synthesizer's examples (default 0)")
     add_model_options(p)
     p.set_defaults(func=run)
 
@@ -75,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
         stop()
     t = outcome.summary["totals"]
     speed = f"{t['geomean_speedup']:.2f}x" if t["geomean_speedup"] else "-"
-    print(f"{run_dir}: {t['done']} specs done ({len(outcome.ran)} now, {len(outcome.skipped)} earlier), "
-          f"{t['errors']} errors; solved {t['solved_plain']} without hints, {t['solved_hinted']} with; "
+    print(f"{run_dir}: {plural(t['done'], 'spec')} done ({len(outcome.ran)} now, {len(outcome.skipped)} earlier), "
+          f"{plural(t['errors'], 'error')}; solved {t['solved_plain']} without hints, {t['solved_hinted']} with; "
           f"geometric-mean speedup {speed}")
     print(f"report: esso-ngs report {run_dir}", file=sys.stderr)
     return 0 if t["errors"] == 0 else 1

@@ -14,6 +14,8 @@ from ..verify import VerifyOptions, verify, weak_spec_warnings
 from ..verify.realizability import check_realizability
 from ..verify.verifier import DEFAULT_TIMEOUT_MS
 from ..verify.domain import Domain
+from ..wording import noun
+from .common import resolve_hole
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +46,7 @@ def parse_user_term(spec: Spec, hole_id: str, text: str, origin: str = "--term")
             allowed.update(Domain.of(spec.kernel, action).names)
     unknown = sorted(free_vars(term) - allowed)
     if unknown:
-        raise UserError(f"{origin}: unknown name(s) {', '.join(unknown)}: not a state var or param "
+        raise UserError(f"{origin}: unknown {noun(len(unknown), 'name')} {', '.join(unknown)}: not a state var or param "
                         f"of the action(s) where {hole_id} is used")
     check_term_sort(spec, hole_id, term, origin)
     return term
@@ -68,13 +70,6 @@ def check_term_sort(spec: Spec, hole_id: str, term: Expr, origin: str) -> None:
     if not compatible(sort, want):
         raise UserError(f"{origin}: hole {hole_id} is {describe(want)} ({spec.hole(hole_id).type}), "
                         f"the term is {describe(sort)}")
-
-
-def resolve_hole(spec: Spec, hole_id: str | None) -> str:
-    try:
-        return spec.hole(hole_id).hole_id
-    except KeyError as err:
-        raise UserError(f"{spec.synth.path}: holes: {err.args[0]}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,7 +44,6 @@ RANGES: dict[str, Range] = {
     "max_memory_mb": POSITIVE,
     "budget_s": Range(0, low_open=True),
     "n": Range(1, MAX_SAMPLES),
-    "max_size": POSITIVE,
     "max_nodes": POSITIVE,
     "max_nesting": NON_NEGATIVE,
     "seed": NON_NEGATIVE,

@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any
 
+from ..argutil import add_hidden_alias
 from ..errors import SpecError, UserError
 from ..interrupts import Budget, BudgetExceeded
 from ..limits import DEFAULT_TOOL_BUDGET_S
@@ -23,6 +24,8 @@ from ..lang.sexpr import to_sexpr
 from ..spec import load_spec
 from ..spec.jsonload import LoadedJson, load_json
 from ..spec.model import Spec
+from ..wording import plural
+from .common import resolve_hole
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +57,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     common(q)
     q.add_argument("-n", type=int, default=20, help="how many terms (default 20)")
     q.add_argument("--seed", type=int, default=0)
-    q.add_argument("--max-size", type=int, help="largest size in nodes (default: max_ast_nodes, or 10)")
+    q.add_argument("--max-nodes", type=int, help="largest size in nodes (default: max_ast_nodes, or 10)")
+    add_hidden_alias(q, "--max-size", dest="max_nodes", type=int)
     q.set_defaults(func=run_sample)
 
     q = gsub.add_parser("show", help="the generated Lark grammar text")
@@ -82,10 +86,7 @@ def _budgeted(tool: Any, args: argparse.Namespace) -> int:
 def _holes(spec: Spec, hole_id: str | None, all_when_none: bool) -> list[str]:
     if hole_id is None and all_when_none:
         return [h.hole_id for h in spec.synth.holes]
-    try:
-        return [spec.hole(hole_id).hole_id]
-    except KeyError as err:
-        raise UserError(f"{spec.synth.path}: holes: {err.args[0]}") from None
+    return [resolve_hole(spec, hole_id)]
 
 
 def _title(spec: Spec, hole_id: str, g: CompiledGrammar) -> str:
@@ -136,7 +137,8 @@ def _run_check(args: argparse.Namespace, budget: Budget) -> int:
         order = {"warning": 1, "info": 2}
         for d in sorted(others, key=lambda d: order.get(d.severity, 3)):
             print("  " + d.render())
-        print(f"  {len(located)} error(s), {sum(d.severity == 'warning' for d in others)} warning(s)")
+        n_warn = sum(d.severity == "warning" for d in others)
+        print(f"  {plural(len(located), 'error')}, {plural(n_warn, 'warning')}")
     if args.json:
         print(json.dumps({"spec": spec.name, "rule_errors": [_error_json(e) for e in rule_errors],
                           "holes": report}, indent=2))
@@ -276,14 +278,14 @@ def _run_sample(args: argparse.Namespace, budget: Budget) -> int:
     if g.is_empty:
         raise UserError(f"grammar {g.grammar_id}: the language is empty")
     budget.phase = f"sampling {args.n} terms (counting terms by size first)"
-    terms = g.sample(args.n, seed=args.seed, max_size=args.max_size)
+    terms = g.sample(args.n, seed=args.seed, max_size=args.max_nodes)
     if not terms:
         print(f"# no term of {g.start} within the size limit")
         return 1
     for t in terms:
         s = g.style_metrics(t)
         flag = "" if s.fits else "   # over the style profile"
-        print(f"{to_sexpr(t)}    # {s.nodes} nodes, cost {s.cost}{flag}")
+        print(f"{to_sexpr(t)}    # {plural(s.nodes, 'node')}, cost {s.cost}{flag}")
     return 0
 
 

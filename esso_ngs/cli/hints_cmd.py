@@ -11,6 +11,7 @@ from ..fsutil import output_file
 from ..errors import UserError
 from ..verify.candidate import TIERS
 from ..verify.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_TIER
+from ..wording import plural
 
 BACKEND_CHOICES = ("mlx", "transformers", "openai", "replay")
 
@@ -48,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"(batched evaluation on sampled inputs), full (Z3) (default {DEFAULT_TIER})")
     p.add_argument("--candidate-timeout-ms", type=int, default=DEFAULT_CANDIDATE_TIMEOUT_MS, metavar="MS",
                    help=f"full tier: Z3 time limit per candidate (default {DEFAULT_CANDIDATE_TIMEOUT_MS})")
-    p.add_argument("--output", help="write the ranked candidates as an esso-llm-hints/v1 file")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the ranked candidates as an esso-llm-hints/v1 file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -138,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _describe(r: Any) -> str:
     how = "constrained" if r.constrained else "unconstrained"
-    lines = [f"hole {r.hole_id}: {r.n_samples} samples ({r.backend}:{r.model_id}, {how}, "
+    lines = [f"hole {r.hole_id}: {plural(r.n_samples, 'sample')} ({r.backend}:{r.model_id}, {how}, "
              f"{'cached' if r.from_cache else 'sampled'})"]
     dropped = []
     if r.n_token_limit:
@@ -160,5 +161,5 @@ def _describe(r: Any) -> str:
         if not c.in_grammar and c.explanation:
             lines.append(f"        {c.explanation}")
     if r.constrained and r.gen_tokens and not r.from_cache:
-        lines.append(f"  mask cost {r.mask_ms_per_token:.3f} ms/token over {r.gen_tokens} tokens")
+        lines.append(f"  mask cost {r.mask_ms_per_token:.3f} ms/token over {plural(r.gen_tokens, 'token')}")
     return "\n".join(lines)

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Sequence
 
-from .. import interrupts
+from .. import __version__, interrupts
 from ..errors import UserError
 from ..limits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_NOT_SOLVED
 from .checks import check_option_values
@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "sygus",
     "batch",
     "report",
+    "completion",
 )
 
 
@@ -30,6 +31,7 @@ def build_parser(commands: Sequence[str] = COMMAND_MODULES) -> argparse.Argument
     parser = argparse.ArgumentParser(
         prog="esso-ngs", description="Synthesize the holes of ESSO kernels: grammar enumeration with Z3 "
                                      "verification (CEGIS), guided by hints from a local LLM.")
+    parser.add_argument("--version", action="version", version=f"esso-ngs {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in commands:
         module = importlib.import_module(f"{__package__}.{name}_cmd")
@@ -60,7 +62,11 @@ def _run(argv: list[str]) -> int:
     # Import only the named command's module: the others pull in solvers and models
     # that cost seconds of start-up. Without a known command, list them all.
     first = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser((first,) if first in COMMAND_MODULES else COMMAND_MODULES)
+    if first in COMMAND_MODULES:
+        commands: Sequence[str] = (first,)
+    else:  # `--version` alone needs no command; help and errors list them all
+        commands = () if argv == ["--version"] else COMMAND_MODULES
+    parser = build_parser(commands)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

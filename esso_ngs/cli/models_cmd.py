@@ -29,7 +29,8 @@ def _dir_size_mb(path: object) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     from ..neural.models import cache_dir, load_registry, model_problem
-    from ..neural.prepare import PREPARABLE, _missing
+    from ..extras import install_command
+    from ..neural.prepare import PREPARABLE, missing_requirements
     from pathlib import Path
 
     registry = load_registry()
@@ -44,11 +45,16 @@ def run_list(args: argparse.Namespace) -> int:
             print(f"  {'':<16} from {info['source']}")
     print("preparable (esso-ngs models prepare NAME):")
     for alias, item in sorted(PREPARABLE.items()):
-        missing = _missing(item.packages)
-        state = "ready to prepare" if not missing else "needs: " + "; ".join(missing)
-        mark = " [prepared]" if alias in registry else ""
-        print(f"  {alias:<16} {item.description}{mark}\n  {'':<16} {state}")
-    backends = {"mlx": "mlx_lm", "transformers": "transformers", "llguidance (constraints)": "llguidance"}
+        missing = missing_requirements(item.packages)
+        if alias in registry:
+            state = "prepared (registered above; --force rebuilds)"
+        elif missing:
+            state = f"needs {', '.join(missing)}: {install_command(missing)}"
+        else:
+            state = "ready to prepare"
+        print(f"  {alias:<16} {item.description}\n  {'':<16} {state}")
+    backends = {"mlx": "mlx_lm", "transformers": "transformers", "torch (transformers backend)": "torch",
+                "llguidance (constraints)": "llguidance"}
     have = [f"{name}: {'yes' if importlib.util.find_spec(mod) else 'no'}" for name, mod in backends.items()]
     print("installed: " + ", ".join(have))
     return 0

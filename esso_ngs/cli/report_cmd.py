@@ -3,17 +3,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from ..pipeline.report import load_results, plot_speedups, render_table, rows
+from ..pipeline.report import load_results, render_table, rows
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="table and speedup plot of a batch run",
                        description="Per spec and hole: the stage and model of the best hint, candidates, "
                                    "how many pass each validation tier, the best term, synthesis time "
-                                   "without and with hints, and the speedup; plus speedups.png.")
+                                   "without and with hints, and the speedups (synthesis, end-to-end with "
+                                   "hint generation counted), in the terminal's width; plus speedups.png "
+                                   "(needs the `plot` extra).")
     p.add_argument("run_dir", help="a runs/ngs/<run_id> directory")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--plot", metavar="PNG", help="where to write the plot (default RUN_DIR/speedups.png)")
@@ -26,9 +27,8 @@ def run(args: argparse.Namespace) -> int:
     table = rows(docs)
     plot = None
     if not args.no_plot:
+        from ..pipeline.plot import plot_speedups  # matplotlib: the `plot` extra
         plot = plot_speedups(run_dir, table, Path(args.plot) if args.plot else None)
-        if plot is None:
-            print("esso-ngs: no plot: matplotlib is not installed (pip install matplotlib)", file=sys.stderr)
     if args.json:
         print(json.dumps({"run_dir": str(run_dir), "rows": table, "plot": str(plot) if plot else None}, indent=2))
         return 0

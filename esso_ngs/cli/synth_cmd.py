@@ -11,7 +11,7 @@ from ..errors import UserError
 from .. import interrupts
 from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
 from ..fsutil import atomic_write_text, locked_output_dir
-from ..pipeline.extension import load_extension
+from ..pipeline.extension import hints_requested, load_extension
 from ..pipeline.hintsfile import ranked_hints
 from ..pipeline.host import HostHints, hints_via_extension
 from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_notes_hints
@@ -22,6 +22,7 @@ from ..spec.model import Spec
 from ..synth import Hint, SynthOptions, SynthResult, synthesize
 from ..lang.sexpr import parse_term
 from ..verify import VerifyOptions
+from ..wording import plural
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,9 +39,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"(default {DEFAULT_MEMORY_SHARE:g} of the machine's memory)")
     p.add_argument("--no-minimize", action="store_true",
                    help="accept a verified hint or guided solution without searching below its cost")
-    p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "
+    p.add_argument("-o", "--output", metavar="DIR", help="where to write the filled kernel and result.json "
                                                    "(default runs/ngs/synth/<spec>)")
-    p.add_argument("--seed", type=int, default=0, help="seed for random examples")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of everything random: the synthesizer's examples and, with --model, the sampling "
+                        "(default 0)")
     p.add_argument("--intent", choices=INTENT_MODES, default="warn",
                    help="formulas stated in the notes and `# HOLE:` comments: warn when the answer differs "
                         "(default), or `notes`: require the answer to equal them, like a reference")
@@ -92,23 +95,23 @@ def summary(result: SynthResult) -> str:
             how = h.found_by + (f" (hint #{h.winning_hint})" if h.winning_hint is not None else "")
             minimal = "minimal" if h.minimal else "minimality not proven"
             lines.append(f"  {h.hole_id}: {h.term}  cost {h.cost}, {minimal}; by {how}; "
-                         f"{h.candidates} terms built, {h.z3_calls} verifier calls, {h.time_s:.2f} s")
+                         f"{plural(h.candidates, 'term')} built, {plural(h.z3_calls, 'verifier call')}, {h.time_s:.2f} s")
         else:
-            lines.append(f"  {h.hole_id}: {h.status.upper()} after {h.candidates} terms, {h.time_s:.2f} s: {h.reason}")
+            lines.append(f"  {h.hole_id}: {h.status.upper()} after {plural(h.candidates, 'term')}, {h.time_s:.2f} s: {h.reason}")
     lines.extend(f"  warning: {w}" for w in result.warnings)
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     if str(args.spec).endswith(".sl"):  # a SyGuS-IF problem: the SyGuS solver answers it
-        if getattr(args, "nh_enabled", False):
-            raise UserError("--neural-hints works on ESSO specs (X_hole.yaml), not on SyGuS-IF problems")
+        if hints_requested(args):
+            raise UserError("--neural-hints/--model work on ESSO specs (X_hole.yaml), not on SyGuS-IF problems")
         from .sygus_cmd import run_sl
         return run_sl(args)
     ext = load_extension()
     neural = ext.configure(args)
     if neural and args.hints:
-        raise UserError("--hints and --neural-hints exclude each other: give one source of hints")
+        raise UserError("--hints and --neural-hints/--model exclude each other: give one source of hints")
     spec = spec_for_intent(load_spec(args.spec), args.intent)
     hints = ranked_hints(args.hints, spec) if args.hints else None
     out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
@@ -129,7 +132,7 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
         hints = host.hints
         if trace:
             for hole_id, ranked in hints.items():
-                trace(f"[{hole_id}] {len(ranked)} neural hints in {host.rounds[hole_id]} round(s)"
+                trace(f"[{hole_id}] {plural(len(ranked), 'neural hint')} in {plural(host.rounds[hole_id], 'round')}"
                       + (f", best {ranked[0].term}" if ranked else ""))
     result = synthesize(spec, with_notes_hints(spec, hints), options, trace)
     record_intent(spec, result)
@@ -146,7 +149,7 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
         print(json.dumps(result.to_json(), indent=2))
     else:
         if host is not None:
-            gen = ", ".join(f"{h}: {len(v)} candidates" for h, v in host.hints.items())
+            gen = ", ".join(f"{h}: {plural(len(v), 'candidate')}" for h, v in host.hints.items())
             print(f"neural hints in {host.time_s:.2f} s ({gen})")
         print(summary(result))
         print("wrote " + ", ".join(str(p) for p in written))

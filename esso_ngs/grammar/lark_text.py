@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..errors import UserError
+from ..wording import plural
 from .analysis import INF
 from .rules import Rule, Tpl, head_text
 
@@ -182,7 +183,7 @@ def bounded_lark_text(g: CompiledGrammar, max_nodes: int, max_nesting: int | Non
         max_depth = max_height_within(prod, g.min_size, g.min_height, g.start, max_nodes)
     if max_depth < 1:
         raise EmptyLanguageError(f"grammar {g.grammar_id}: no term of {g.start} has at most "
-                                 f"{max_nodes} nodes")
+                                 f"{plural(max_nodes, 'node')}")
     nest_cap = max_nesting  # None: ite nesting not bounded
     names = g._lark_names
     extent = _finite_extent(g, live)
@@ -276,5 +277,5 @@ def bounded_lark_text(g: CompiledGrammar, max_nodes: int, max_nesting: int | Non
         full_queue.extend(c for r in live[b] for _, c in r.slots if c not in done)
         blocks.append(_rule_block(names[b], alts))
     bound = f"; bounded: height <= {max_depth}" + (
-        f", ite nesting <= {nest_cap}" if nest_cap is not None else "") + f" (for <= {max_nodes} nodes)"
+        f", ite nesting <= {nest_cap}" if nest_cap is not None else "") + f" (for <= {plural(max_nodes, 'node')})"
     return _header(g, bound) + "\n".join(blocks) + "\n"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..lang.expr import Expr, Ite, children
 from ..spec.model import StyleProfile
+from ..wording import plural
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,8 @@ class StyleMetrics:
         return not self.violations
 
     def describe(self) -> str:
-        base = f"{self.nodes} nodes, ite depth {self.nesting}, {self.branches} branches, cost {self.cost}"
+        base = (f"{plural(self.nodes, 'node')}, ite depth {self.nesting}, "
+                f"{plural(self.branches, 'branch', 'branches')}, cost {self.cost}")
         return base + (f"; over the style profile: {'; '.join(self.violations)}" if self.violations else "")
 
 

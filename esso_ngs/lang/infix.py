@@ -15,6 +15,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from ..limits import MAX_TERM_DEPTH
 from ..resources import grammar_file
+from ..wording import plural
 from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, term_depth
 from .sexpr import text_problem
 
@@ -112,7 +113,7 @@ class _ToExpr(Transformer):
         op, lo, hi = FUNCTIONS[name]
         if len(args) < lo or (hi is not None and len(args) > hi):
             want = str(lo) if hi == lo else f"at least {lo}"
-            raise InfixSyntaxError(f"`{name}` takes {want} argument(s), got {len(args)}", name_tok.column)
+            raise InfixSyntaxError(f"`{name}` takes {plural(want, 'argument')}, got {len(args)}", name_tok.column)
         if op == "ite":
             return Ite(*args)
         return Op(op, tuple(args))

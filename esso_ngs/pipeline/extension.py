@@ -10,7 +10,8 @@ in this order):
    (`--samples`, `--temp`, ...), the validation tier (`--validate`) and
    `--hint-rounds`. An option string the host already has becomes `--nh-NAME`.
 2. `configure(args) -> bool`: reads the parsed options; True when
-   `--neural-hints` was given (the host then calls `hints_for`).
+   `--neural-hints` was given, or a model (`--model`, `--models-config`), which
+   implies it (the host then calls `hints_for`).
 3. `hints_for(hole, kernel, synth, examples) -> list[str]`: the ranked candidate
    terms (canonical S-expressions, best first) for one hole, which the host's
    enumerator tries first and learns its weights from.
@@ -106,12 +107,12 @@ class NeuralHintsExtension:
         flag = "--neural-hints" if "--neural-hints" not in taken else "--nh-neural-hints"
         parser.add_argument(flag, dest="nh_enabled", action="store_true",
                             help="generate hints in-process with a language model and hand the ranked "
-                                 "candidates to the enumerator (see the neural hints options)")
+                                 "candidates to the enumerator (implied by --model or --models-config)")
         add_model_options(parser, rounds=True)
 
     # ------------------------------------------------------------ 2. configure
     def configure(self, args: argparse.Namespace) -> bool:
-        if not getattr(args, "nh_enabled", False):
+        if not hints_requested(args):
             return False
         self.plan = plan_from_args(args)
         self.options = generate_options_from_args(args)
@@ -156,6 +157,12 @@ class NeuralHintsExtension:
         if hit is not None:
             return hit
         return self._specs.put(owners, key, _build_spec(kernel, synth))
+
+
+def hints_requested(args: argparse.Namespace) -> bool:
+    """`--neural-hints`, or a model given (a model is a request for its hints: never silently ignored)."""
+    return bool(getattr(args, "nh_enabled", False) or getattr(args, "nh_model", None)
+                or getattr(args, "nh_config", None))
 
 
 def _file_identity(obj: str | Path) -> tuple[str, int | None]:

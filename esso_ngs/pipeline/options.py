@@ -2,13 +2,16 @@
 
 Destinations are prefixed `nh_` so they never collide with a host's own; an
 option string a host already uses (ESSO's CLI may have a `--model`) is
-registered as `--nh-<name>` instead.
+registered as `--nh-<name>` instead. The exception is `--seed`: one seed per run, so a
+host's own `--seed` seeds the sampling too (`--sample-seed`, the old spelling, still
+overrides it). Old spellings stay accepted as hidden aliases (esso_ngs/argutil.py).
 """
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from ..argutil import add_hidden_alias
 from ..errors import UserError
 from ..neural.backend import BACKENDS
 from ..neural.cache import SampleCache
@@ -19,10 +22,18 @@ from .two_stage import GenerateOptions, ModelChoice, ModelPlan, plan_from_config
 BACKEND_CHOICES = tuple(sorted(BACKENDS))
 
 
-def _add(group: Any, parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
-    taken = getattr(parser, "_option_string_actions", {})
-    flag = f"--{name}" if f"--{name}" not in taken else f"--nh-{name}"
+def _add(group: Any, parser: argparse.ArgumentParser, name: str, *, old: str | None = None,
+         **kwargs: Any) -> None:
+    """Add `--name` (`--nh-name` when the host has it), and the old spelling `--old` hidden."""
+    flag = f"--{name}" if not _taken(parser, f"--{name}") else f"--nh-{name}"
     group.add_argument(flag, **kwargs)
+    if old and not _taken(parser, f"--{old}"):
+        alias = {k: v for k, v in kwargs.items() if k in ("dest", "action", "type", "choices")}
+        add_hidden_alias(group, f"--{old}", **alias)
+
+
+def _taken(parser: argparse.ArgumentParser, flag: str) -> bool:
+    return flag in getattr(parser, "_option_string_actions", {})
 
 
 def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
@@ -44,13 +55,18 @@ def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
          help="samples per hole and stage (default 10)")
     _add(g, parser, "temp", dest="nh_temp", type=float, metavar="T", default=0.8, help="temperature (default 0.8)")
     _add(g, parser, "top-p", dest="nh_top_p", type=float, metavar="P", default=0.95, help="nucleus mass (default 0.95)")
-    _add(g, parser, "sample-seed", dest="nh_seed", type=int, metavar="S", default=0, help="sampling seed (default 0)")
+    # One seed per run: a host that has its own `--seed` (synth, batch) seeds sampling with it too.
+    if _taken(parser, "--seed"):
+        add_hidden_alias(g, "--sample-seed", dest="nh_seed", type=int)
+    else:
+        _add(g, parser, "seed", old="sample-seed", dest="nh_seed", type=int, metavar="S", default=0,
+             help="sampling seed (default 0)")
     _add(g, parser, "max-tokens", dest="nh_max_tokens", type=int, metavar="N", default=96,
          help="token limit per sample (default 96)")
     _add(g, parser, "no-constrain", dest="nh_no_constrain", action="store_true",
          help="sample without the grammar mask (candidates are still checked)")
     _add(g, parser, "base-url", dest="nh_base_url", metavar="URL", help="openai backend: server URL")
-    _add(g, parser, "validate", dest="nh_tier", choices=TIERS, default=DEFAULT_TIER,
+    _add(g, parser, "validate", dest="nh_validate", choices=TIERS, default=DEFAULT_TIER,
          help=f"validation tier for candidates: none, cheap (grammar + style), examples (batched "
               f"evaluation on sampled inputs), full (Z3) (default {DEFAULT_TIER})")
     _add(g, parser, "example-inputs", dest="nh_example_inputs", type=int, default=DEFAULT_EXAMPLE_INPUTS,
@@ -58,7 +74,7 @@ def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
     _add(g, parser, "candidate-timeout-ms", dest="nh_candidate_timeout_ms", type=int,
          default=DEFAULT_CANDIDATE_TIMEOUT_MS, metavar="MS",
          help=f"full tier: Z3 time limit per candidate (default {DEFAULT_CANDIDATE_TIMEOUT_MS})")
-    _add(g, parser, "no-sample-cache", dest="nh_no_cache", action="store_true",
+    _add(g, parser, "no-cache", old="no-sample-cache", dest="nh_no_cache", action="store_true",
          help="do not read or write the model sample cache")
     if rounds:
         _add(g, parser, "hint-rounds", dest="nh_rounds", type=int, default=2, metavar="R",
@@ -72,10 +88,18 @@ def _backend_options(backend: str, args: argparse.Namespace) -> tuple[tuple[str,
     return ()
 
 
+def sampling_seed(args: argparse.Namespace) -> int:
+    """`--sample-seed` (old spelling) when given, else the host's `--seed`, else 0."""
+    seed = getattr(args, "nh_seed", None)
+    if seed is None:
+        seed = getattr(args, "seed", None)
+    return seed if isinstance(seed, int) else 0
+
+
 def plan_from_args(args: argparse.Namespace) -> ModelPlan:
     """The model plan the options describe (UserError on a missing or inconsistent choice)."""
     small = ModelChoice(backend=args.nh_backend, model=args.nh_model or "", samples=args.nh_samples,
-                        temperature=args.nh_temp, top_p=args.nh_top_p, seed=args.nh_seed,
+                        temperature=args.nh_temp, top_p=args.nh_top_p, seed=sampling_seed(args),
                         max_tokens=args.nh_max_tokens, constrained=not args.nh_no_constrain,
                         options=_backend_options(args.nh_backend, args))
     small.settings()  # range checks, before anything is written
@@ -91,7 +115,7 @@ def plan_from_args(args: argparse.Namespace) -> ModelPlan:
             raise UserError("--two-stage needs --large-model (or a [large] table in --models-config)")
         backend = args.nh_large_backend or args.nh_backend
         large = ModelChoice(backend=backend, model=args.nh_large_model, samples=args.nh_samples,
-                            temperature=args.nh_temp, top_p=args.nh_top_p, seed=args.nh_seed,
+                            temperature=args.nh_temp, top_p=args.nh_top_p, seed=sampling_seed(args),
                             max_tokens=args.nh_max_tokens, constrained=not args.nh_no_constrain,
                             options=_backend_options(backend, args))
         return ModelPlan(small, large)
@@ -101,6 +125,6 @@ def plan_from_args(args: argparse.Namespace) -> ModelPlan:
 
 
 def generate_options_from_args(args: argparse.Namespace) -> GenerateOptions:
-    validation = ValidationSettings(tier=args.nh_tier, example_inputs=args.nh_example_inputs,
-                                    candidate_timeout_ms=args.nh_candidate_timeout_ms, seed=args.nh_seed)
+    validation = ValidationSettings(tier=args.nh_validate, example_inputs=args.nh_example_inputs,
+                                    candidate_timeout_ms=args.nh_candidate_timeout_ms, seed=sampling_seed(args))
     return GenerateOptions(validation=validation, cache=None if args.nh_no_cache else SampleCache())

@@ -1,4 +1,4 @@
-"""The report of a batch run: one row per spec and hole, and a PNG of the speedups.
+"""The report of a batch run: one row per spec and hole, as a table that fits the terminal.
 
 Rows come from the per-spec `<spec>.result.json` files (the summary only lists
 them), so a report of an interrupted run shows what finished.
@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from rich.cells import cell_len
 
-PLOT_NAME = "speedups.png"
+from ..errors import UserError
 
 
 def load_results(run_dir: str | Path) -> tuple[Path, list[dict[str, Any]]]:
@@ -41,6 +41,18 @@ def _stage_model(ranking: dict[str, Any]) -> str:
     return ", ".join(sorted({f"{s['stage']} {s['backend']}:{s['model_id']}" for s in stages})) or "-"
 
 
+def _first_s(run: dict[str, Any]) -> float | None:
+    """Time to the first verified term (before the minimality search); the solve time when not recorded."""
+    for key in ("time_to_first_verified_s", "first_s"):
+        if run.get(key) is not None:
+            return float(run[key])
+    return run.get("time_s")
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
 def rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for doc in docs:
@@ -50,14 +62,20 @@ def rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for hole_id, h in doc["holes"].items():
             r = h["ranking"]
             counts = r["counts"]
+            plain, hinted = h["plain"], h["hinted"]
+            # This hole's generation time; a spec-level total for results written before it was recorded.
+            generation_s = r.get("generation_s", doc["times"]["hints_s"])
             out.append({
                 "spec": doc["spec"], "hole": hole_id, "status": "done",
                 "stage_model": _stage_model(r), "escalated": any(s["stage"] == "large" for s in r["stages"]),
                 "tier": r["tier"], "candidates": counts["candidates"], "cheap_ok": counts["cheap"],
                 "examples_ok": counts["examples"], "verified": counts["full"], "best": r["best"],
-                "plain_s": h["plain"]["time_s"], "hinted_s": h["hinted"]["time_s"],
-                "plain_status": h["plain"]["status"], "hinted_status": h["hinted"]["status"],
-                "hinted_by": h["hinted"]["found_by"], "speedup": h["speedup"],
+                "plain_s": plain["time_s"], "hinted_s": hinted["time_s"],
+                "plain_first_s": _first_s(plain), "hinted_first_s": _first_s(hinted),
+                "plain_status": plain["status"], "hinted_status": hinted["status"],
+                "hinted_by": hinted["found_by"], "speedup": h["speedup"],
+                "generation_s": generation_s,
+                "speedup_end_to_end": _ratio(plain["time_s"], generation_s + hinted["time_s"]),
                 "hints_s": doc["times"]["hints_s"],
             })
     return out
@@ -67,65 +85,99 @@ def _fmt_s(x: float | None) -> str:
     return "-" if x is None else f"{x:.2f}s"
 
 
-def render_table(run_dir: Path, table_rows: list[dict[str, Any]]) -> None:
-    from rich.console import Console
+def elide_middle(text: str, width: int) -> str:
+    """`text` in at most `width` cells, its middle replaced by an ellipsis (both ends of a term tell most)."""
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    head = width // 2
+    tail = width - 1 - head
+    return text[:head] + "…" + (text[len(text) - tail:] if tail else "")
+
+
+# Columns: (header, justify, optional). When the terminal is too narrow for the best term to
+# keep MIN_TERM_WIDTH cells, optional columns go (in DROP_ORDER), then spec and hole are
+# shortened to NARROW_NAME_WIDTH.
+_COLUMNS = (("spec", "left", False), ("hole", "left", False), ("stage / model", "left", True),
+            ("cand", "right", True), ("cheap", "right", True), ("examples", "right", True),
+            ("Z3", "right", True), ("best term", "left", False), ("plain", "right", False),
+            ("hinted", "right", False), ("speedup", "right", False), ("end-to-end", "right", True))
+DROP_ORDER = ("end-to-end", "stage / model", "cheap", "examples", "cand", "Z3")
+MIN_TERM_WIDTH = 16
+NARROW_NAME_WIDTH = 12
+TERM_COLUMN = "best term"
+
+
+def times_label(v: float) -> str:
+    """A speedup as people write it: 120x, 3.2x, 1x, 0.62x, 0.0031x."""
+    if v >= 10:
+        return f"{v:,.0f}x"
+    if v >= 1:
+        return f"{v:.1f}x".replace(".0x", "x")
+    return f"{v:.2g}x"
+
+
+def _cells(r: dict[str, Any]) -> dict[str, str]:
+    if r["status"] != "done":
+        return {"spec": r["spec"] or "-", "hole": "-", TERM_COLUMN: f"error: {r['error']}"}
+    tier = r["tier"]
+    cell = lambda n, level: str(n) if _ran(tier, level) else "-"  # noqa: E731
+    plain = _fmt_s(r["plain_s"]) + ("" if r["plain_status"] == "solved" else f" {r['plain_status']}")
+    hinted = _fmt_s(r["hinted_s"]) + ("" if r["hinted_status"] == "solved" else f" {r['hinted_status']}")
+    return {"spec": r["spec"], "hole": r["hole"], "stage / model": r["stage_model"],
+            "cand": str(r["candidates"]), "cheap": cell(r["cheap_ok"], 1), "examples": cell(r["examples_ok"], 2),
+            "Z3": cell(r["verified"], 3), TERM_COLUMN: r["best"] or "-", "plain": plain, "hinted": hinted,
+            "speedup": times_label(r["speedup"]) if r["speedup"] else "-",
+            "end-to-end": times_label(r["speedup_end_to_end"]) if r.get("speedup_end_to_end") else "-"}
+
+
+def _table(title: str, columns: list[tuple[str, str]], cells: list[dict[str, str]], term_width: int,
+           name_width: int | None = None) -> Any:
+    from rich import box
     from rich.table import Table
 
-    t = Table(title=f"esso-ngs batch report: {run_dir}", show_lines=False)
-    for col, justify in (("spec", "left"), ("hole", "left"), ("stage / model", "left"), ("cand", "right"),
-                         ("cheap", "right"), ("examples", "right"), ("Z3", "right"), ("best term", "left"),
-                         ("plain", "right"), ("hinted", "right"), ("speedup", "right")):
-        t.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for r in table_rows:
-        if r["status"] != "done":
-            t.add_row(r["spec"], "-", f"[red]error: {r['error']}[/red]", *[""] * 8)
-            continue
-        tier = r["tier"]
-        cell = lambda n, level: str(n) if _ran(tier, level) else "-"  # noqa: E731
-        plain = _fmt_s(r["plain_s"]) + ("" if r["plain_status"] == "solved" else f" {r['plain_status']}")
-        hinted = _fmt_s(r["hinted_s"]) + ("" if r["hinted_status"] == "solved" else f" {r['hinted_status']}")
-        speed = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
-        t.add_row(r["spec"], r["hole"], r["stage_model"], str(r["candidates"]), cell(r["cheap_ok"], 1),
-                  cell(r["examples_ok"], 2), cell(r["verified"], 3), r["best"] or "-", plain, hinted, speed)
-    Console(width=200).print(t)
+    t = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for name, justify in columns:
+        t.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis",  # type: ignore[arg-type]
+                     max_width=name_width if name in ("spec", "hole") else None)
+    for c in cells:
+        t.add_row(*[elide_middle(c.get(name, ""), term_width) if name == TERM_COLUMN else c.get(name, "")
+                    for name, _ in columns])
+    return t
+
+
+def render_table(run_dir: Path, table_rows: list[dict[str, Any]], console: Any = None) -> None:
+    """The report table in the console's width (the terminal's, or $COLUMNS): one line per row,
+    long terms elided in the middle (`--json` has them whole); narrow terminals lose optional columns."""
+    from rich.console import Console
+
+    console = console or Console()
+    width = console.width
+    cells = [_cells(r) for r in table_rows]
+    title = elide_middle(f"esso-ngs batch report: {run_dir}", width)
+    columns = [(name, justify) for name, justify, _ in _COLUMNS]
+    unbounded = console.options.update_width(1_000_000)  # natural widths, not capped by the console
+    steps: list[str | None] = [*DROP_ORDER, None]  # None: shorten spec and hole
+    name_width: int | None = None
+    while True:
+        # The other columns at their natural width decide what is left for the term
+        # (measured with a 1-cell term, so the header is the term column's widest cell).
+        others = console.measure(_table(title, columns, cells, 1, name_width), options=unbounded).maximum
+        term_width = width - others + cell_len(TERM_COLUMN)
+        if term_width >= MIN_TERM_WIDTH or not steps:
+            break
+        step = steps.pop(0)
+        if step is None:
+            name_width = NARROW_NAME_WIDTH
+        else:
+            columns = [c for c in columns if c[0] != step]
+    console.print(_table(title, columns, cells, max(term_width, 1), name_width))
 
 
 def _ran(tier: str, level: int) -> bool:
     from ..verify.tiers import tier_level
     return tier_level(tier) >= level
-
-
-def plot_speedups(run_dir: Path, table_rows: list[dict[str, Any]], path: Path | None = None) -> Path | None:
-    """A bar chart of per-hole speedups (log scale); None when matplotlib is not installed."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")  # files only: never a window, works without a display
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    done = [r for r in table_rows if r["status"] == "done" and r["speedup"]]
-    target = path or run_dir / PLOT_NAME
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(done) + 2), 4.5))
-    labels = [f"{r['spec']}:{r['hole']}" if r["hole"] else r["spec"] for r in done]
-    values = [r["speedup"] for r in done]
-    colors = ["tab:green" if v >= 1 else "tab:red" for v in values]
-    # Bars grow from 1x (no change), up for speedups and down for slowdowns.
-    ax.bar(range(len(values)), [v - 1.0 for v in values], bottom=1.0, color=colors)
-    ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_yscale("log")
-    if values:
-        ax.set_ylim(min(min(values), 1.0) / 1.5, max(max(values), 1.0) * 1.5)
-    ax.set_xticks(range(len(values)))
-    ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=8)
-    ax.set_ylabel("synthesis time without / with hints")
-    ax.set_title("Speedup from neural hints, per hole")
-    fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(target)  # never a half-written PNG
-    return target
 
 
 def describe_ranking(ranking: Any) -> str:

@@ -37,6 +37,7 @@ from ..neural.sampling import HoleSamples
 from ..spec.model import Spec
 from ..verify.candidate import rank
 from ..verify.tiers import ValidationSettings, validate
+from ..wording import noun
 from .aggregate import HoleRanking, add_samples
 
 STAGE_KEYS = ("backend", "model", "samples", "temperature", "top_p", "seed", "max_tokens", "constrained")
@@ -87,7 +88,7 @@ def _stage_from_mapping(data: Any, where: str, defaults: ModelChoice | None) -> 
         raise UserError(f"{where}: expected a table/object with backend and model")
     unknown = sorted(set(data) - set(STAGE_KEYS) - set(BACKEND_OPTION_KEYS))
     if unknown:
-        raise UserError(f"{where}: unknown key(s) {', '.join(unknown)} "
+        raise UserError(f"{where}: unknown {noun(len(unknown), 'key')} {', '.join(unknown)} "
                         f"(known: {', '.join(STAGE_KEYS + BACKEND_OPTION_KEYS)})")
     base = defaults or ModelChoice(backend="mlx", model="")
     values: dict[str, Any] = {}
@@ -136,7 +137,7 @@ def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> M
         raise UserError(f"{p}: expected an object with `small` and optional `large`")
     unknown = sorted(set(data) - {"small", "large", "model"})
     if unknown:
-        raise UserError(f"{p}: unknown top-level key(s) {', '.join(unknown)} (known: small, large)")
+        raise UserError(f"{p}: unknown top-level {noun(len(unknown), 'key')} {', '.join(unknown)} (known: small, large)")
     first = data.get("small", data.get("model"))
     if first is None:
         raise UserError(f"{p}: no `small` table (the first-stage model)")

@@ -20,6 +20,7 @@ from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import Const, Expr, Op, Var, free_vars, substitute
 from ..lang.intervals import bit_width_for
 from ..lang.z3enc import EncodeError, int_then_bv, to_z3, to_z3_bv, z3_value_to_py
+from ..wording import noun
 from .problem import SygusProblem
 from .terms import BOOL
 
@@ -143,7 +144,7 @@ def check_formula(c: Expr, sorts: Mapping[str, str], timeout_ms: int = 5000
     names = sorted(free_vars(c))
     missing = [n for n in names if n not in sorts]
     if missing:
-        return "unknown", None, f"unbound name(s) {', '.join(missing)}"
+        return "unknown", None, f"unbound {noun(len(missing), 'name')} {', '.join(missing)}"
     bounds: dict[str, tuple[int | None, int | None]] = {}
 
     def attempt(width: int | None) -> tuple[bool, tuple[str, Assignment | None, str], str]:

@@ -31,6 +31,7 @@ from ..lang.expr import BoolLit, Const, EnumLit, Expr, Op, Var, transform, walk
 from ..spec.model import BoolType, EnumType, IntType, Spec, Type
 from ..verify import obligations_for
 from ..verify.domain import Domain
+from ..wording import plural
 from .terms import to_sygus
 
 HELPERS = {
@@ -157,7 +158,7 @@ def _export_hole(spec: Spec, hole_id: str) -> ExportedHole:
     funs = [_synth_fun(spec, h, params[h], lower) for h in involved]
     logic = "NIA" if lower.nonlinear else "LIA"
     lines = [f"; SyGuS-IF 2.1, exported by esso-ngs from {spec.kernel.path.name} / {spec.synth.path.name}",
-             f"; hole {hole_id}: {len(constraints)} obligation(s); ESSO semantics: x div 0 = x mod 0 = 0",
+             f"; hole {hole_id}: {plural(len(constraints), 'obligation')}; ESSO semantics: x div 0 = x mod 0 = 0",
              *[f"; note: {n}" for n in oset.notes],
              f"(set-logic {logic})"]
     lines += [HELPERS[k] for k in ("safe_div", "safe_mod", "min", "max") if k in lower.used]

@@ -28,6 +28,7 @@ from ..lang.expr import Expr, Op, Var, substitute
 from ..lang.sexpr import to_sexpr
 from ..synth.enumerate import Enumerator, LevelDone
 from ..grammar import CompiledGrammar
+from ..wording import plural
 from .check import check_formula
 from .common import Run, compiled, complete_search, limits_for
 from .problem import InvTask, SygusProblem
@@ -194,7 +195,7 @@ def solve_invariant(problem: SygusProblem, task: InvTask, run: Run) -> tuple[str
         if run.out_of_time() or enum.stopped:
             return "timeout", {}, "time limit reached"
         if undecided:
-            return "unknown", {}, f"Z3 could not decide {len(undecided)} candidate(s)"
+            return "unknown", {}, f"Z3 could not decide {plural(len(undecided), 'candidate')}"
         if complete_search(problem, [f], []):
             return "infeasible", {}, "no predicate of the grammar separates the examples"
         return "unknown", {}, "no invariant found in the default grammar"

@@ -16,6 +16,7 @@ from pathlib import Path
 from ..grammar import compile_grammar
 from ..lang.expr import Const, Expr, Op, Var, children, substitute, walk
 from ..spec.model import StyleProfile
+from ..wording import plural
 from .defined import register
 from .grammars import default_grammar, read_grammar
 from .problem import InvTask, SygusProblem, SynthFun
@@ -266,7 +267,7 @@ class _Builder:
                 raise TermError(f"{fname} is not a defined function")
             want = inv.sorts if arity == n else inv.sorts + inv.sorts
             if d.sort != BOOL or d.sorts != want:
-                raise TermError(f"{fname} must take {arity} argument(s) of sorts {' '.join(want)} and return Bool")
+                raise TermError(f"{fname} must take {plural(arity, 'argument')} of sorts {' '.join(want)} and return Bool")
             args = state if arity == n else state + primed
             parts.append(substitute(d.body, {p: Var(a) for p, a in zip(d.params, args)}))
         # The generic constraints below quantify over x and x': declare them.

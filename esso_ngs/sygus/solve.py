@@ -36,6 +36,7 @@ from ..lang.evaluate import Value
 from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
 from ..synth.enumerate import Entry, Enumerator, LevelDone
+from ..wording import plural
 from .affine import affine_applicable, solve_affine
 from .check import check_formula
 from .common import Run, SolveOptions, SolveResult, Trace, compiled, complete_search, limits_for
@@ -192,7 +193,7 @@ def _cegis(run: Run, funs: list[SynthFun], cidx: list[int], product: bool
         ctx = PointContext(problem, funs, cidx, examples, extra)
         enums = {f.name: Enumerator(grammars[f.name], ctx.envs[f.name], limits_for(grammars[f.name]),
                                     should_stop=run.stop) for f in funs}
-        run.log(f"round {res.rounds}: {examples.size} examples")
+        run.log(f"round {res.rounds}: {plural(examples.size, 'example')}")
         candidates = _product(enums, funs) if product else _single(enums[funs[0].name], funs[0].name)
         outcome: str | None = None
         for combo in candidates:
@@ -227,7 +228,7 @@ def _cegis(run: Run, funs: list[SynthFun], cidx: list[int], product: bool
         if outcome == "timeout" or any(e.stopped for e in enums.values()) or run.out_of_time():
             return "timeout", {}, "time limit reached"
         if undecided:
-            return "unknown", {}, f"Z3 could not decide {len(undecided)} candidate(s), e.g. {min(undecided, key=len)}"
+            return "unknown", {}, f"Z3 could not decide {plural(len(undecided), 'candidate')}, e.g. {min(undecided, key=len)}"
         if complete:
             return "infeasible", {}, "every term of the grammar is refuted"
         return "unknown", {}, "no term found (the grammar was approximated or pruning was inexact)"

@@ -28,6 +28,7 @@ from typing import Callable, Mapping
 from ..lang import ops
 from ..lang.expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, children, substitute, walk
 from ..lang.ops import BOOL, INT
+from ..wording import plural
 from .reader import Sexp, show, sym
 
 _OUR_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -236,7 +237,7 @@ def _occurrences(x: Sexp, name: str) -> int:
 
 def _check_args(name: str, args: list[tuple[Expr, str]], sorts: tuple[str, ...]) -> None:
     if len(args) != len(sorts):
-        raise TermError(f"{name} takes {len(sorts)} argument(s), got {len(args)}")
+        raise TermError(f"{name} takes {plural(len(sorts), 'argument')}, got {len(args)}")
     for i, ((_, got), want) in enumerate(zip(args, sorts)):
         if got != want:
             raise TermError(f"argument {i + 1} of {name} must be {want}, got {got}")
@@ -271,7 +272,7 @@ Args = list[tuple[Expr, str]]
 
 def _need(op: str, args: Args, sort: str, at_least: int) -> list[Expr]:
     if len(args) < at_least:
-        raise TermError(f"{op} needs at least {at_least} argument(s), got {len(args)}")
+        raise TermError(f"{op} needs at least {plural(at_least, 'argument')}, got {len(args)}")
     for i, (_, s) in enumerate(args):
         if s != sort:
             raise TermError(f"argument {i + 1} of {op} must be {sort}, got {s}")

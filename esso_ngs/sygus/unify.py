@@ -24,6 +24,7 @@ from ..lang.expr import Expr, Ite, Var
 from ..lang.sexpr import to_sexpr
 from ..spec.model import GrammarSpec, StyleProfile
 from ..synth.enumerate import Entry, Enumerator, LevelDone
+from ..wording import plural
 from .common import Run, compiled, limits_for
 from .dtree import decision_tree
 from .examples import Examples, PointContext, apps_in
@@ -103,7 +104,7 @@ def solve_unify(run: Run, f: SynthFun, cond_nt: str, cidx: list[int]) -> tuple[s
         res.rounds += 1
         ctx = PointContext(problem, [f], cidx, examples, {})
         env = ctx.envs[f.name]
-        run.log(f"round {res.rounds} (divide and conquer): {examples.size} examples")
+        run.log(f"round {res.rounds} (divide and conquer): {plural(examples.size, 'example')}")
         t_enum = Enumerator(g, env, limits_for(g), should_stop=run.stop)
         c_enum = Enumerator(gc, env, limits_for(gc), should_stop=run.stop)
         t_stream, c_stream = t_enum.terms(), c_enum.terms()

@@ -21,6 +21,7 @@ from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
 from ..spec.model import Spec
 from ..verify import VerifyOptions, verify
+from ..wording import plural
 from .enumerate import Entry, Enumerator, LevelDone, Limits
 from .examples import ExampleSet
 from .guidance import Guidance, Hint, learn_guidance, parse_hint
@@ -153,7 +154,7 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
         return _finish(result, start, "timeout", reason=search.stopped)
     if search.unknown_terms:
         return _finish(result, start, "unknown",
-                       reason=f"Z3 could not decide {len(search.unknown_terms)} candidate(s), e.g. "
+                       reason=f"Z3 could not decide {plural(len(search.unknown_terms), 'candidate')}, e.g. "
                               f"{search.unknown_terms[0]}")
     if search.last_rejected is not None and not result.counterexamples:
         # Name a real counterexample for the last candidate, not just "failed an example".
@@ -218,7 +219,8 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
                 break
             if isinstance(item, LevelDone):
                 level = item.level
-                log(_level_line(hole_id, enum, level, len(pending)))
+                if enum.stats.levels[-1][1:] != (0, 0):  # only levels that built or kept a term
+                    log(_level_line(hole_id, enum, level, len(pending)))
                 # The last level drains everything: no term is left to come before them.
                 last = level == enum.top_level
                 while pending and (guided or last or pending[0][0] <= level):
@@ -254,6 +256,7 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
                 out.last_rejected = entry
         result.candidates += enum.stats.built
         result.candidates_kept += enum.stats.kept
+        log(_search_summary(hole_id, enum))
         out.unknown_terms = sorted(undecided - exclude)
         if out.found is not None:
             return out
@@ -264,7 +267,7 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
         if not restart:
             out.exhausted = not guided
             return out
-        log(f"[{hole_id}] restart with {examples.size} examples")
+        log(f"[{hole_id}] restart with {plural(examples.size, 'example')}")
 
 
 def _canonical(hint: Hint) -> str | None:
@@ -275,7 +278,15 @@ def _level_line(hole_id: str, enum: Enumerator, level: int, pending: int) -> str
     _, built, kept = enum.stats.levels[-1]
     return (f"[{hole_id}] level {level}: built {built}, kept {kept} "
             f"(pruned so far: {enum.stats.pruned_equivalent} equivalent, {enum.stats.pruned_style} over profile); "
-            f"{pending} pass the examples")
+            f"{plural(pending, 'candidate')} {'passes' if pending == 1 else 'pass'} the examples")
+
+
+def _search_summary(hole_id: str, enum: Enumerator) -> str:
+    levels = enum.stats.levels
+    busy = sum(1 for _, built, kept in levels if built or kept)
+    return (f"[{hole_id}] enumerated {plural(len(levels), 'cost level')} ({busy} with terms): "
+            f"{plural(enum.stats.built, 'term')} built, {enum.stats.kept} kept, "
+            f"{enum.stats.pruned_equivalent} pruned as equivalent, {enum.stats.pruned_style} over the style profile")
 
 
 def _inputs(inputs: dict) -> str:

@@ -24,12 +24,14 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from ..errors import UserError
+from ..extras import require_extra
 from ..grammar import CompiledGrammar, Membership, grammar_for_hole, style_metrics
 from ..lang.batched import BatchEnv, evaluate_many
 from ..lang.expr import Expr, fill_holes
 from ..lang.sexpr import TermSyntaxError, parse_term
 from ..memo import IdentityCache
 from ..spec.model import Spec
+from ..wording import plural
 from .candidate import Candidate, CheapCheck, Checks, ExamplesCheck, FullCheck, tier_level
 from .obligations import Obligation, obligations_for
 from .verifier import Verdict, VerifyOptions, first_counterexample, premise_sample, verify
@@ -146,6 +148,8 @@ def torch_engine() -> Any | None:
     want = os.environ.get("ESSO_NGS_EXAMPLES_DEVICE", "auto").lower()
     if want in ("cpu", "numpy") or (want == "auto" and not _gpu_plausible()):
         return None
+    if want in ("cuda", "mps"):  # asked for by name: say what is missing rather than fall back
+        require_extra("torch", f"ESSO_NGS_EXAMPLES_DEVICE={want}")
     try:
         from ..lang.batched_torch import torch_device
         import torch
@@ -268,7 +272,7 @@ def validate(spec: Spec, hole_id: str, candidates: Sequence[Candidate], settings
             if c.full is not None or not c.passes("examples"):
                 continue
             if done >= settings.max_full:
-                c.full = FullCheck("skipped", reason=f"only the best {settings.max_full} candidates go to Z3")
+                c.full = FullCheck("skipped", reason=f"only the best {plural(settings.max_full, 'candidate')} go to Z3")
                 continue
             c.full, c.verdict = _full(spec, hole_id, terms[i], settings.candidate_timeout_ms, settings.seed)
             done += 1

