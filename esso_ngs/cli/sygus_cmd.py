@@ -63,7 +63,7 @@ def add_solve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout-ms", type=int, help=f"time budget (default {DEFAULT_TIMEOUT_MS})")
     p.add_argument("--seed", type=int, default=0, help="seed for the first random examples")
     p.add_argument("--json", action="store_true", help="print a JSON result instead of the solution")
-    p.add_argument("--output", metavar="DIR", help="also write DIR/result.json (solution, status, times)")
+    p.add_argument("-o", "--output", metavar="DIR", help="also write DIR/result.json (solution, status, times)")
     p.add_argument("-v", "--verbose", action="store_true", help="trace the search on stderr")
 
 
