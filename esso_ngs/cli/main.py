@@ -10,6 +10,7 @@ from typing import Sequence
 from .. import __version__, interrupts
 from ..errors import UserError
 from ..limits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_NOT_SOLVED
+from .backend_process import prepare_model_process
 from .checks import check_option_values
 
 # Each module defines `add_parser(subparsers)` registering its command(s) with
@@ -73,6 +74,7 @@ def _run(argv: list[str]) -> int:
         return EXIT_BAD_INPUT
     try:
         check_option_values(args)
+        prepare_model_process(args)  # may re-execute the process (OpenBLAS for mlx): before any work
         return int(args.func(args) or 0)
     except UserError as err:
         return _fail(str(err))

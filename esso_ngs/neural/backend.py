@@ -10,10 +10,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import threading
+import time
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, TypeVar, runtime_checkable
 
 from ..errors import UserError
+
+T = TypeVar("T")
 
 
 class BackendUnavailable(UserError):
@@ -133,7 +137,7 @@ class BackendStats:
 
 @runtime_checkable
 class Backend(Protocol):
-    name: str  # registry name: "mlx", "transformers", "openai", "replay"
+    name: str  # registry name: "mlx", "transformers", "openai", "replay" (auto makes one of the first two)
     model_id: str  # human name of the model, used as the hints' `source`
     supports_constraints: bool  # whether constraint_text is enforced while decoding
     stats: BackendStats
@@ -144,12 +148,50 @@ class Backend(Protocol):
 
     def sample(self, prompt: Prompt, settings: SampleSettings,
                constraint_text: str | None) -> list[Sample]:
-        """`settings.n` completions; sample i uses seed `settings.seed_for(i)`."""
+        """`settings.n` completions; sample i uses seed `settings.seed_for(i)`.
+
+        Local backends (`streams_samples = True`) also take `on_event`, a
+        neural.progress callback: load, prefill, and each sample as it finishes.
+        """
         ...
+
+
+class InProcessBackend:
+    """What the in-process backends (mlx, transformers) share: one sampling call at
+    a time per backend object, so a background thread (the anytime search's
+    generator) and the main thread can use one backend safely; and the load
+    announced as progress events. Subclasses set `_lock` and define `_sample`."""
+
+    name: str
+    model_id: str
+    streams_samples = True  # calls on_event per sample as each finishes
+    _lock: threading.Lock
+
+    def sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
+               on_event: Any = None) -> list[Sample]:
+        with self._lock:
+            return self._sample(prompt, settings, constraint_text, on_event)
+
+    def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
+                on_event: Any) -> list[Sample]:
+        raise NotImplementedError
+
+    def _announce_load(self, on_event: Any, fresh: bool, load: Callable[[], T]) -> T:
+        """`load()`, between `load_start` and `load` events when it really loads (`fresh`)."""
+        from .progress import emit
+        label = getattr(self, "choice_label", self.name)
+        if fresh:
+            emit(on_event, "load_start", model=self.model_id, backend=label)
+        t0 = time.perf_counter()
+        value = load()
+        if fresh:
+            emit(on_event, "load", model=self.model_id, backend=label, seconds=time.perf_counter() - t0)
+        return value
 
 
 # ---------------------------------------------------------------- registry
 BACKENDS: dict[str, str] = {
+    "auto": "esso_ngs.neural.auto:make_auto_backend",  # the fastest local one here (auto.py)
     "mlx": "esso_ngs.neural.mlx_backend:MLXBackend",
     "transformers": "esso_ngs.neural.transformers_backend:TransformersBackend",
     "openai": "esso_ngs.neural.openai_backend:OpenAIBackend",

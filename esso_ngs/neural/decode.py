@@ -24,6 +24,7 @@ import numpy as np
 
 from .token_mask import TokenConstraint
 from .backend import Sample, SampleSettings
+from .progress import Progress, emit
 
 # Nucleus search looks at this many top tokens first and sorts the whole row
 # only when their mass falls short of top_p (rare for a trained model).
@@ -31,14 +32,25 @@ _TOP_P_PREFIX = 256
 
 
 class Stepper(Protocol):
-    def forward(self, tokens: Sequence[int]) -> Callable[[], np.ndarray]:
-        """Start one step feeding `tokens` (one per live row); the callable returns
-        the [rows, vocab] float32 logits of the next position."""
+    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
+        """Start one forward pass feeding `tokens[j]` to live row j (the same count k
+        for every row); the callable returns the [rows, k, vocab] float32 logits."""
         ...
 
     def keep(self, positions: Sequence[int]) -> None:
         """Keep only these rows (positions in the current batch), in this order."""
         ...
+
+
+SampleCallback = Callable[[int, Sample], None]  # (index of the sample in the batch, the sample)
+
+
+def sample_events(progress: Progress | None, hole_id: str, first: int) -> SampleCallback | None:
+    """An on_sample callback that reports each finished row as a `sample` event
+    (index = `first` + its row; the raw Sample rides along for sampling.py)."""
+    if progress is None:
+        return None
+    return lambda row, sample: emit(progress, "sample", hole_id, index=first + row, raw=sample)
 
 
 def _logsumexp(x: np.ndarray) -> float:
@@ -87,13 +99,38 @@ def pick_token(logits: np.ndarray, allowed: np.ndarray | None, rng: np.random.Ge
     return token, float(logits[token] - raw_lse), float(lp[j])
 
 
+def fastest_step_s(stepper: Stepper, rows: int, steps: int) -> float:
+    """Seconds of the fastest of `steps` decoding steps over `rows` rows (the speed
+    probe of `--backend auto`: on a shared machine the slower steps measure the neighbours)."""
+    times = []
+    for i in range(steps):
+        t0 = time.perf_counter()
+        stepper.forward([[11 + i]] * rows)()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def _log_softmax_at(row: np.ndarray, token: int) -> float:
+    return float(row[token] - _logsumexp(row))
+
+
 def decode_batch(stepper: Stepper, last_prompt_id: int, seeds: Sequence[int], settings: SampleSettings,
                  constraints: Sequence[TokenConstraint] | None, eos: set[int],
-                 detokenize: Callable[[list[int]], str]) -> list[Sample]:
-    """Decode len(seeds) samples as one batch that shrinks as rows finish."""
+                 detokenize: Callable[[list[int]], str],
+                 on_sample: SampleCallback | None = None) -> list[Sample]:
+    """Decode len(seeds) samples as one batch that shrinks as rows finish.
+
+    Tokens the grammar forces are never sampled (they draw nothing from the
+    row's generator, so a row's samples do not depend on its batch): they queue
+    up behind the sampled token, and when every live row has a queue of at least
+    k tokens, k of them go through the model in one forward pass. A lone row
+    (the long tail of a batch) thus feeds all its forced tokens at once.
+    `on_sample(i, sample)` is called as each row finishes, in finishing order.
+    """
     n = len(seeds)
     rngs = [np.random.default_rng(s) for s in seeds]
     generated: list[list[int]] = [[] for _ in range(n)]
+    queue: list[list[int]] = [[last_prompt_id] for _ in range(n)]  # decided, not yet fed
     logprob = [0.0] * n
     constrained_lp = [0.0] * n
     finish = ["length"] * n
@@ -101,57 +138,73 @@ def decode_batch(stepper: Stepper, last_prompt_id: int, seeds: Sequence[int], se
     elapsed = [0.0] * n
     started = time.perf_counter()
     active = list(range(n))
-    tokens = [last_prompt_id] * n
     eos_ids = sorted(eos)
-    for _ in range(settings.max_tokens):
-        result = stepper.forward(tokens)
-        masks: list[np.ndarray] | None = None
+    out: list[Sample | None] = [None] * n
+
+    def done(r: int, how: str) -> None:
+        finish[r] = how
+        elapsed[r] = time.perf_counter() - started
+        out[r] = Sample(text=detokenize(generated[r]), logprob=logprob[r], tokens=len(generated[r]),
+                        hit_token_limit=(how == "length"), finish=how,
+                        mask_time_s=constraints[r].mask_time_s if constraints is not None else 0.0,
+                        gen_time_s=elapsed[r], seed=seeds[r],
+                        constrained_logprob=constrained_lp[r] if constraints is not None else None,
+                        error=errors[r])
+        if on_sample is not None:
+            on_sample(r, out[r])
+
+    while active:
+        k = min(len(queue[r]) for r in active)
+        fed = [queue[r][:k] for r in active]
+        for r in active:
+            del queue[r][:k]
+        result = stepper.forward(fed)
+        # Masks for the rows that sample next, computed while the forward pass runs.
+        masks: dict[int, np.ndarray] = {}
         if constraints is not None:
-            masks = [constraints[r].allowed_mask() for r in active]
+            masks = {r: constraints[r].allowed_mask() for r in active if not queue[r]}
         logits = result()
         keep: list[int] = []
-        next_tokens: list[int] = []
         for j, r in enumerate(active):
-            row = logits[j]
+            for i in range(1, k):  # the forced tokens fed after the first: their model log-prob
+                logprob[r] += _log_softmax_at(logits[j, i - 1], fed[j][i])
+            row = logits[j, k - 1]
+            if queue[r]:  # the next token is forced too: score it, sample nothing
+                logprob[r] += _log_softmax_at(row, queue[r][0])
+                keep.append(j)
+                continue
             allowed = None
-            if masks is not None:
-                allowed = masks[j][: row.shape[0]]
+            if constraints is not None:
+                allowed = masks[r][: row.shape[0]]
                 if not allowed.any():  # cannot happen with a sound matcher: end the row cleanly
                     allowed = np.zeros_like(allowed)
                     allowed[[i for i in eos_ids if i < allowed.size]] = True
             t, raw, masked = pick_token(row, allowed, rngs[r], settings.temperature, settings.top_p)
             logprob[r] += raw
             constrained_lp[r] += masked
-            done = True
             if t in eos or (constraints is not None and constraints[r].is_eos(t)):
-                finish[r] = "eos"
-            else:
-                generated[r].append(t)
-                if constraints is not None and not constraints[r].consume(t):
-                    finish[r], errors[r] = "error", constraints[r].error  # a mask bug: never silent
-                elif constraints is not None and constraints[r].is_stopped():
-                    finish[r] = "stopped"  # the term is complete; only EOS could follow
-                else:
-                    done = False
-            if done:
-                elapsed[r] = time.perf_counter() - started
-            else:
-                keep.append(j)
-                next_tokens.append(t)
-        if not keep:
-            active = []
-            break
-        if len(keep) < len(active):
+                done(r, "eos")
+                continue
+            generated[r].append(t)
+            if constraints is not None:
+                c = constraints[r]
+                if not c.consume(t):
+                    errors[r] = c.error  # a mask bug: never silent
+                    done(r, "error")
+                    continue
+                if not c.is_stopped() and len(generated[r]) < settings.max_tokens:
+                    forced = c.forced_tokens(settings.max_tokens - len(generated[r]))
+                    generated[r].extend(forced)
+                    queue[r].extend(forced)
+                if c.is_stopped():
+                    done(r, "stopped")  # the term is complete; only EOS could follow
+                    continue
+            if len(generated[r]) >= settings.max_tokens:
+                done(r, "length")
+                continue
+            queue[r].insert(0, t)
+            keep.append(j)
+        if len(keep) < len(active) and keep:
             stepper.keep(keep)
         active = [active[j] for j in keep]
-        tokens = next_tokens
-    for r in active:  # still decoding at the token limit
-        elapsed[r] = time.perf_counter() - started
-    return [
-        Sample(text=detokenize(generated[r]), logprob=logprob[r], tokens=len(generated[r]),
-               hit_token_limit=(finish[r] == "length"), finish=finish[r],
-               mask_time_s=constraints[r].mask_time_s if constraints is not None else 0.0,
-               gen_time_s=elapsed[r], seed=seeds[r],
-               constrained_logprob=constrained_lp[r] if constraints is not None else None, error=errors[r])
-        for r in range(n)
-    ]
+    return [s for s in out if s is not None]

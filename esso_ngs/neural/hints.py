@@ -12,6 +12,7 @@ from ..grammar import grammar_for_hole
 from ..spec import Spec
 from .backend import Backend, SampleSettings
 from .cache import SampleCache
+from .progress import Progress
 from .prompt import build_prompt
 from .sampling import HoleSamples, sample_hole
 
@@ -20,11 +21,12 @@ def hints_for_spec(spec: Spec, backend: Backend, settings: SampleSettings, *,
                    constrained: bool = True, mode: str | None = None,
                    cache: SampleCache | None = None, hole_ids: Sequence[str] | None = None,
                    counterexamples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                   examples: bool = True) -> list[HoleSamples]:
+                   examples: bool = True, on_event: Progress | None = None) -> list[HoleSamples]:
     """One HoleSamples per hole (all holes, or `hole_ids`), in spec order.
 
     `mode` defaults to "term" when decoding is constrained and "list" otherwise;
     replay defaults to "term", the mode recorded samples usually come from.
+    `on_event` receives progress events (neural/progress.py) as the work goes.
     """
     constrained = constrained and backend.supports_constraints
     mode = mode or ("term" if constrained or backend.name == "replay" else "list")
@@ -35,5 +37,6 @@ def hints_for_spec(spec: Spec, backend: Backend, settings: SampleSettings, *,
         grammar = grammar_for_hole(spec, hole.hole_id)
         prompt = build_prompt(spec, hole.hole_id, mode=mode, examples=examples,
                               counterexamples=(counterexamples or {}).get(hole.hole_id, ()))
-        out.append(sample_hole(backend, prompt, settings, grammar, constrained=constrained, cache=cache))
+        out.append(sample_hole(backend, prompt, settings, grammar, constrained=constrained, cache=cache,
+                               on_event=on_event))
     return out

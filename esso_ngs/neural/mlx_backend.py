@@ -29,10 +29,13 @@ import numpy as np
 
 from ..errors import UserError
 from .token_mask import TokenConstraint, hf_tokenizer_of
-from .backend import BackendStats, Prompt, Sample, SampleSettings, require
-from .chat import encode_prompt
-from .decode import decode_batch
-from .models import LocalModel, model_dir_hash, offline, resolve_model
+from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
+from .chat import encode_prompt, static_prefix_len
+from .decode import decode_batch, fastest_step_s, sample_events
+from .models import LocalModel, model_dir_hash, offline
+from .prepare import resolve_or_prepare
+from .prefix import PrefixStore, cached_prefix, prefix_cache_enabled, runtime_label
+from .progress import Progress, emit
 
 _MODELS: dict[Path, tuple[Any, Any, float]] = {}  # path -> (model, tokenizer wrapper, load seconds)
 _LOAD_LOCK = threading.Lock()
@@ -88,63 +91,92 @@ def _keep_rows(cache: list[Any], rows: list[int]) -> None:
         c.state = (mx.take(k, idx, axis=0), mx.take(v, idx, axis=0), c.offset)
 
 
-class MLXBackend:
+class MLXBackend(InProcessBackend):
     name = "mlx"
     supports_constraints = True
 
     def __init__(self, model: str, batch_size: int = 16, prefill_step: int = 512,
-                 prompt_cache_entries: int = 4) -> None:
-        self.local: LocalModel = resolve_model(model)
+                 prompt_cache_entries: int = 4, prefix_cache: bool = True) -> None:
+        self.local: LocalModel = resolve_or_prepare(model)
         self.model_id = self.local.model_id
         self.batch_size = max(1, batch_size)
         self.prefill_step = prefill_step
         self.prompt_cache_entries = prompt_cache_entries
+        self.prefix_store = PrefixStore() if prefix_cache and prefix_cache_enabled() else None
         self.stats = BackendStats()
         self._hash: str | None = None
         self._prompt_cache: Any = None
+        self._lock = threading.Lock()  # one sampling call at a time per backend (thread-safe use)
 
     def model_hash(self) -> str:
         if self._hash is None:
             self._hash = model_dir_hash(self.local.path)
         return self._hash
 
-    def load(self) -> tuple[Any, Any]:
-        model, tokenizer, load_s = load_mlx_model(self.local.path)
+    def load(self, on_event: Progress | None = None) -> tuple[Any, Any]:
+        model, tokenizer, load_s = self._announce_load(on_event, self.local.path not in _MODELS,
+                                                       lambda: load_mlx_model(self.local.path))
         self.stats.load_s = load_s
         return model, tokenizer
 
     # ------------------------------------------------------------------ prefill
-    def _prefill(self, model: Any, ids: list[int]) -> list[Any]:
-        """The KV cache after `ids`, reusing the longest cached prefix."""
+    def _run(self, model: Any, cache: list[Any], ids: Sequence[int]) -> None:
         import mlx.core as mx
-        from mlx_lm.models.cache import LRUPromptCache, make_prompt_cache
+        for start in range(0, len(ids), self.prefill_step):
+            chunk = mx.array(list(ids[start: start + self.prefill_step]), dtype=mx.uint32)
+            model(chunk[None], cache=cache)
+            mx.eval([c.state for c in cache])
+
+    def _head(self, model: Any, head: list[int]) -> tuple[list[Any], bool]:
+        """The KV cache after the static head: from disk, or prefilled and saved."""
+        from mlx_lm.models.cache import load_prompt_cache, make_prompt_cache, save_prompt_cache
+
+        def compute() -> list[Any]:
+            cache = make_prompt_cache(model)
+            self._run(model, cache, head)
+            return cache
+
+        if not head:
+            return compute(), False
+        path = (self.prefix_store.path(runtime_label("mlx"), self.model_hash(), head, ".safetensors")
+                if self.prefix_store is not None else None)
+        return cached_prefix(self.prefix_store, path, lambda p: load_prompt_cache(str(p)), compute,
+                             lambda p, cache: save_prompt_cache(str(p), cache))
+
+    def _prefill(self, model: Any, ids: list[int], head_len: int) -> list[Any]:
+        """The KV cache after `ids`: the longest prefix cached in this process, else
+        the static head (`ids[:head_len]`) from disk, then the rest."""
+        from mlx_lm.models.cache import LRUPromptCache
 
         if self._prompt_cache is None:
             self._prompt_cache = LRUPromptCache(max_size=self.prompt_cache_entries)
         cache, rest = self._prompt_cache.fetch_nearest_cache(self.local.path, ids)
-        if cache is None:
-            cache, rest = make_prompt_cache(model), ids
-        self.stats.extra["prefill_reused_tokens"] = len(ids) - len(rest)
-        for start in range(0, len(rest), self.prefill_step):
-            chunk = mx.array(rest[start: start + self.prefill_step], dtype=mx.uint32)
-            model(chunk[None], cache=cache)
-            mx.eval([c.state for c in cache])
+        reused, from_disk = len(ids) - len(rest), False
+        if cache is None or reused < head_len:
+            cache, from_disk = self._head(model, ids[:head_len])
+            rest = ids[head_len:]
+            reused = head_len if from_disk else 0
+        self.stats.extra.update(prefill_reused_tokens=reused, prefix_from_disk=from_disk)
+        self._run(model, cache, rest)
         self._prompt_cache.insert_cache(self.local.path, list(ids), copy.deepcopy(cache))
         return cache
 
     # ------------------------------------------------------------------ sampling
-    def sample(self, prompt: Prompt, settings: SampleSettings,
-               constraint_text: str | None) -> list[Sample]:
-        model, tokenizer = self.load()
+    def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
+                on_event: Progress | None) -> list[Sample]:
+        model, tokenizer = self.load(on_event)
         hf = hf_tokenizer_of(tokenizer)
         ids = encode_prompt(prompt, hf)
         stats = self.stats
+        stats.extra = {}
         stats.prompt_tokens = len(ids)
 
         # Prefill all but the last prompt token; decoding starts by feeding it.
         t0 = time.perf_counter()
-        base = self._prefill(model, ids[:-1])
+        base = self._prefill(model, ids[:-1], static_prefix_len(prompt, hf, ids))
         stats.prefill_s = time.perf_counter() - t0
+        emit(on_event, "prefill", prompt.hole_id, prompt_tokens=len(ids),
+             reused_tokens=stats.extra.get("prefill_reused_tokens", 0), seconds=stats.prefill_s)
 
         eos = set(int(i) for i in (getattr(tokenizer, "eos_token_ids", ()) or ()))
         batch = self.batch_size if _batchable(base) else 1
@@ -153,15 +185,31 @@ class MLXBackend:
         for first in range(0, settings.n, batch):
             rows = list(range(first, min(settings.n, first + batch)))
             cache = _widen(base, len(rows)) if batch > 1 else copy.deepcopy(base)
-            constraints = ([TokenConstraint(constraint_text, tokenizer, _vocab_size(model)) for _ in rows]
+            constraints = (TokenConstraint(constraint_text, tokenizer, _vocab_size(model)).copies(len(rows))
                            if constraint_text is not None else None)
             out.extend(decode_batch(_MLXStepper(model, cache), ids[-1], [settings.seed_for(i) for i in rows],
                                     settings, constraints, eos,
-                                    lambda toks: hf.decode(toks, skip_special_tokens=True)))
+                                    lambda toks: hf.decode(toks, skip_special_tokens=True),
+                                    sample_events(on_event, prompt.hole_id, first)))
         stats.gen_s = time.perf_counter() - t0
         stats.gen_tokens = sum(s.tokens for s in out)
         stats.mask_time_s = sum(s.mask_time_s for s in out)
         return out
+
+    def speed_probe(self, prompt_tokens: int = 128, rows: int = 8, steps: int = 8) -> dict[str, float]:
+        """Prompt tokens/s and seconds per batched decoding step on this machine (for `--backend auto`)."""
+        import mlx.core as mx
+        from mlx_lm.models.cache import make_prompt_cache
+        model, _ = self.load()
+        ids = [(7 * i) % 500 + 10 for i in range(prompt_tokens)]
+        cache = make_prompt_cache(model)
+        t0 = time.perf_counter()
+        self._run(model, cache, ids)
+        prefill_s = time.perf_counter() - t0
+        stepper = _MLXStepper(model, _widen(cache, rows))
+        step_s = fastest_step_s(stepper, rows, steps)
+        del mx
+        return {"load_s": self.stats.load_s, "prompt_tok_s": prompt_tokens / prefill_s, "step_s": step_s}
 
 
 class _MLXStepper:
@@ -171,10 +219,10 @@ class _MLXStepper:
         self.model = model
         self.cache = cache
 
-    def forward(self, tokens: Sequence[int]) -> Callable[[], np.ndarray]:
+    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
         import mlx.core as mx
-        y = mx.array([[t] for t in tokens], dtype=mx.uint32)
-        logits = self.model(y, cache=self.cache)[:, -1, :].astype(mx.float32)
+        y = mx.array([list(t) for t in tokens], dtype=mx.uint32)
+        logits = self.model(y, cache=self.cache).astype(mx.float32)
         mx.async_eval(logits)  # runs while the caller computes the grammar masks
         return lambda: np.asarray(logits)
 

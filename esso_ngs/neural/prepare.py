@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Callable
 
 from ..errors import UserError
 from ..extras import install_command, requirement_for
-from .models import models_dir, offline, register_alias
+from .models import LocalModel, load_registry, models_dir, offline, register_alias, resolve_model
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -135,3 +136,15 @@ def prepare(alias: str, force: bool = False, log: Callable[[str], None] = print)
     register_alias(alias, out, description=item.description, source=source)
     log(f"{alias}: prepared at {out} in {time.perf_counter() - t0:.1f} s")
     return out
+
+
+def resolve_or_prepare(name: str) -> LocalModel:
+    """`resolve_model`, except that a packaged model (one `prepare` knows) whose
+    packages are installed is built the first time it is named."""
+    item = PREPARABLE.get(name)
+    if item is not None and name not in load_registry() and not Path(name).expanduser().exists() \
+            and not missing_requirements(item.packages):
+        print(f"preparing model {name} on first use ({item.description}); once, about a minute",
+              file=sys.stderr, flush=True)
+        prepare(name, log=lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
+    return resolve_model(name)

@@ -20,6 +20,7 @@ from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
 from ..verify.candidate import Candidate, Checks, rank
 from .backend import Backend, Prompt, Sample, SampleSettings
 from .cache import SampleCache, sample_key, text_sha
+from .progress import Event, Progress, emit
 
 
 class GrammarLike(Protocol):
@@ -185,13 +186,42 @@ def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> 
 
 
 # ---------------------------------------------------------------- one hole
+def _sample_reporter(progress: Progress | None, grammar: GrammarLike | None,
+                     mode: str) -> Progress | None:
+    """Turns a backend's raw `sample` events into events people and the anytime
+    search can use: the sample's (first) term, canonical, and whether it is in
+    the grammar (None when no term could be read or the row hit the token limit)."""
+    if progress is None:
+        return None
+    memo: dict[str, bool] = {}
+
+    def report(event: Event) -> None:
+        raw = event.data.get("raw")
+        if event.kind != "sample" or not isinstance(raw, Sample):
+            progress(event)
+            return
+        terms = [] if raw.hit_token_limit or raw.finish == "error" else sample_terms(raw, mode)
+        term = terms[0] if terms else None
+        if term is not None and term not in memo:
+            memo[term] = True if grammar is None else bool(grammar.check(term).ok)
+        progress(Event("sample", event.hole_id, {
+            "index": event.data.get("index"), "term": term, "in_grammar": memo.get(term) if term else None,
+            "tokens": raw.tokens, "finish": raw.finish, "seconds": raw.gen_time_s, "logprob": raw.logprob}))
+
+    return report
+
+
 def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, grammar: GrammarLike | None,
                 *, constrained: bool = True, cache: SampleCache | None = None,
-                max_nodes: int | None = None, max_nesting: int | None = None) -> HoleSamples:
+                max_nodes: int | None = None, max_nesting: int | None = None,
+                on_event: Progress | None = None) -> HoleSamples:
     """Sample `prompt` with `backend` and aggregate; through `cache` when given.
 
     Constrained decoding uses the grammar bounded by the style profile (or by
     `max_nodes`/`max_nesting`), so a sampled term cannot nest until the token limit.
+    `on_event` receives progress events (neural/progress.py), among them one
+    `sample` event per sample as it completes (term, in_grammar): the stream an
+    anytime search consumes. Safe to call from a background thread.
     """
     constraint_text: str | None = None
     if constrained and grammar is not None and backend.supports_constraints:
@@ -203,23 +233,41 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
                          settings=settings, constraint_text=constraint_text)
         samples = cache.get(key)
     from_cache = samples is not None
+    report = _sample_reporter(on_event, grammar, prompt.mode)
+    streamed = False
     if samples is None:
-        samples = backend.sample(prompt, settings, constraint_text)
+        if getattr(backend, "streams_samples", False):
+            samples = backend.sample(prompt, settings, constraint_text, on_event=report)  # type: ignore[call-arg]
+            streamed = True
+        else:
+            samples = backend.sample(prompt, settings, constraint_text)
         if cache is not None:
             cache.put(key, samples, {
                 "backend": backend.name, "model_id": backend.model_id, "model_hash": backend.model_hash(),
                 "hole_id": prompt.hole_id, "spec": prompt.spec_name, "settings": settings.to_json(),
                 "grammar_sha": text_sha(constraint_text), "prompt_sha": prompt.sha256(),
             }, prompt)
+    if report is not None and not streamed:  # cached or non-streaming: report them all now
+        for index, s in enumerate(samples):
+            report(Event("sample", prompt.hole_id, {"index": index, "raw": s}))
     candidates, counts = aggregate(samples, grammar, prompt.mode)
     stats = backend.stats
+    gen_tokens = sum(s.tokens for s in samples)
+    run_stats = {} if from_cache else {"load_s": stats.load_s, "prompt_tokens": stats.prompt_tokens,
+                                       "prefill_s": stats.prefill_s, "gen_s": stats.gen_s,
+                                       **stats.extra}
+    choice = getattr(backend, "choice", None)
+    if choice is not None:
+        run_stats["backend_choice"] = choice.describe()
+    emit(on_event, "generated", prompt.hole_id, samples=len(samples), tokens=gen_tokens,
+         seconds=0.0 if from_cache else stats.gen_s, from_cache=from_cache,
+         tok_s=(gen_tokens / stats.gen_s) if stats.gen_s and not from_cache else None)
     return HoleSamples(
-        hole_id=prompt.hole_id, backend=backend.name, model_id=backend.model_id,
+        hole_id=prompt.hole_id, backend=getattr(backend, "choice_label", None) or backend.name,
+        model_id=backend.model_id,
         constrained=constraint_text is not None, mode=prompt.mode, settings=settings,
         candidates=candidates, n_samples=len(samples), n_token_limit=counts["token_limit"],
         n_unparsable=counts["unparsable"], n_errors=counts["errors"], n_in_grammar=counts["in_grammar"],
-        gen_tokens=sum(s.tokens for s in samples), mask_time_s=sum(s.mask_time_s for s in samples),
-        from_cache=from_cache, cache_key=key, grammar_sha=text_sha(constraint_text),
-        stats={} if from_cache else {"load_s": stats.load_s, "prompt_tokens": stats.prompt_tokens,
-                                     "prefill_s": stats.prefill_s, "gen_s": stats.gen_s},
+        gen_tokens=gen_tokens, mask_time_s=sum(s.mask_time_s for s in samples),
+        from_cache=from_cache, cache_key=key, grammar_sha=text_sha(constraint_text), stats=run_stats,
     )

@@ -124,6 +124,19 @@ class TokenConstraint:
         self.mask_time_s = 0.0  # time spent computing masks and consuming tokens
         self.steps = 0
 
+    def copies(self, n: int) -> list["TokenConstraint"]:
+        """`n` independent constraints in this one's state (this one first): the
+        grammar is compiled once (~0.1-0.3 s each on a small CPU) and copied."""
+        out: list[TokenConstraint] = [self]
+        for _ in range(max(0, n - 1)):
+            twin = object.__new__(TokenConstraint)
+            twin.__dict__.update(self.__dict__)
+            twin._matcher = self._matcher.deep_copy()
+            twin._bitmask = np.zeros_like(self._bitmask)
+            twin.mask_time_s, twin.steps = 0.0, 0
+            out.append(twin)
+        return out
+
     # -- per step ------------------------------------------------------------
     def allowed_mask(self) -> np.ndarray:
         """Boolean array over the model vocabulary: True where the token may come next."""
@@ -143,6 +156,19 @@ class TokenConstraint:
         ok = bool(self._matcher.consume_token(int(token_id)))
         self.mask_time_s += time.perf_counter() - t0
         return ok
+
+    def forced_tokens(self, limit: int) -> list[int]:
+        """Up to `limit` tokens the grammar forces next (the model has no choice), consumed.
+
+        Decoding feeds them to the model in one forward pass with the token
+        before them instead of sampling them one step each.
+        """
+        t0 = time.perf_counter()
+        tokens = [int(t) for t in self._matcher.compute_ff_tokens()][: max(0, limit)]
+        if tokens and not self._matcher.consume_tokens(tokens):
+            tokens = []  # cannot happen with a sound matcher; the error state ends the row
+        self.mask_time_s += time.perf_counter() - t0
+        return tokens
 
     def is_accepting(self) -> bool:
         """The tokens so far form a complete term (EOS would be allowed)."""

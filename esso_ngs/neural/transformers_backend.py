@@ -22,10 +22,13 @@ import numpy as np
 from ..errors import UserError
 from ..extras import require_extra
 from .token_mask import TokenConstraint
-from .backend import BackendStats, Prompt, Sample, SampleSettings, require
-from .chat import encode_prompt
-from .decode import decode_batch
-from .models import LocalModel, model_dir_hash, offline, resolve_model
+from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
+from .chat import encode_prompt, static_prefix_len
+from .decode import decode_batch, fastest_step_s, sample_events
+from .models import LocalModel, model_dir_hash, offline
+from .prepare import resolve_or_prepare
+from .prefix import PrefixStore, cached_prefix, prefix_cache_enabled, runtime_label
+from .progress import Progress, emit
 
 _MODELS: dict[tuple[Path, str], tuple[Any, Any, float]] = {}
 _LOAD_LOCK = threading.Lock()
@@ -85,44 +88,91 @@ def _eos_ids(model: Any, tok: Any) -> set[int]:
     return ids
 
 
-class TransformersBackend:
+class TransformersBackend(InProcessBackend):
     name = "transformers"
     supports_constraints = True
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 16) -> None:
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 16, prefix_cache: bool = True) -> None:
         require_extra("torch", "--backend transformers")  # before anything else: the first thing to fix
-        self.local: LocalModel = resolve_model(model)
+        self.local: LocalModel = resolve_or_prepare(model)
         self.model_id = self.local.model_id
         self.device_request = device
         self.batch_size = max(1, batch_size)
+        self.prefix_store = PrefixStore() if prefix_cache and prefix_cache_enabled() else None
         self.stats = BackendStats()
         self._hash: str | None = None
+        self._heads: dict[tuple[int, ...], Any] = {}  # static head ids -> its DynamicCache (this process)
+        self._lock = threading.Lock()  # one sampling call at a time per backend (thread-safe use)
 
     def model_hash(self) -> str:
         if self._hash is None:
             self._hash = model_dir_hash(self.local.path)
         return self._hash
 
-    def load(self) -> tuple[Any, Any, str]:
+    def load(self, on_event: Progress | None = None) -> tuple[Any, Any, str]:
         torch = require("torch", "torch==2.13.0", "pin the version: an unpinned torch pulls CUDA")
         device = _pick_device(torch, self.device_request)
-        model, tok, load_s = load_transformers_model(self.local.path, device)
+        model, tok, load_s = self._announce_load(on_event, (self.local.path, device) not in _MODELS,
+                                                 lambda: load_transformers_model(self.local.path, device))
         self.stats.load_s = load_s
         return model, tok, device
 
-    def sample(self, prompt: Prompt, settings: SampleSettings,
-               constraint_text: str | None) -> list[Sample]:
+    def _forward(self, model: Any, ids: Sequence[int], cache: Any, device: str) -> Any:
         import torch
+        kwargs = {} if cache is None else {_cache_kwarg(model): cache}
+        with torch.no_grad():
+            out = model(torch.tensor([list(ids)], device=device), use_cache=True, **kwargs)
+        return _out_cache(out)
 
-        model, tok, device = self.load()
+    def _head(self, model: Any, head: list[int], device: str) -> tuple[Any, bool]:
+        """The DynamicCache after the static head: this process's, from disk, or prefilled and saved."""
+        import torch
+        from transformers import DynamicCache
+
+        key = tuple(head)
+        if key in self._heads:
+            return self._heads[key], False
+
+        def read(p: Path) -> Any:
+            layers = torch.load(p, map_location=device, weights_only=True)
+            return DynamicCache(ddp_cache_data=[(k, v) for k, v in layers], config=model.config)
+
+        def write(p: Path, cache: Any) -> None:
+            torch.save([(layer.keys, layer.values) for layer in cache.layers], p)
+
+        path = (self.prefix_store.path(runtime_label("torch", device, str(model.dtype)), self.model_hash(),
+                                       head, ".pt")
+                if self.prefix_store is not None else None)
+        cache, from_disk = cached_prefix(self.prefix_store, path, read,
+                                         lambda: self._forward(model, head, None, device), write)
+        self._heads = {key: cache}  # one head per process is the common case; keep memory flat
+        return cache, from_disk
+
+    def _prefill(self, model: Any, ids: list[int], head_len: int, device: str) -> Any:
+        """The cache after `ids`: the static head (`ids[:head_len]`) reused, then the rest."""
+        if head_len == 0:
+            self.stats.extra.update(prefill_reused_tokens=0, prefix_from_disk=False)
+            return self._forward(model, ids, None, device)
+        known = tuple(ids[:head_len]) in self._heads
+        head, from_disk = self._head(model, ids[:head_len], device)
+        self.stats.extra.update(prefill_reused_tokens=head_len if known or from_disk else 0,
+                                prefix_from_disk=from_disk)
+        cache = copy.deepcopy(head)
+        rest = ids[head_len:]
+        return self._forward(model, rest, cache, device) if rest else cache
+
+    def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
+                on_event: Progress | None) -> list[Sample]:
+        model, tok, device = self.load(on_event)
         ids = encode_prompt(prompt, tok)
         stats = self.stats
+        stats.extra = {}
         stats.prompt_tokens = len(ids)
         t0 = time.perf_counter()
-        with torch.no_grad():
-            out = model(torch.tensor([ids[:-1]], device=device), use_cache=True)
-        base = _out_cache(out)
+        base = self._prefill(model, ids[:-1], static_prefix_len(prompt, tok, ids), device)
         stats.prefill_s = time.perf_counter() - t0
+        emit(on_event, "prefill", prompt.hole_id, prompt_tokens=len(ids),
+             reused_tokens=stats.extra.get("prefill_reused_tokens", 0), seconds=stats.prefill_s)
         vocab = int(model.config.vocab_size)
         eos = _eos_ids(model, tok)
         samples: list[Sample] = []
@@ -132,15 +182,28 @@ class TransformersBackend:
             cache = copy.deepcopy(base)
             if len(rows) > 1:
                 cache.batch_repeat_interleave(len(rows))
-            constraints = ([TokenConstraint(constraint_text, tok, vocab, eos) for _ in rows]
+            constraints = (TokenConstraint(constraint_text, tok, vocab, eos).copies(len(rows))
                            if constraint_text is not None else None)
             samples.extend(decode_batch(_TorchStepper(model, cache, device), ids[-1],
                                         [settings.seed_for(i) for i in rows], settings, constraints, eos,
-                                        lambda toks: tok.decode(toks, skip_special_tokens=True)))
+                                        lambda toks: tok.decode(toks, skip_special_tokens=True),
+                                        sample_events(on_event, prompt.hole_id, first)))
         stats.gen_s = time.perf_counter() - t0
         stats.gen_tokens = sum(s.tokens for s in samples)
         stats.mask_time_s = sum(s.mask_time_s for s in samples)
         return samples
+
+    def speed_probe(self, prompt_tokens: int = 128, rows: int = 8, steps: int = 8) -> dict[str, float]:
+        """Prompt tokens/s and seconds per batched decoding step on this machine (for `--backend auto`)."""
+        model, _, device = self.load()
+        ids = [(7 * i) % 500 + 10 for i in range(prompt_tokens)]
+        t0 = time.perf_counter()
+        cache = self._forward(model, ids, None, device)
+        prefill_s = time.perf_counter() - t0
+        cache.batch_repeat_interleave(rows)
+        stepper = _TorchStepper(model, cache, device)
+        step_s = fastest_step_s(stepper, rows, steps)
+        return {"load_s": self.stats.load_s, "prompt_tok_s": prompt_tokens / prefill_s, "step_s": step_s}
 
 
 class _TorchStepper:
@@ -150,13 +213,13 @@ class _TorchStepper:
         self.device = device
         self.cache_kw = _cache_kwarg(model)
 
-    def forward(self, tokens: Sequence[int]) -> Callable[[], np.ndarray]:
+    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
         import torch
-        y = torch.tensor([[t] for t in tokens], device=self.device)
+        y = torch.tensor([list(t) for t in tokens], device=self.device)
         with torch.no_grad():
             out = self.model(y, use_cache=True, **{self.cache_kw: self.cache})
         self.cache = _out_cache(out)
-        logits = out.logits[:, -1, :].float().cpu().numpy()
+        logits = out.logits.float().cpu().numpy()
         return lambda: logits
 
     def keep(self, positions: Sequence[int]) -> None:

@@ -17,6 +17,7 @@ from ..neural.backend import BACKENDS
 from ..neural.cache import SampleCache
 from ..verify.candidate import TIERS
 from ..verify.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_EXAMPLE_INPUTS, DEFAULT_TIER, ValidationSettings
+from .progress_view import view_from_flags
 from .two_stage import GenerateOptions, ModelChoice, ModelPlan, plan_from_config
 
 BACKEND_CHOICES = tuple(sorted(BACKENDS))
@@ -42,8 +43,9 @@ def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
     g = parser.add_argument_group(title)
     _add(g, parser, "model", dest="nh_model", metavar="M",
          help="model directory or alias (`esso-ngs models list`); for replay a hints file or sample cache")
-    _add(g, parser, "backend", dest="nh_backend", choices=BACKEND_CHOICES, default="mlx",
-         help="model backend (default mlx)")
+    _add(g, parser, "backend", dest="nh_backend", choices=BACKEND_CHOICES, default="auto",
+         help="model backend (default auto: mlx on Apple Silicon, else the faster of transformers and "
+              "mlx with OpenBLAS on this machine, measured once)")
     _add(g, parser, "two-stage", dest="nh_two_stage", action="store_true",
          help="small model first; the large model only for holes with no candidate passing --validate")
     _add(g, parser, "large-model", dest="nh_large_model", metavar="M", help="the second-stage model")
@@ -76,6 +78,8 @@ def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
          help=f"full tier: Z3 time limit per candidate (default {DEFAULT_CANDIDATE_TIMEOUT_MS})")
     _add(g, parser, "no-cache", old="no-sample-cache", dest="nh_no_cache", action="store_true",
          help="do not read or write the model sample cache")
+    _add(g, parser, "quiet", dest="nh_quiet", action="store_true",
+         help="no progress lines from the model (loading, prompt, samples, tokens/s) on stderr")
     if rounds:
         _add(g, parser, "hint-rounds", dest="nh_rounds", type=int, default=2, metavar="R",
              help="prompting rounds per hole: a further round (with the failed candidates' "
@@ -125,6 +129,10 @@ def plan_from_args(args: argparse.Namespace) -> ModelPlan:
 
 
 def generate_options_from_args(args: argparse.Namespace) -> GenerateOptions:
+    """`--quiet` silences progress; a host's `--json` turns it into JSON lines on stderr."""
     validation = ValidationSettings(tier=args.nh_validate, example_inputs=args.nh_example_inputs,
                                     candidate_timeout_ms=args.nh_candidate_timeout_ms, seed=sampling_seed(args))
-    return GenerateOptions(validation=validation, cache=None if args.nh_no_cache else SampleCache())
+    progress = view_from_flags(quiet=bool(getattr(args, "nh_quiet", False)),
+                               as_json=bool(getattr(args, "json", False)))
+    return GenerateOptions(validation=validation, cache=None if args.nh_no_cache else SampleCache(),
+                           progress=progress)

@@ -33,6 +33,7 @@ from ..errors import UserError
 from ..neural.backend import Backend, SampleSettings, make_backend
 from ..neural.cache import SampleCache
 from ..neural.hints import hints_for_spec
+from ..neural.progress import Progress, emit
 from ..neural.sampling import HoleSamples
 from ..spec.model import Spec
 from ..verify.candidate import rank
@@ -168,11 +169,26 @@ class GenerateOptions:
     validation: ValidationSettings = field(default_factory=ValidationSettings)
     cache: SampleCache | None = None
     examples_in_prompt: bool = True
+    progress: Progress | None = None  # neural progress events, and each candidate's tier result
+
+
+def report_validation(progress: Progress | None, ranking: HoleRanking, terms: Sequence[str], tier: str) -> None:
+    """One `validated` event per candidate in `terms` (the new ones of a stage)."""
+    if progress is None or tier == "none":
+        return
+    by_term = {c.term: c for c in ranking.candidates}
+    for term in terms:
+        c = by_term.get(term)
+        if c is None:
+            continue
+        failure = c.checks.failure()
+        emit(progress, "validated", ranking.hole_id, term=term, tier=tier, passed=c.checks.passes(tier),
+             reason=(failure or {}).get("reason", ""))
 
 
 def rank_samples(spec: Spec, samples: HoleSamples, rankings: dict[str, HoleRanking],
                  validation: ValidationSettings, stage: str = "single", round_no: int = 1,
-                 time_s: float | None = None) -> HoleRanking:
+                 time_s: float | None = None, progress: Progress | None = None) -> HoleRanking:
     """Merge one hole's samples into `rankings`, validate the new candidates, rank.
 
     Also the entry point for callers that sampled themselves (`esso-ngs hints`).
@@ -181,11 +197,12 @@ def rank_samples(spec: Spec, samples: HoleSamples, rankings: dict[str, HoleRanki
         time_s = float(samples.stats.get("prefill_s", 0.0)) + float(samples.stats.get("gen_s", 0.0))
     hole_id = samples.hole_id
     ranking = rankings.setdefault(hole_id, HoleRanking(hole_id, validation.tier))
-    add_samples(ranking, samples, stage, round_no, time_s)
+    new = add_samples(ranking, samples, stage, round_no, time_s)
     # Z3's per-hole cap goes to the best candidates: rank by what is known first.
     ranking.candidates = rank(ranking.candidates)
     validate(spec, hole_id, ranking.candidates, validation, ranking.times)
     ranking.candidates = rank(ranking.candidates)
+    report_validation(progress, ranking, [c.term for c in new], validation.tier)
     return ranking
 
 
@@ -202,8 +219,9 @@ def run_stage(spec: Spec, choice: ModelChoice, stage: str, hole_ids: Sequence[st
         t0 = time.perf_counter()
         [samples] = hints_for_spec(spec, backend, choice.settings(), constrained=choice.constrained,
                                    cache=cache, hole_ids=[hole_id], counterexamples=counterexamples,
-                                   examples=options.examples_in_prompt)
-        rank_samples(spec, samples, rankings, options.validation, stage, round_no, time.perf_counter() - t0)
+                                   examples=options.examples_in_prompt, on_event=options.progress)
+        rank_samples(spec, samples, rankings, options.validation, stage, round_no, time.perf_counter() - t0,
+                     options.progress)
 
 
 def generate_ranked(spec: Spec, plan: ModelPlan, options: GenerateOptions,

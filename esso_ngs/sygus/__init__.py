@@ -6,8 +6,9 @@
     write_exports(load_spec("fee_bps_hole.yaml"), "out/")   # one .sl per hole
 
 Modules: reader (text -> commands), terms (SyGuS terms <-> lang.expr), grammars,
-parse (commands -> SygusProblem), check (Z3), examples/solve/unify/ice (the
-solvers), solution (define-fun text), export (spec -> .sl), cvc5_peer (optional;
+parse (commands -> SygusProblem), defined (define-funs as operators), check (Z3),
+solve (the portfolio) with affine/single/unify/ice and enumerative CEGIS (the
+strategies), solution (define-fun text), export (spec -> .sl), cvc5_peer (optional;
 run as a script, `python esso_ngs/sygus/cvc5_peer.py FILE`, it imports only cvc5).
 """
 from .check import CheckResult, check

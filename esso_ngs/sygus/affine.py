@@ -18,7 +18,6 @@ import z3
 from ..lang.evaluate import evaluate
 from ..lang.expr import Const, Expr, Op, Var
 from ..lang.z3enc import EncodeError, to_z3
-from .check import check
 from .common import Run
 from .examples import Examples, apps_in
 from .problem import SygusProblem, SynthFun
@@ -45,7 +44,7 @@ def solve_affine(run: Run, funs: list[SynthFun], cidx: list[int]) -> dict[str, E
         if run.out_of_time():
             return None
         solver = z3.Solver()
-        solver.set("timeout", run.options.z3_timeout_ms)
+        solver.set("timeout", run.z3_ms())
         for row in examples.rows:
             env_vals = dict(zip((n for n, _ in problem.variables), row))
             env: dict[str, z3.ExprRef] = {n: (z3.BoolVal(v) if s == BOOL else z3.IntVal(v))
@@ -67,8 +66,7 @@ def solve_affine(run: Run, funs: list[SynthFun], cidx: list[int]) -> dict[str, E
         model = solver.model()
         terms = {f.name: _affine_term(f, [model.eval(c, model_completion=True).as_long() for c in coeffs[f.name]])
                  for f in funs}
-        verdict = check(problem, terms, run.options.z3_timeout_ms, cidx)
-        res.z3_calls += 1
+        verdict = run.check(terms, cidx)
         res.rounds += 1
         if verdict.ok:
             return terms

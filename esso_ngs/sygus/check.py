@@ -10,6 +10,7 @@ that nothing overflows, which decides it.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -60,13 +61,22 @@ def instantiate(problem: SygusProblem, terms: Mapping[str, Expr],
 
 
 def check(problem: SygusProblem, terms: Mapping[str, Expr], timeout_ms: int = 5000,
-          indices: list[int] | None = None, all_failures: bool = True) -> CheckResult:
-    """Whether the terms satisfy the constraints (those in `indices`, default all)."""
+          indices: list[int] | None = None, all_failures: bool = True, deadline: float | None = None
+          ) -> CheckResult:
+    """Whether the terms satisfy the constraints (those in `indices`, default all).
+    With a `deadline` (a `time.perf_counter()` value) no Z3 call runs past it."""
     sorts = problem.var_sorts
     unknown: list[str] = []
     out = CheckResult("valid")
+    shared = _SharedApps.build(problem, terms)
     for i, c in instantiate(problem, terms, indices):
-        status, cex, reason = check_formula(c, sorts, timeout_ms)
+        limit = timeout_ms if deadline is None else min(timeout_ms, int((deadline - time.perf_counter()) * 1000))
+        if limit <= 0:
+            unknown.append("time limit reached")
+            break
+        status, cex, reason = shared.check(problem.constraints[i], c, limit) if shared else ("unknown", None, "")
+        if status == "unknown":
+            status, cex, reason = check_formula(c, sorts, limit)
         if status == "invalid":
             assert cex is not None
             out.status = "invalid"
@@ -78,6 +88,54 @@ def check(problem: SygusProblem, terms: Mapping[str, Expr], timeout_ms: int = 50
     if out.status == "valid" and unknown:
         return CheckResult("unknown", reason="; ".join(unknown))
     return out
+
+
+class _SharedApps:
+    """Each application's value as one Z3 constant defined by the function's term, so a
+    term that a constraint applies many times (`(or (= x1 (f x)) (= x2 (f x)) ...)`) is
+    encoded and reasoned about once. Integer theory only; a constraint it cannot
+    decide goes to `check_formula` (which has the bit-vector fallback)."""
+
+    def __init__(self, solver: z3.Solver, env: dict[str, z3.ExprRef], sorts: Mapping[str, str]) -> None:
+        self.solver, self.env, self.sorts = solver, env, sorts
+
+    @classmethod
+    def build(cls, problem: SygusProblem, terms: Mapping[str, Expr]) -> "_SharedApps | None":
+        sorts = problem.var_sorts
+        env: dict[str, z3.ExprRef] = {n: (z3.Bool(n) if s == BOOL else z3.Int(n)) for n, s in sorts.items()}
+        solver = z3.Solver()
+        try:
+            for app in problem.apps:
+                if app.fun not in terms:
+                    return None
+                f = problem.fun(app.fun)
+                value = substitute(terms[app.fun], dict(zip(f.params, app.args)))
+                env[app.var] = z3.Bool(app.var) if f.sort == BOOL else z3.Int(app.var)
+                solver.add(env[app.var] == to_z3(value, env))
+        except EncodeError:
+            return None
+        return cls(solver, env, sorts)
+
+    def check(self, constraint: Expr, instantiated: Expr, timeout_ms: int) -> tuple[str, Assignment | None, str]:
+        try:
+            goal = to_z3(constraint, self.env)
+        except EncodeError as err:
+            return "unknown", None, f"cannot encode: {err}"
+        self.solver.push()
+        try:
+            self.solver.add(z3.Not(goal))
+            self.solver.set("timeout", timeout_ms)
+            answer = self.solver.check()
+            if answer == z3.unsat:
+                return "valid", None, ""
+            if answer != z3.sat:
+                return "unknown", None, f"z3-int: {self.solver.reason_unknown()}"
+            model = self.solver.model()
+            names = sorted(free_vars(instantiated))
+            cex = {n: z3_value_to_py(model.eval(self.env[n], model_completion=True)) for n in names}
+            return _replayed(instantiated, cex, "z3-int")
+        finally:
+            self.solver.pop()
 
 
 def check_formula(c: Expr, sorts: Mapping[str, str], timeout_ms: int = 5000

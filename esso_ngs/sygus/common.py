@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from ..grammar import CompiledGrammar, compile_grammar
 from ..lang.expr import Expr
+from ..lang.sexpr import to_sexpr
 from ..spec.model import StyleProfile
 from ..synth.enumerate import Limits
+from .check import CheckResult, check
 from .examples import apps_in
 from .problem import SygusProblem, SynthFun
 
@@ -33,6 +35,8 @@ class SolveResult:
     candidates: int = 0
     z3_calls: int = 0
     methods: dict[str, str] = field(default_factory=dict)  # function name -> how it was solved
+    last_candidate: str = ""  # the last term Z3 checked (the best partial state on a timeout)
+    strategies: list[dict] = field(default_factory=list)  # portfolio log: name, share_s, spent_s, outcome
 
     @property
     def solved(self) -> bool:
@@ -51,6 +55,17 @@ class Run:
 
     def out_of_time(self) -> bool:
         return time.perf_counter() > self.deadline
+
+    def z3_ms(self) -> int:
+        """A Z3 time limit that ends by the deadline (at least 1 ms)."""
+        left = int((self.deadline - time.perf_counter()) * 1000)
+        return max(1, min(self.options.z3_timeout_ms, left))
+
+    def check(self, terms: Mapping[str, Expr], cidx: Sequence[int]) -> CheckResult:
+        """`check.check` of candidate terms within the deadline, counted."""
+        self.result.z3_calls += 1
+        self.result.last_candidate = " ".join(to_sexpr(t) for t in terms.values())
+        return check(self.problem, terms, self.options.z3_timeout_ms, list(cidx), deadline=self.deadline)
 
     def stop(self, _built: int) -> bool:
         """The Enumerator's `should_stop` hook."""

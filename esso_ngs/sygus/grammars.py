@@ -14,7 +14,7 @@ from ..lang.sexpr import to_sexpr
 from ..lang.expr import BoolLit, Const, Expr, Var
 from ..spec.model import GrammarSpec
 from .reader import Sexp, show, sym
-from .terms import BOOL, INT, DefineFun, Names, Scope, TermError, read_sort, read_term
+from .terms import BOOL, INT, NONTERMINAL_PREFIX, DefineFun, Names, Scope, TermError, read_sort, read_term
 
 
 def read_grammar(fun: str, params: Mapping[str, tuple[Var, str]], sort: str, items: list[Sexp],
@@ -40,7 +40,7 @@ def read_grammar(fun: str, params: Mapping[str, tuple[Var, str]], sort: str, ite
             raise TermError(f"nonterminal {name} has the name of a parameter")
         if name in nts:
             raise TermError(f"nonterminal {name} is declared twice")
-        nts[name] = (Var("N'" + names.internal(name)), nt_sort)
+        nts[name] = (Var(NONTERMINAL_PREFIX + names.internal(name)), nt_sort)
     if groups[0][1] != sort:
         raise TermError(f"the start nonterminal {groups[0][0]} is {groups[0][1]} but {fun} returns {sort}")
     scope = Scope({**params, **nts}, defines, in_grammar=True)
@@ -134,7 +134,7 @@ def default_grammar(fun: str, params: tuple[str, ...], sorts: tuple[str, ...], s
 
 
 def _fresh(base: str, taken: set[str]) -> str:
-    name = "N'" + base
+    name = NONTERMINAL_PREFIX + base
     while name in taken:
         name += "_"
     return name

@@ -1,20 +1,23 @@
 """Read a SyGuS-IF 2.1 (and, where cheap, 2.0) file into a `SygusProblem`.
 
 Supported: set-logic LIA/NIA, set-option/set-info/set-feature (ignored),
-declare-var, declare-primed-var (2.0), define-fun (inlined), synth-fun and
-synth-inv (with a grammar in 2.1 or 2.0 form, or without one), constraint, assume,
-inv-constraint, check-synth. Everything else is refused with a one-line error that
+declare-var, declare-primed-var (1.0/2.0), define-fun (inlined; in grammar rules, one
+whose body repeats a parameter stays one operator, see `defined.py`), synth-fun and
+synth-inv (with a grammar in 2.1, 2.0 or 1.0 form, `let` rules included, or without
+one), constraint, assume, inv-constraint, check-synth; `let` with 2.x or typed 1.0
+bindings. Everything else is refused with a one-line error that
 names the command, the file and the line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..grammar import compile_grammar
-from ..lang.expr import Const, Expr, Op, Var, substitute, walk
+from ..lang.expr import Const, Expr, Op, Var, children, substitute, walk
 from ..spec.model import StyleProfile
 from ..wording import plural
+from .defined import register
 from .grammars import default_grammar, read_grammar
 from .problem import InvTask, SygusProblem, SynthFun
 from .reader import Command, Sexp, SygusError, read_file, read_text, show, sym
@@ -29,6 +32,30 @@ KNOWN_UNSUPPORTED = frozenset({
     "oracle-constraint-membership", "oracle-constraint-poswitness", "oracle-constraint-negwitness",
     "declare-correctness-oracle", "declare-correctness-cex-oracle", "push", "pop", "reset",
 })
+
+
+MAX_TERM_NODES = 200_000  # inlining nested define-funs can grow a term exponentially
+
+
+def tree_size(e: Expr) -> int:
+    """Nodes of `e` as a tree, counted over its shared subterms once each (inlined
+    define-funs share their argument terms), so a huge tree is measured quickly."""
+    memo: dict[int, int] = {}
+
+    def size(x: Expr) -> int:
+        hit = memo.get(id(x))
+        if hit is None:
+            hit = memo[id(x)] = 1 + sum(size(k) for k in children(x))
+        return hit
+
+    return size(e)
+
+
+def _check_size(e: Expr, what: str) -> None:
+    size = tree_size(e)
+    if size > MAX_TERM_NODES:
+        raise TermError(f"{what} has {size} nodes once its lets and define-funs are inlined "
+                        f"(at most {MAX_TERM_NODES} are supported)")
 
 
 def load_problem(path: str | Path) -> SygusProblem:
@@ -162,8 +189,15 @@ class _Builder:
         body, got = read_term(cmd.body[3], Scope(locals_, self.defines))
         if got != sort:
             raise TermError(f"the body of {name} is {got}, declared {sort}")
+        _check_size(body, f"the body of {name}")
         alias = alias_of(internal, body) if sorts == (INT, INT) and sort == INT else None
-        self.defines[name] = DefineFun(name, internal, sorts, sort, body, alias)
+        d = DefineFun(name, internal, sorts, sort, body, alias)
+        if alias is None and not d.uses_each_param_once():
+            operator = register(d)  # it may stand in grammar rules as one operator
+            if operator is not None:
+                d = replace(d, operator=operator)
+                self.aliases[operator] = name
+        self.defines[name] = d
         if alias is not None:
             self.aliases.setdefault(alias, name)
 
@@ -196,6 +230,7 @@ class _Builder:
         e, sort = read_term(cmd.body[0], self._scope())
         if sort != BOOL:
             raise TermError("a constraint must be Bool")
+        _check_size(e, "the constraint")
         if e not in self._constraint_set:  # a repeated constraint adds nothing but solver time
             self._constraint_set.add(e)
             self.constraints.append(e)

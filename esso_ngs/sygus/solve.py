@@ -1,15 +1,25 @@
-"""SyGuS CEGIS: the Enumerator proposes, examples filter, Z3 checks, counterexamples teach.
+"""SyGuS solving: a portfolio of strategies per component of functions.
 
 Functions are solved per *component*: functions that share a constraint are solved
-together (their candidates combined by increasing total size), the others alone.
-A lone function whose only constraints come from `inv-constraint`s is an invariant
-and goes to the ICE learner (`ice.py`). Functions written without a grammar first
-get a cheap affine attempt (`affine.py`); conditional ones go to divide and conquer
-(`unify.py`) when every constraint sees them at one application. Terms come from the function's grammar (or
-the default one) through the same bottom-up, observationally pruned Enumerator as
-ESSO holes, in size order; a candidate that passes the examples is checked by Z3
-against the instantiated constraints, and each counterexample becomes an example
-(the enumeration restarts, as terms merged on the old examples may now differ).
+together, the others alone; components share the time budget evenly. Each component
+runs the strategies that fit its shape, in order, each with a share of the time
+left when it starts (`portfolio`), and the first answer wins:
+- an invariant (a lone synth-inv with its inv-constraint): ICE learning (`ice.py`);
+- functions written without a grammar: an affine template first (`affine.py`, 15%);
+- a single-invocation function without a grammar (`single.py`): per-point leaves,
+  guarded chains and decision trees from the constraints (60%);
+- a function whose grammar has `(ite B S S)` at its start, seen at one application:
+  divide and conquer (`unify.py`, 70% of what is left);
+- enumerative CEGIS (below), for one function or a product of several: the rest.
+Every strategy checks the deadline in its inner loops and bounds each Z3 call by it;
+`SolveResult.strategies` records each one's share, time and outcome, `methods` which
+one answered, and a timeout's reason names the last candidate checked.
+
+Enumerative CEGIS: terms come from the function's grammar (or the default one)
+through the same bottom-up, observationally pruned Enumerator as ESSO holes, in size
+order; a candidate that passes the examples is checked by Z3 against the
+instantiated constraints, and each counterexample becomes an example (the
+enumeration restarts, as terms merged on the old examples may now differ).
 
 Verdicts: `solved` (Z3 proved the terms), `infeasible` (a finite grammar was
 exhausted with every candidate refuted, and nothing was approximated),
@@ -19,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..lang.batched import to_array
 from ..lang.evaluate import Value
@@ -28,11 +38,12 @@ from ..lang.sexpr import to_sexpr
 from ..synth.enumerate import Entry, Enumerator, LevelDone
 from ..wording import plural
 from .affine import affine_applicable, solve_affine
-from .check import check, check_formula
+from .check import check_formula
 from .common import Run, SolveOptions, SolveResult, Trace, compiled, complete_search, limits_for
 from .examples import Examples, PointContext, apps_in
 from .ice import solve_invariant
 from .problem import InvTask, SygusProblem, SynthFun
+from .single import single_invocation, solve_single
 from .unify import condition_nonterminal, solve_unify
 
 __all__ = ["SolveOptions", "SolveResult", "solve"]
@@ -55,40 +66,81 @@ def _solve_all(run: Run) -> tuple[str, str]:
     for i, funs in enumerate(uses):
         if not funs:
             status, cex, reason = check_formula(problem.constraints[i], problem.var_sorts,
-                                                run.options.z3_timeout_ms)
+                                                run.z3_ms())
             run.result.z3_calls += 1
             if status == "invalid":
                 return "infeasible", f"constraint {i + 1} mentions no function and is false at {_show(cex)}"
             if status == "unknown":
                 run.log(f"constraint {i + 1} mentions no function and Z3 cannot decide it: {reason}")
-    for comp in _components(problem, uses):
+    comps = _components(problem, uses)
+    global_deadline = run.deadline
+    for k, comp in enumerate(comps):
         cidx = [i for i, funs in enumerate(uses) if funs & set(comp)]
         funs = [problem.fun(n) for n in comp]
-        inv = _inv_component(problem, funs, cidx)
-        affine = solve_affine(run, funs, cidx) if inv is None and affine_applicable(problem, funs, cidx) else None
-        if affine is not None:
-            status, terms, reason = "solved", affine, ""
-            method = "affine"
-        elif inv is not None:
-            status, terms, reason = solve_invariant(problem, inv, run)
-            method = "ice"
-        elif len(funs) == 1 and (cond := condition_nonterminal(problem, funs[0], cidx)) is not None:
-            status, terms, reason = solve_unify(run, funs[0], cond, cidx)
-            method = "divide-and-conquer"
-        elif len(funs) == 1:
-            status, terms, reason = _cegis(run, funs, cidx, product=False)
-            method = "cegis"
-        else:
-            status, terms, reason = _cegis(run, funs, cidx, product=True)
-            method = "cegis-product"
+        # Components share what is left evenly; strategies share a component's time by shape.
+        comp_deadline = time.perf_counter() + (global_deadline - time.perf_counter()) / (len(comps) - k)
+        status, terms, reason, method = "unknown", {}, "no strategy applies", ""
+        for name, share, strategy in portfolio(problem, funs, cidx):
+            now = time.perf_counter()
+            left = comp_deadline - now
+            if left <= 0:
+                status, reason = "timeout", "time limit reached"
+                break
+            run.deadline = now + left * share
+            status, terms, reason = strategy(run, funs, cidx)
+            spent = time.perf_counter() - now
+            run.result.strategies.append({"functions": list(comp), "strategy": name, "share_s": round(left * share, 3),
+                                          "spent_s": round(spent, 3), "outcome": status})
+            run.log(f"{', '.join(comp)}: {name} ({left * share:.1f} s): {status} in {spent:.2f} s"
+                    + (f": {reason}" if reason and status != "solved" else ""))
+            if status in ("solved", "infeasible"):
+                method = name
+                break
+        run.deadline = global_deadline
         if status != "solved":
             names = ", ".join(comp)
+            if status == "unknown" and time.perf_counter() >= comp_deadline:
+                status = "timeout"
+            last = run.result.last_candidate
+            reason = reason + (f"; last candidate checked: {last}" if last and status == "timeout" else "")
             return status, f"{names}: {reason}" if reason else names
         run.result.terms.update(terms)
         run.result.methods.update({n: method for n in comp})
         run.log(f"{', '.join(comp)}: solved by {method}: " +
                 "; ".join(f"{n} = {to_sexpr(t)}" for n, t in terms.items()))
     return "solved", ""
+
+
+Strategy = Callable[[Run, list[SynthFun], list[int]], tuple[str, dict[str, Expr], str]]
+
+
+def portfolio(problem: SygusProblem, funs: list[SynthFun], cidx: list[int]) -> list[tuple[str, float, Strategy]]:
+    """The strategies that apply to a component, in order, each with its share of the time
+    left when it starts (the last one takes all that is left)."""
+    inv = _inv_component(problem, funs, cidx)
+    if inv is not None:
+        return [("ice", 1.0, lambda run, _f, _c: solve_invariant(problem, inv, run))]
+    out: list[tuple[str, float, Strategy]] = []
+    if affine_applicable(problem, funs, cidx):
+        out.append(("affine", 0.15, _affine))
+    if len(funs) > 1:
+        return out + [("cegis-product", 1.0, lambda run, fs, c: _cegis(run, fs, c, product=True))]
+    f = funs[0]
+    si = single_invocation(problem, funs, cidx) if f.default_grammar else None
+    cond = condition_nonterminal(problem, f, cidx)
+    if si is not None:
+        out.append(("single-invocation", 0.6 if cond is not None else 1.0, lambda run, _f, _c: solve_single(run, si)))
+    if cond is not None:
+        out.append(("divide-and-conquer", 0.7, lambda run, fs, c: solve_unify(run, fs[0], cond, c)))
+    out.append(("cegis", 1.0, lambda run, fs, c: _cegis(run, fs, c, product=False)))
+    return out
+
+
+def _affine(run: Run, funs: list[SynthFun], cidx: list[int]) -> tuple[str, dict[str, Expr], str]:
+    terms = solve_affine(run, funs, cidx)
+    if terms is None:
+        return ("timeout" if run.out_of_time() else "unknown"), {}, "no affine function fits"
+    return "solved", terms, ""
 
 
 def _funs_of(problem: SygusProblem, i: int) -> set[str]:
@@ -155,8 +207,7 @@ def _cegis(run: Run, funs: list[SynthFun], cidx: list[int], product: bool
             key = " ".join(to_sexpr(t) for t in terms.values())
             if key in undecided:
                 continue
-            verdict = check(problem, terms, opts.z3_timeout_ms, cidx)
-            res.z3_calls += 1
+            verdict = run.check(terms, cidx)
             run.log(f"  candidate {key}: {verdict.status}")
             if verdict.ok:
                 res.candidates += sum(e.stats.built for e in enums.values())

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from ..lang import ops
-from ..lang.expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, substitute, walk
+from ..lang.expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, children, substitute, walk
 from ..lang.ops import BOOL, INT
 from ..wording import plural
 from .reader import Sexp, show, sym
@@ -73,13 +73,26 @@ class DefineFun:
     sort: str
     body: Expr
     alias: str | None = None  # our operator this body is exactly, if any
+    operator: str | None = None  # its own operator in the term language (see defined.py), if registered
 
     def uses_each_param_once(self) -> bool:
-        counts = {p: 0 for p in self.params}
-        for _, n in walk(self.body):
-            if isinstance(n, Var) and n.name in counts:
-                counts[n.name] += 1
-        return all(c <= 1 for c in counts.values())
+        params = set(self.params)
+        memo: dict[int, dict[str, int]] = {}  # per shared subterm: inlined bodies share a lot
+
+        def counts(e: Expr) -> dict[str, int]:
+            hit = memo.get(id(e))
+            if hit is None:
+                if isinstance(e, Var):
+                    hit = {e.name: 1} if e.name in params else {}
+                else:
+                    hit = {}
+                    for k in children(e):
+                        for name, c in counts(k).items():
+                            hit[name] = hit.get(name, 0) + c
+                memo[id(e)] = hit
+            return hit
+
+        return all(c <= 1 for c in counts(self.body).values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +118,7 @@ class App:
 
 
 APP_PREFIX = "?app"
+NONTERMINAL_PREFIX = "N'"  # internal names of grammar nonterminals
 
 
 @dataclass(slots=True)
@@ -199,11 +213,26 @@ def _read_let(x: list, scope: Scope) -> tuple[Expr, str]:
         raise TermError(f"malformed let: {show(x)}")
     bound: dict[str, tuple[Expr, str]] = {}
     for b in x[1]:
-        if not (isinstance(b, list) and len(b) == 2 and sym(b[0]) is not None):
+        # SyGuS-IF 2.x writes (name term); 1.0 writes (name Sort term).
+        if not (isinstance(b, list) and len(b) in (2, 3) and sym(b[0]) is not None):
             raise TermError(f"malformed let binding {show(b)}")
-        bound[sym(b[0])] = read_term(b[1], scope)  # type: ignore[index]
+        value = read_term(b[-1], scope)
+        if len(b) == 3 and read_sort(b[1]) != value[1]:
+            raise TermError(f"let binding {sym(b[0])} is declared {read_sort(b[1])} but its term is {value[1]}")
+        bound[sym(b[0])] = value  # type: ignore[index]
     inner = Scope({**scope.locals, **bound}, scope.defines, scope.funs, scope.apps, scope.in_grammar)
+    if scope.in_grammar:
+        for name, (e, _) in bound.items():
+            if isinstance(e, Var) and e.name.startswith(NONTERMINAL_PREFIX) and _occurrences(x[2], name) > 1:
+                raise TermError(f"let-bound {name} stands for a nonterminal and is used twice in a grammar rule "
+                                "(each occurrence would be a separate term)")
     return read_term(x[2], inner)
+
+
+def _occurrences(x: Sexp, name: str) -> int:
+    if isinstance(x, list):
+        return sum(_occurrences(k, name) for k in x)
+    return int(sym(x) == name)
 
 
 def _check_args(name: str, args: list[tuple[Expr, str]], sorts: tuple[str, ...]) -> None:
@@ -220,8 +249,11 @@ def _apply_define(d: DefineFun, args: list[tuple[Expr, str]], scope: Scope) -> t
     if d.alias is not None:
         return Op(d.alias, exprs), d.sort
     if scope.in_grammar and not d.uses_each_param_once():
+        if d.operator is not None:
+            return Op(d.operator, exprs), d.sort
         raise TermError(f"define-fun {d.name} repeats an argument in its body: it cannot stand in a grammar "
-                        "rule (each nonterminal occurrence is a separate term)")
+                        "rule (each nonterminal occurrence is a separate term), and this build of the term "
+                        "language has no table of defined operators")
     return substitute(d.body, dict(zip(d.params, exprs))), d.sort
 
 

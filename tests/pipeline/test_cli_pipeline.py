@@ -64,7 +64,7 @@ def test_batch_then_report(tmp_path: Path, tiny_model_dir: Path, capsys, monkeyp
     rows = report["rows"]
     assert [(r["spec"], r["hole"]) for r in rows] == [("breaker_trip", "trip_cond"), ("fee_bps", "fee_expr")]
     for r in rows:
-        assert r["stage_model"].startswith("single mlx:") and r["candidates"] >= 1
+        assert r["stage_model"].startswith("single auto=mlx:") and r["candidates"] >= 1
         assert r["cheap_ok"] <= r["candidates"] and r["examples_ok"] <= r["cheap_ok"]
         assert r["plain_s"] > 0 and r["hinted_s"] > 0 and r["speedup"] > 0
     try:

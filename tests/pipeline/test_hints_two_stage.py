@@ -126,7 +126,7 @@ def test_model_options() -> None:
     with pytest.raises(UserError, match="only used with --two-stage"):
         plan_from_args(_args("--model", "m", "--large-model", "L"))
     plan = plan_from_args(_args("--model", "m", "--two-stage", "--large-model", "L", "--large-backend", "openai"))
-    assert plan.large.backend == "openai" and plan.small.backend == "mlx"
+    assert plan.large.backend == "openai" and plan.small.backend == "auto"
     with pytest.raises(UserError, match="--samples"):
         plan_from_args(_args("--model", "m", "--samples", "-1"))
 

@@ -488,9 +488,16 @@ def test_same_when_stopped_without_examples() -> None:
 
 def _sygus_funs() -> list[tuple[Path, str]]:
     from esso_ngs.sygus.parse import load_problem
+    from esso_ngs.sygus.reader import SygusError
     out = []
     for path in sorted((ROOT / "benchmarks" / "sygus").glob("*.sl")):
-        out.extend((path, f.name) for f in load_problem(path).funs)
+        try:
+            problem = load_problem(path)
+        except SygusError as err:  # qm_*: defined operators need the operator table (lang/ops.py)
+            if "no table of defined operators" in str(err):
+                continue
+            raise
+        out.extend((path, f.name) for f in problem.funs)
     return out
 
 

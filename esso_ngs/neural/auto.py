@@ -1,0 +1,259 @@
+"""`--backend auto` (the default): the fastest local backend on this machine, measured once.
+
+- Apple Silicon: mlx (Metal), no measuring.
+- Linux and others: the candidates are transformers (torch's CPU kernels) and
+  mlx with a system OpenBLAS preloaded (blas.py); each runs a small probe (a
+  384-token prefill, then 6 decoding steps of 10 rows over that context, in a
+  child process so the OpenBLAS preload applies to it alone) and the one with
+  the lower estimated time for a typical hole wins. The decoding steps must see
+  a real context: with ten rows over ~1,000 prompt tokens, torch's attention
+  (which copies the grouped KV heads each step) costs several times mlx's,
+  while over a short context torch looks faster. mlx with its bundled BLAS is a candidate only
+  when nothing else is installed (its prefill is 30-100x slower).
+
+The choice is remembered in `$ESSO_NGS_CACHE/backend-choice.json`, keyed by the
+machine (CPU model, core count, OpenBLAS path, framework versions) and the
+model's hash, so it is measured once per machine and model.
+`python -m esso_ngs.neural.auto BACKEND MODEL_DIR` is the probe itself.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import UserError
+from .blas import GUARD_ENV, find_openblas, preload_env, preloaded, reexec_with_preload
+from .models import LocalModel, cache_dir, model_dir_hash
+from .prepare import resolve_or_prepare
+
+CHOICE_SCHEMA = "esso-ngs-backend-choice/v1"
+FORCE_ENV = "ESSO_NGS_AUTO_BACKEND"  # "mlx" or "transformers": what auto means, without measuring
+# What a typical hole costs: the part of the prompt not cached (~500 tokens) and
+# ~40 batched decoding steps. The estimate only ranks the candidates.
+TYPICAL_PROMPT_TOKENS = 500
+TYPICAL_STEPS = 40
+PROBE_TIMEOUT_S = 240
+
+Probe = Callable[[str, Path, "Path | None"], "dict[str, float] | None"]
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    backend: str  # "mlx" or "transformers"
+    openblas: str | None = None  # the library mlx runs with (preloaded), None: Metal or bundled BLAS
+    reason: str = ""
+    measured: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> probe result
+
+    def label(self) -> str:
+        """Short name for records and `-v`: `auto=mlx+openblas`, `auto=transformers`, ..."""
+        extra = "+openblas" if self.openblas else ""
+        return f"auto={self.backend}{extra}"
+
+    def describe(self) -> str:
+        parts = [f"backend auto: {self.backend}" + (f" with OpenBLAS ({self.openblas})" if self.openblas else "")]
+        if self.measured:
+            parts.append("; ".join(f"{name} {m['prompt_tok_s']:.0f} prompt tok/s, {m['step_s'] * 1000:.0f} ms/step"
+                                   for name, m in sorted(self.measured.items())))
+        if self.reason:
+            parts.append(self.reason)
+        return " (".join(parts[:1]) + (" (" + "; ".join(parts[1:]) + ")" if len(parts) > 1 else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "BackendChoice":
+        return cls(str(data["backend"]), data.get("openblas"), str(data.get("reason", "")),
+                   {str(k): dict(v) for k, v in dict(data.get("measured", {})).items()})
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "-"
+
+
+def machine_key(model_hash: str, openblas: Path | None) -> str:
+    material = {"machine": platform.machine(), "system": platform.system(), "cpu": _cpu_model(),
+                "cores": os.cpu_count(), "openblas": str(openblas) if openblas else None,
+                "mlx": _version("mlx"), "torch": _version("torch"), "model": model_hash}
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def choices_path() -> Path:
+    return cache_dir() / "backend-choice.json"
+
+
+def _read_choices() -> dict[str, Any]:
+    try:
+        data = json.loads(choices_path().read_text())
+        return dict(data["choices"]) if data.get("schema") == CHOICE_SCHEMA else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def _write_choice(key: str, choice: BackendChoice) -> None:
+    from ..fsutil import atomic_write_text
+    choices = _read_choices()
+    choices[key] = choice.to_json()
+    try:
+        atomic_write_text(choices_path(), json.dumps({"schema": CHOICE_SCHEMA, "choices": choices},
+                                                     indent=2, sort_keys=True) + "\n")
+    except OSError:
+        pass  # a read-only cache only costs measuring again
+
+
+def probe_in_child(backend: str, model_dir: Path, openblas: Path | None) -> dict[str, float] | None:
+    """Run the speed probe in a child process (with `openblas` preloaded); None if it fails."""
+    env = dict(os.environ)
+    env[GUARD_ENV] = "probe"
+    if openblas is not None:
+        env.update(preload_env(openblas))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "esso_ngs.neural.auto", backend, str(model_dir)],
+                              capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        return None
+    try:
+        result = json.loads(lines[-1])
+        return {k: float(v) for k, v in result.items()}
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def estimated_s(measure: dict[str, float]) -> float:
+    return TYPICAL_PROMPT_TOKENS / max(measure["prompt_tok_s"], 1e-9) + TYPICAL_STEPS * measure["step_s"]
+
+
+def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
+                   log: Callable[[str], None] | None = None) -> BackendChoice:
+    """The backend `auto` means for `model` on this machine (remembered after the first time)."""
+    forced = os.environ.get(FORCE_ENV, "")
+    if forced:
+        if forced not in ("mlx", "transformers"):
+            raise UserError(f"${FORCE_ENV} must be mlx or transformers, got {forced!r}")
+        lib = find_openblas() if forced == "mlx" else None
+        return BackendChoice(forced, str(lib) if lib else None, f"set by ${FORCE_ENV}")
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        return BackendChoice("mlx", None, "Apple Silicon: Metal")
+    openblas = find_openblas()
+    key = machine_key(model_dir_hash(model.path), openblas)
+    known = _read_choices().get(key)
+    if known is not None:
+        try:
+            return BackendChoice.from_json(known)
+        except (KeyError, TypeError, ValueError):
+            pass
+    candidates: list[tuple[str, Path | None]] = []
+    if _installed("torch") and _installed("transformers"):
+        candidates.append(("transformers", None))
+    if _installed("mlx") and _installed("mlx_lm") and openblas is not None:
+        candidates.append(("mlx", openblas))
+    if not candidates:
+        if _installed("mlx") and _installed("mlx_lm"):
+            choice = BackendChoice("mlx", None, "the only backend installed; no system OpenBLAS found "
+                                                "(prompts are slow: install Debian's libopenblas0)")
+            _write_choice(key, choice)
+            return choice
+        raise UserError("no local model backend is installed: pip install 'mlx[cpu]' mlx-lm, "
+                        "or torch==2.13.0 transformers")
+    if len(candidates) == 1:
+        name, lib = candidates[0]
+        choice = BackendChoice(name, str(lib) if lib else None, "the only fast backend installed")
+        _write_choice(key, choice)
+        return choice
+    if log is not None:
+        log(f"backend auto: measuring {' and '.join(n for n, _ in candidates)} on this machine once "
+            f"(remembered in {choices_path()})")
+    measured: dict[str, dict[str, float]] = {}
+    for name, lib in candidates:
+        result = probe(name, model.path, lib)
+        if result is not None:
+            measured[name] = result
+    if not measured:
+        name, lib = candidates[0]
+        return BackendChoice(name, str(lib) if lib else None, "the speed probes failed; not remembered")
+    best = min(measured, key=lambda n: estimated_s(measured[n]))
+    lib = dict(candidates)[best]
+    choice = BackendChoice(best, str(lib) if lib else None, "measured", measured)
+    _write_choice(key, choice)
+    return choice
+
+
+def prepare_process(backend: str, model: str, log: Callable[[str], None] | None = None) -> BackendChoice | None:
+    """Before any work: settle `auto`, and when mlx runs with an OpenBLAS this process
+    has not preloaded, re-execute the process with it (blas.py; at most once).
+
+    Returns the auto choice (None for an explicit backend).
+    """
+    if backend not in ("auto", "mlx"):
+        return None
+    if backend == "mlx":
+        lib = find_openblas()
+        if lib is not None and not preloaded(lib):
+            if log is not None:
+                log(f"backend mlx: re-executing with OpenBLAS preloaded ({lib})")
+            reexec_with_preload(lib, "mlx")
+        return None
+    choice = choose_backend(resolve_or_prepare(model), log=log)
+    if choice.openblas and not preloaded(Path(choice.openblas)) and Path(choice.openblas).is_file():
+        if log is not None:
+            log(f"{choice.describe()}: re-executing with it preloaded")
+        reexec_with_preload(Path(choice.openblas), "auto")
+    return choice
+
+
+def make_auto_backend(model: str, **options: Any) -> Any:
+    """The backend `auto` chose for `model`, built with the options it accepts; it
+    carries the choice (`.choice`, `.choice_label`) for progress lines and records."""
+    import inspect
+
+    from .backend import BACKENDS, make_backend
+    choice = choose_backend(resolve_or_prepare(model))
+    module_name, cls_name = BACKENDS[choice.backend].split(":")
+    import importlib
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    accepted = inspect.signature(cls).parameters
+    backend = make_backend(choice.backend, model, **{k: v for k, v in options.items() if k in accepted})
+    backend.choice = choice  # type: ignore[attr-defined]
+    backend.choice_label = choice.label()  # type: ignore[attr-defined]
+    return backend
+
+
+def _probe_main(argv: list[str]) -> int:
+    from .backend import make_backend
+    name, model_dir = argv
+    backend = make_backend(name, model_dir, prefix_cache=False)
+    print(json.dumps(backend.speed_probe(prompt_tokens=384, rows=10, steps=6)))  # type: ignore[attr-defined]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_probe_main(sys.argv[1:]))
