@@ -77,6 +77,15 @@ def _on_sigint(signum: int, frame: Any) -> None:  # runs in the main thread
 def handled() -> None:
     """The main thread caught KeyboardInterrupt and is exiting: no second message."""
     _handled.set()
+    sys.unraisablehook = _quiet_z3_teardown
+
+
+def _quiet_z3_teardown(unraisable: Any) -> None:
+    # A Z3 object whose constructor the interrupt cut short fails in its __del__ when
+    # the interpreter tears down; that echo of the Ctrl-C is not worth a traceback.
+    if getattr(unraisable.object, "__module__", "").startswith("z3"):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _watch(reader: socket.socket) -> None:
