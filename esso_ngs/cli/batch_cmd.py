@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..pipeline.batch import BatchSettings, default_run_id, run_batch
+from ..pipeline.executor import Executor, LocalExecutor
 from ..pipeline.options import add_model_options, generate_options_from_args, plan_from_args
 from ..spec import discover_specs
 
@@ -27,7 +28,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout-ms", type=int, help="synthesis budget per hole (default: each spec's own)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesizer's random examples")
     add_model_options(p)
+    add_executor_options(p)
     p.set_defaults(func=run)
+
+
+def add_executor_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where the specs run (the run directory is the same whichever)")
+    g.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: this machine (default); ray: a Ray cluster (pip install 'esso-ngs[ray]')")
+    g.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="local: worker processes (default 1: in this process, one spec at a time)")
+    g.add_argument("--ray-address", metavar="ADDR",
+                   help="ray: the cluster to join (e.g. ray://head:10001 or auto; default: a new local instance)")
+    g.add_argument("--hint-actors", type=int, default=1, metavar="N",
+                   help="ray: model-holding actors generating hints, one model load each (default 1)")
+    g.add_argument("--task-memory-mb", type=int, default=1024, metavar="MB",
+                   help="ray: memory each spec's task asks for (default 1024)")
+
+
+def executor_from_args(args: argparse.Namespace) -> Executor:
+    if args.executor == "ray":
+        if args.workers != 1:
+            raise UserError("--workers is for --executor local (Ray places one task per spec itself)")
+        from ..pipeline.ray_executor import RayExecutor, import_ray
+        import_ray()  # a missing Ray is a one-line error before anything is written
+        return RayExecutor(args.ray_address, args.hint_actors, args.task_memory_mb)
+    if args.ray_address:
+        raise UserError("--ray-address is only used with --executor ray")
+    return LocalExecutor(args.workers)
 
 
 def _progress():  # -> (callback, closer)
@@ -37,17 +65,26 @@ def _progress():  # -> (callback, closer)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=Console(stderr=True), transient=False)
     task = None
+    counts = {"done": 0, "running": 0, "failed": 0, "retried": 0}
 
     def report(event: str, name: str, index: int, total: int) -> None:
         nonlocal task
         if task is None:
             progress.start()
             task = progress.add_task("specs", total=total)
-        if event == "start":
-            progress.update(task, description=name)
+        if event in ("start", "retry"):
+            counts["running"] += 1
+            counts["retried"] += event == "retry"
+            if event == "retry":  # the failed attempt is over
+                counts["running"] -= 1
+                progress.console.print(f"{name}: attempt failed, retrying")
         else:
+            if event != "skip":
+                counts["running"] -= 1
+                counts["done" if event == "done" else "failed"] += 1
             progress.console.print(f"{name}: {'skipped (finished earlier)' if event == 'skip' else event}")
             progress.advance(task)
+        progress.update(task, description=" ".join(f"{k} {v}" for k, v in counts.items()))
 
     def stop() -> None:
         if task is not None:  # rich prints a newline even for a bar never shown
@@ -70,9 +107,10 @@ def run(args: argparse.Namespace) -> int:
     settings = BatchSettings(plan_from_args(args), generate_options_from_args(args), args.timeout_ms, args.seed)
     run_id = args.run_id or default_run_id(spec_dir, settings)
     run_dir = Path(args.output) if args.output else Path("runs/ngs") / run_id
+    executor = executor_from_args(args)
     report, stop = _progress()
     try:
-        outcome = run_batch(specs, spec_dir, run_dir, run_id, settings, report)
+        outcome = run_batch(specs, spec_dir, run_dir, run_id, settings, report, executor)
     finally:
         stop()
     t = outcome.summary["totals"]

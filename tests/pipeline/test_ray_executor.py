@@ -1,0 +1,122 @@
+"""`batch --executor ray` on a local Ray instance (one for the module: Ray takes seconds to start).
+
+The run directory equals the local executor's; a worker killed mid-task is
+retried, and nothing is lost or written twice."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="the Ray executor needs ray (pip install 'esso-ngs[ray]')")
+
+from esso_ngs.cli.main import main  # noqa: E402
+from esso_ngs.pipeline.batch import BatchSettings, default_run_id, run_batch  # noqa: E402
+from esso_ngs.pipeline.ray_executor import RayExecutor  # noqa: E402
+from esso_ngs.pipeline.records import read_records  # noqa: E402
+from esso_ngs.pipeline.tiers import ValidationSettings  # noqa: E402
+from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan  # noqa: E402
+from esso_ngs.spec import discover_specs  # noqa: E402
+
+from .batch_helpers import FOUR_SPECS, batch_argv, replay_for, run_dir_contents, spec_folder  # noqa: E402
+from .helpers import INTENDED  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[Any]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=100 * 2 ** 20)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def four_specs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("ray-specs")
+    return spec_folder(root), replay_for(root)
+
+
+def test_ray_run_directory_equals_the_local_one(local_ray: Any, four_specs: tuple[Path, Path], tmp_path: Path,
+                                                capsys) -> None:
+    specs, replay = four_specs
+    assert main(batch_argv(specs, replay, tmp_path / "local")) == 0
+    assert main([*batch_argv(specs, replay, tmp_path / "ray"), "--executor", "ray"]) == 0
+    assert "4 specs done (4 now, 0 earlier)" in capsys.readouterr().out
+    local, on_ray = run_dir_contents(tmp_path / "local"), run_dir_contents(tmp_path / "ray")
+    assert on_ray == local
+    for prefix in FOUR_SPECS:
+        doc = local[f"{prefix}.result.json"]
+        assert doc["status"] == "done" and doc["hinted"]["solved"]
+        assert {h: doc["hinted"]["holes"][h]["term"] for h in doc["holes"]} == INTENDED[prefix]
+    # resumable: nothing left to do, on Ray too
+    assert main([*batch_argv(specs, replay, tmp_path / "ray"), "--executor", "ray"]) == 0
+    assert "(0 now, 4 earlier)" in capsys.readouterr().out
+
+
+def _spec_task_pids() -> set[int]:
+    """Ray workers executing `spec_task` now (Ray titles a busy worker `ray::<task name>`)."""
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmdline.startswith(b"ray::spec_task"):
+                pids.add(int(entry))
+    return pids
+
+
+def _kill_one_busy_worker(stop: threading.Event, killed: list[int]) -> None:
+    """SIGKILL the first worker seen busy with a spec for 0.5 s (well inside breaker_window's task)."""
+    seen: dict[int, float] = {}
+    while not stop.is_set():
+        now = time.monotonic()
+        busy = _spec_task_pids()
+        seen = {pid: seen.get(pid, now) for pid in busy}
+        for pid, since in seen.items():
+            if now - since >= 0.5:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray's workers through /proc")
+def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(local_ray: Any, four_specs: tuple[Path, Path],
+                                                                tmp_path: Path) -> None:
+    specs, replay = four_specs
+    settings = BatchSettings(ModelPlan(ModelChoice("replay", str(replay))),
+                             GenerateOptions(ValidationSettings(tier="examples", example_inputs=2000)))
+    run = tmp_path / "run"
+    events: list[tuple[str, str]] = []
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=_kill_one_busy_worker, args=(stop, killed), daemon=True)
+    killer.start()
+    try:
+        out = run_batch(discover_specs(specs), specs, run, default_run_id(specs, settings), settings,
+                        lambda event, name, i, n: events.append((event, name)), RayExecutor())
+    finally:
+        stop.set()
+        killer.join()
+    assert len(killed) == 1, "no worker was seen busy for 0.5 s"
+    retried = [name for event, name in events if event == "retry"]
+    assert len(retried) == 1
+    assert sorted(out.ran) == sorted(FOUR_SPECS) and out.summary["totals"]["done"] == 4
+    for prefix in FOUR_SPECS:
+        assert json.loads((run / f"{prefix}.result.json").read_text())["status"] == "done"
+    solutions = [(r["spec"], r["hole_id"]) for r in read_records(run / "records.jsonl") if r["kind"] == "solution"]
+    assert sorted(solutions) == sorted((p, h) for p in FOUR_SPECS for h in INTENDED[p])  # each exactly once
+    failed = [(r["spec"], r["hole_id"], r["term"]) for r in read_records(run / "records.jsonl")
+              if r["kind"] == "failed_candidate"]
+    assert len(failed) == len(set(failed))
+    assert sorted(p.name for p in run.iterdir() if not p.name.endswith((".result.json", ".hints.json"))) == \
+        ["records.jsonl", "run.json", "summary.json"]  # no temp file left behind
