@@ -19,7 +19,8 @@ config file, JSON or TOML:
     base_url = "http://127.0.0.1:8080/v1"
 
 Keys of a stage: backend, model, samples, temperature, top_p, seed, max_tokens,
-constrained, and backend options (base_url, grammar_field, device, batch_size).
+constrained, and backend options (base_url, grammar_field, concurrency, max_retries, device,
+batch_size).
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from .aggregate import HoleRanking, add_samples, rank
 from .tiers import ValidationSettings, validate
 
 STAGE_KEYS = ("backend", "model", "samples", "temperature", "top_p", "seed", "max_tokens", "constrained")
-BACKEND_OPTION_KEYS = ("base_url", "grammar_field", "device", "batch_size")
+BACKEND_OPTION_KEYS = ("base_url", "grammar_field", "concurrency", "max_retries", "device", "batch_size")
 
 
 @dataclass(frozen=True)
