@@ -8,7 +8,9 @@ from pathlib import Path
 from ..errors import UserError
 from ..pipeline.batch import BatchSettings, default_run_id, run_batch
 from ..pipeline.executor import Executor, LocalExecutor
-from ..pipeline.options import add_model_options, generate_options_from_args, plan_from_args
+from ..pipeline.options import add_model_options, choice_from_args, generate_options_from_args, plan_from_args
+from ..pipeline.sweep import configurations, default_sweep_id, load_sweep, prepare_sweep_dir
+from ..pipeline.two_stage import ModelPlan, backend_for
 from ..spec import discover_specs
 
 
@@ -27,6 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", action="append", metavar="PREFIX", help="only this spec (repeatable)")
     p.add_argument("--timeout-ms", type=int, help="synthesis budget per hole (default: each spec's own)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthesizer's random examples")
+    p.add_argument("--sweep", metavar="FILE", help="TOML/JSON file of models, samples, tiers and seeds: one run "
+                                                   "directory per combination, under --output (README: sweeps)")
     add_model_options(p)
     add_executor_options(p)
     p.set_defaults(func=run)
@@ -104,10 +108,18 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{spec_dir}: no spec {', '.join(sorted(missing))}")
     if args.timeout_ms is not None and args.timeout_ms < 1:
         raise UserError(f"--timeout-ms must be >= 1, got {args.timeout_ms}")
+    if args.sweep:
+        return _run_sweep(args, spec_dir, specs)
     settings = BatchSettings(plan_from_args(args), generate_options_from_args(args), args.timeout_ms, args.seed)
     run_id = args.run_id or default_run_id(spec_dir, settings)
     run_dir = Path(args.output) if args.output else Path("runs/ngs") / run_id
     executor = executor_from_args(args)
+    return 0 if _run_one(specs, spec_dir, run_dir, run_id, settings, executor) else 1
+
+
+def _run_one(specs: list[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
+             executor: Executor) -> bool:
+    """One batch with a progress bar and its closing line; True when no spec ended in an error."""
     report, stop = _progress()
     try:
         outcome = run_batch(specs, spec_dir, run_dir, run_id, settings, report, executor)
@@ -119,4 +131,35 @@ def run(args: argparse.Namespace) -> int:
           f"{t['errors']} errors; solved {t['solved_plain']} without hints, {t['solved_hinted']} with; "
           f"geometric-mean speedup {speed}")
     print(f"report: esso-ngs report {run_dir}", file=sys.stderr)
-    return 0 if t["errors"] == 0 else 1
+    return t["errors"] == 0
+
+
+def _run_sweep(args: argparse.Namespace, spec_dir: Path, specs: list[Path]) -> int:
+    """Every configuration of the sweep file, one run directory each, one after another."""
+    sweep = load_sweep(args.sweep)
+    if sweep.models:
+        if args.nh_two_stage or args.nh_config or args.nh_large_model:
+            raise UserError(f"{args.sweep}: its `models` replace --model; --two-stage, --large-model and "
+                            "--models-config do not combine with them")
+        defaults = choice_from_args(args, args.nh_backend, args.nh_model or "")
+        plan = ModelPlan(defaults)
+    else:
+        plan = plan_from_args(args)
+        defaults = plan.small
+    base = BatchSettings(plan, generate_options_from_args(args), args.timeout_ms, args.seed)
+    configs = configurations(sweep, base, defaults)
+    for config in configs:  # every model resolves before anything is written
+        for choice in (config.settings.plan.small, config.settings.plan.large):
+            if choice is not None:
+                backend_for(choice)
+    executor = executor_from_args(args)
+    sweep_dir = Path(args.output) if args.output else \
+        Path("runs/ngs") / (args.run_id or default_sweep_id(spec_dir, configs))
+    prepare_sweep_dir(sweep_dir, sweep, configs)
+    clean = True
+    for config in configs:
+        print(f"configuration {config.label}", file=sys.stderr)
+        clean &= _run_one(specs, spec_dir, sweep_dir / config.label, default_run_id(spec_dir, config.settings),
+                          config.settings, executor)
+    print(f"{sweep_dir}: {len(configs)} configurations; compare them: esso-ngs report {sweep_dir}")
+    return 0 if clean else 1

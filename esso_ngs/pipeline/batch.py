@@ -77,24 +77,31 @@ def spec_name_of(path: Path) -> str:
     return name[: -len("_hole.yaml")] if name.endswith("_hole.yaml") else path.stem
 
 
-def prepare_run_dir(run_dir: Path, run_id: str, spec_dir: Path, settings: BatchSettings) -> bool:
-    """Create or reopen a run directory; False when it is new. Refuses other settings."""
+def check_run_dir(run_dir: Path, settings: BatchSettings) -> bool:
+    """Whether `run_dir` holds a run already (then with these settings: UserError otherwise)."""
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"{run_dir}: not a directory (give --output a directory)")
     run_file = run_dir / "run.json"
-    wanted = settings.to_json()
-    if run_file.is_file():
-        try:
-            old = json.loads(run_file.read_text())
-        except (OSError, ValueError) as exc:
-            raise UserError(f"{run_file}: unreadable ({exc}); use another --output") from None
-        if canonical_json(old.get("settings")) != canonical_json(wanted):
-            raise UserError(f"{run_dir} holds a run made with other settings (see its run.json): "
-                            "rerun with the same options, or pass another --output/--run-id")
+    if not run_file.is_file():
+        return False
+    try:
+        old = json.loads(run_file.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{run_file}: unreadable ({exc}); use another --output") from None
+    if canonical_json(old.get("settings")) != canonical_json(settings.to_json()):
+        raise UserError(f"{run_dir} holds a run made with other settings (see its run.json): "
+                        "rerun with the same options, or pass another --output/--run-id")
+    return True
+
+
+def prepare_run_dir(run_dir: Path, run_id: str, spec_dir: Path, settings: BatchSettings) -> bool:
+    """Create or reopen a run directory; False when it is new. Refuses other settings."""
+    if check_run_dir(run_dir, settings):
         return True
+    wanted = settings.to_json()
     if run_dir.exists() and any(run_dir.iterdir()):
         raise UserError(f"{run_dir}: not empty and not a batch run directory (no run.json)")
-    atomic_write_text(run_file, json.dumps({"schema": RUN_SCHEMA, "run_id": run_id, "specs_dir": str(spec_dir),
+    atomic_write_text(run_dir / "run.json", json.dumps({"schema": RUN_SCHEMA, "run_id": run_id, "specs_dir": str(spec_dir),
                                             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                             "settings": wanted}, indent=2) + "\n")
     return False

@@ -80,13 +80,18 @@ def _backend_options(backend: str, args: argparse.Namespace) -> tuple[tuple[str,
     return tuple(sorted((k, v) for k, v in given.items() if v is not None))
 
 
+def choice_from_args(args: argparse.Namespace, backend: str, model: str) -> ModelChoice:
+    """One model with the sampling options (range-checked, before anything is written)."""
+    choice = ModelChoice(backend=backend, model=model, samples=args.nh_samples, temperature=args.nh_temp,
+                         top_p=args.nh_top_p, seed=args.nh_seed, max_tokens=args.nh_max_tokens,
+                         constrained=not args.nh_no_constrain, options=_backend_options(backend, args))
+    choice.settings()
+    return choice
+
+
 def plan_from_args(args: argparse.Namespace) -> ModelPlan:
     """The model plan the options describe (UserError on a missing or inconsistent choice)."""
-    small = ModelChoice(backend=args.nh_backend, model=args.nh_model or "", samples=args.nh_samples,
-                        temperature=args.nh_temp, top_p=args.nh_top_p, seed=args.nh_seed,
-                        max_tokens=args.nh_max_tokens, constrained=not args.nh_no_constrain,
-                        options=_backend_options(args.nh_backend, args))
-    small.settings()  # range checks, before anything is written
+    small = choice_from_args(args, args.nh_backend, args.nh_model or "")
     if args.nh_config:
         plan = plan_from_config(args.nh_config, small)
         if args.nh_two_stage and plan.large is None:
@@ -98,11 +103,7 @@ def plan_from_args(args: argparse.Namespace) -> ModelPlan:
         if not args.nh_large_model:
             raise UserError("--two-stage needs --large-model (or a [large] table in --models-config)")
         backend = args.nh_large_backend or args.nh_backend
-        large = ModelChoice(backend=backend, model=args.nh_large_model, samples=args.nh_samples,
-                            temperature=args.nh_temp, top_p=args.nh_top_p, seed=args.nh_seed,
-                            max_tokens=args.nh_max_tokens, constrained=not args.nh_no_constrain,
-                            options=_backend_options(backend, args))
-        return ModelPlan(small, large)
+        return ModelPlan(small, choice_from_args(args, backend, args.nh_large_model))
     if args.nh_large_model:
         raise UserError("--large-model is only used with --two-stage")
     return ModelPlan(small)

@@ -82,7 +82,7 @@ class ModelPlan:
 
 
 # ---------------------------------------------------------------- config files
-def _stage_from_mapping(data: Any, where: str, defaults: ModelChoice | None) -> ModelChoice:
+def stage_from_mapping(data: Any, where: str, defaults: ModelChoice | None) -> ModelChoice:
     if not isinstance(data, Mapping):
         raise UserError(f"{where}: expected a table/object with backend and model")
     unknown = sorted(set(data) - set(STAGE_KEYS) - set(BACKEND_OPTION_KEYS))
@@ -108,13 +108,13 @@ def _stage_from_mapping(data: Any, where: str, defaults: ModelChoice | None) -> 
     return choice
 
 
-def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> ModelPlan:
-    """A ModelPlan from a JSON or TOML file with a `small` (or `model`) and optional `large` table."""
+def load_config_file(path: str | Path, what: str) -> Any:
+    """The data of a JSON or TOML (by suffix) config file; UserError naming the file otherwise."""
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as exc:
-        raise UserError(f"{p}: cannot read the model config ({exc.strerror or exc})") from None
+        raise UserError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
     if p.suffix.lower() == ".toml":
         try:
             import tomllib
@@ -124,14 +124,19 @@ def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> M
             except ImportError:
                 raise UserError(f"{p}: reading TOML needs Python 3.11+ or the package 'tomli'") from None
         try:
-            data = tomllib.loads(text)
+            return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{p}: not valid TOML ({exc})") from None
-    else:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise UserError(f"{p}: not valid JSON ({exc})") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UserError(f"{p}: not valid JSON ({exc})") from None
+
+
+def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> ModelPlan:
+    """A ModelPlan from a JSON or TOML file with a `small` (or `model`) and optional `large` table."""
+    p = Path(path)
+    data = load_config_file(p, "model config")
     if not isinstance(data, dict):
         raise UserError(f"{p}: expected an object with `small` and optional `large`")
     unknown = sorted(set(data) - {"small", "large", "model"})
@@ -140,8 +145,8 @@ def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> M
     first = data.get("small", data.get("model"))
     if first is None:
         raise UserError(f"{p}: no `small` table (the first-stage model)")
-    small = _stage_from_mapping(first, f"{p}: small", defaults)
-    large = _stage_from_mapping(data["large"], f"{p}: large", small) if "large" in data else None
+    small = stage_from_mapping(first, f"{p}: small", defaults)
+    large = stage_from_mapping(data["large"], f"{p}: large", small) if "large" in data else None
     return ModelPlan(small, large)
 
 
