@@ -101,9 +101,10 @@ def prepare_run_dir(run_dir: Path, run_id: str, spec_dir: Path, settings: BatchS
     wanted = settings.to_json()
     if run_dir.exists() and any(run_dir.iterdir()):
         raise UserError(f"{run_dir}: not empty and not a batch run directory (no run.json)")
-    atomic_write_text(run_dir / "run.json", json.dumps({"schema": RUN_SCHEMA, "run_id": run_id, "specs_dir": str(spec_dir),
-                                            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                            "settings": wanted}, indent=2) + "\n")
+    atomic_write_text(run_dir / "run.json", json.dumps({"schema": RUN_SCHEMA, "run_id": run_id,
+                                                       "specs_dir": str(spec_dir),
+                                                       "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                                       "settings": wanted}, indent=2) + "\n")
     return False
 
 

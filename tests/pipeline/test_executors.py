@@ -3,6 +3,9 @@ are retried once, then recorded (never lost, never duplicated)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +73,23 @@ def test_executor_options_are_checked_before_anything_is_written(tmp_path: Path,
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
         assert not run.exists()
+
+
+def test_local_batch_never_imports_ray(tmp_path: Path) -> None:
+    specs, replay = spec_folder(tmp_path, ("fee_bps",)), replay_for(tmp_path, ("fee_bps",))
+    argv = batch_argv(specs, replay, tmp_path / "run")
+    code = ("import sys; from esso_ngs.cli.main import main; "
+            f"rc = main({argv!r}); print(rc, 'ray' in sys.modules)")
+    env = {**os.environ, "ESSO_NGS_CACHE": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip().splitlines()[-1] == "0 False"
+
+
+def test_missing_ray_is_one_line_and_writes_nothing(tmp_path: Path, monkeypatch, capsys) -> None:
+    specs, replay = spec_folder(tmp_path, ("fee_bps",)), replay_for(tmp_path, ("fee_bps",))
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    run = tmp_path / "run"
+    assert main([*batch_argv(specs, replay, run), "--executor", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'esso-ngs[ray]'" in err and len(err.strip().splitlines()) == 1
+    assert not run.exists()

@@ -120,3 +120,18 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(local_ray: Any, f
     assert len(failed) == len(set(failed))
     assert sorted(p.name for p in run.iterdir() if not p.name.endswith((".result.json", ".hints.json"))) == \
         ["records.jsonl", "run.json", "summary.json"]  # no temp file left behind
+
+
+def test_ray_batch_with_hints_from_a_served_model(local_ray: Any, tmp_path: Path, capsys) -> None:
+    from neural.fake_openai import FakeServer, reply
+    specs = spec_folder(tmp_path, ("fee_bps",))
+    intended = INTENDED["fee_bps"]["fee_expr"]
+    run = tmp_path / "run"
+    with FakeServer([reply(intended)]) as server:
+        assert main(["batch", str(specs), "--executor", "ray", "--backend", "openai", "--model", "served",
+                     "--base-url", server.url, "--server-grammar-field", "structured_outputs", "--samples", "2",
+                     "--validate", "cheap", "--output", str(run)]) == 0
+    assert "1 specs done (1 now, 0 earlier)" in capsys.readouterr().out
+    assert len(server.requests) == 2 and all("structured_outputs" in q["body"] for q in server.requests)
+    doc = json.loads((run / "fee_bps.result.json").read_text())
+    assert doc["holes"]["fee_expr"]["ranking"]["best"] == intended and doc["hinted"]["solved"]

@@ -1,0 +1,165 @@
+"""Batch executors and the driver.
+
+    python benchmarks/bench_batch.py [--specs 1000] [--skip-workers] [--output benchmarks/results/batch.md]
+
+1. The bundled specs (benchmarks/specs) with 1 and 2 local workers (`--workers`):
+   wall time, specs per second and the throughput ratio. Hints are replayed (the
+   manifest's intended terms), so the time is synthesis: what the workers share.
+2. A synthetic folder of N specs (copies of the bundled shapes under new names)
+   through the driver with a no-op executor: every task returns a finished result
+   at once, so only the driver runs (commit: hints, records, result file, summary).
+   Per slice of N/10 specs: the write rate, the driver's resident memory and the
+   Python heap (tracemalloc). Flat columns mean the driver does not slow down or
+   grow with the run.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from esso_ngs.pipeline.batch import BatchSettings, SpecOutcome, default_run_id, run_batch
+from esso_ngs.pipeline.executor import LocalExecutor, SpecTask, TaskEvent
+from esso_ngs.pipeline.tiers import ValidationSettings
+from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
+from esso_ngs.spec import discover_specs
+
+HERE = Path(__file__).resolve().parent
+SPECS = HERE / "specs"
+
+
+def replay_source(path: Path) -> Path:
+    """Every bundled hole's intended term, as a replay file."""
+    manifest = json.loads((SPECS / "manifest.json").read_text())["specs"]
+    holes = {h: {"term": e["intended"], "candidates": [{"term": e["intended"], "count": 1}]}
+             for s in manifest for h, e in s["holes"].items()}
+    path.write_text(json.dumps({"holes": holes}))
+    return path
+
+
+def settings_for(replay: Path) -> BatchSettings:
+    return BatchSettings(ModelPlan(ModelChoice("replay", str(replay), samples=1)),
+                         GenerateOptions(ValidationSettings(tier="cheap")))
+
+
+def timed_run(specs: Path, run: Path, settings: BatchSettings, workers: int) -> float:
+    paths = discover_specs(specs)
+    t0 = time.perf_counter()
+    out = run_batch(paths, specs, run, default_run_id(specs, settings), settings, executor=LocalExecutor(workers))
+    wall = time.perf_counter() - t0
+    assert out.summary["totals"]["done"] == len(paths), out.summary["totals"]
+    return wall
+
+
+# ---------------------------------------------------------------- the driver alone
+@dataclass
+class NoopExecutor:
+    """Finishes every task at once with a copy of one real result: what remains is the driver."""
+
+    template: SpecOutcome
+
+    def run(self, tasks: Sequence[SpecTask], run_id: str, settings: BatchSettings,
+            event: TaskEvent) -> Iterator[tuple[SpecTask, SpecOutcome]]:
+        for task in tasks:
+            event("start", task)
+            doc = copy.deepcopy(self.template.doc)
+            doc.update({"spec": task.name, "kernel": str(task.path), "run_id": run_id})
+            records = [dict(r, spec=task.name) for r in self.template.records]
+            yield task, SpecOutcome(task.name, doc, self.template.hints, records)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def synthetic_folder(root: Path, n: int) -> Path:
+    shapes = discover_specs(SPECS)
+    folder = root / "synthetic"
+    folder.mkdir()
+    for i in range(n):
+        shape = shapes[i % len(shapes)]
+        prefix = shape.name[: -len("_hole.yaml")]
+        for f in SPECS.glob(f"{prefix}_*"):
+            shutil.copy(f, folder / f"s{i:05d}_{f.name}")
+    return folder
+
+
+def driver_alone(root: Path, n: int, settings: BatchSettings, template: SpecOutcome) -> list[dict[str, Any]]:
+    folder = synthetic_folder(root, n)
+    paths = discover_specs(folder)
+    slice_size = max(1, n // 10)
+    marks: list[dict[str, Any]] = []
+    state = {"done": 0, "t": time.perf_counter()}
+    tracemalloc.start()
+
+    def progress(event: str, name: str, index: int, total: int) -> None:
+        if event != "done":
+            return
+        state["done"] += 1
+        if state["done"] % slice_size == 0:
+            now = time.perf_counter()
+            heap, _ = tracemalloc.get_traced_memory()
+            marks.append({"specs": state["done"], "specs_per_s": slice_size / (now - state["t"]),
+                          "rss_mb": rss_mb(), "heap_mb": heap / 2 ** 20})
+            state["t"] = now
+
+    run = root / "driver-run"
+    run_batch(paths, folder, run, default_run_id(folder, settings), settings, progress, NoopExecutor(template))
+    tracemalloc.stop()
+    assert len(list(run.glob("*.result.json"))) == n
+    return marks
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--specs", type=int, default=1000, help="synthetic specs through the driver (default 1000)")
+    ap.add_argument("--skip-workers", action="store_true", help="only the driver part")
+    ap.add_argument("--output", type=Path, help="also write the tables (markdown) here")
+    args = ap.parse_args(argv)
+    lines = [f"# bench_batch ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, "
+             f"load average {os.getloadavg()[0]:.1f} at start)", ""]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        os.environ["ESSO_NGS_CACHE"] = str(root / "cache")
+        settings = settings_for(replay_source(root / "replay.json"))
+        n_bundled = len(discover_specs(SPECS))
+        if not args.skip_workers:
+            lines += ["## Bundled specs, local executor", "",
+                      "| workers | specs | wall s | specs/s | throughput vs 1 worker |",
+                      "| --- | --- | --- | --- | --- |"]
+            base = None
+            for workers in (1, 2):
+                wall = timed_run(SPECS, root / f"run-{workers}", settings, workers)
+                base = base or wall
+                lines.append(f"| {workers} | {n_bundled} | {wall:.1f} | {n_bundled / wall:.2f} | {base / wall:.2f}x |")
+                print(lines[-1], flush=True)
+            lines.append("")
+        # a real result of one bundled spec is the template of every no-op task's result
+        from esso_ngs.pipeline.batch import compute_spec
+        template = compute_spec(SPECS / "fee_bps_hole.yaml", "template", settings)
+        marks = driver_alone(root, args.specs, settings, template)
+        lines += [f"## Driver alone: {args.specs} synthetic specs, no-op tasks", "",
+                  "| specs written | specs/s (this slice) | driver RSS MB | Python heap MB |",
+                  "| --- | --- | --- | --- |"]
+        for m in marks:
+            lines.append(f"| {m['specs']} | {m['specs_per_s']:.0f} | {m['rss_mb']:.1f} | {m['heap_mb']:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
