@@ -67,13 +67,17 @@ class _RayRunner:
     def __init__(self, ray: Any, run_id: str, settings: BatchSettings, hint_actors: int, memory_mb: int,
                  window: int | None) -> None:
         self.ray, self.run_id, self.settings, self.memory_mb = ray, run_id, settings, memory_mb
-        self.max_cpus = max(1, int(max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")),
-                                       default=1)))
-        self.window = window or max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+        total = int(ray.cluster_resources().get("CPU", 1))
+        node_cpus = max(1, int(max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")),
+                                   default=1)))
+        self.window = window or max(2, 2 * total)
         local_model = settings.plan.small.backend not in _REMOTE_BACKENDS or (
             settings.plan.large is not None and settings.plan.large.backend not in _REMOTE_BACKENDS)
-        actor = ray.remote(HintWorker).options(num_cpus=1 if local_model else 0, max_restarts=-1,
-                                               max_task_retries=0)
+        # An actor running a local model holds a CPU, unless that would leave none for the specs.
+        actor_cpus = 1 if local_model and total > hint_actors else 0
+        # A task never asks for more than a node has, nor for CPUs the actors hold for good.
+        self.max_cpus = max(1, min(node_cpus, total - actor_cpus * hint_actors))
+        actor = ray.remote(HintWorker).options(num_cpus=actor_cpus, max_restarts=-1, max_task_retries=0)
         self.actors = [actor.remote(settings) for _ in range(hint_actors)]
         self.task = ray.remote(spec_task)
         self.sent = 0

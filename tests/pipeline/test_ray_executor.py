@@ -135,3 +135,17 @@ def test_ray_batch_with_hints_from_a_served_model(local_ray: Any, tmp_path: Path
     assert len(server.requests) == 2 and all("structured_outputs" in q["body"] for q in server.requests)
     doc = json.loads((run / "fee_bps.result.json").read_text())
     assert doc["holes"]["fee_expr"]["ranking"]["best"] == intended and doc["hinted"]["solved"]
+
+
+def test_ray_batch_with_a_local_model_in_the_hint_actor(local_ray: Any, tmp_path: Path, tiny_model_dir: Path,
+                                                         capsys) -> None:
+    """The actor holds a CPU for the model: the two-hole spec's task gets the other one (no deadlock)."""
+    specs = spec_folder(tmp_path, ("breaker_window", "fee_bps"))
+    run = tmp_path / "run"
+    assert main(["batch", str(specs), "--executor", "ray", "--model", str(tiny_model_dir), "--samples", "2",
+                 "--max-tokens", "32", "--example-inputs", "2000", "--output", str(run)]) == 0
+    assert "2 specs done (2 now, 0 earlier)" in capsys.readouterr().out
+    for prefix in ("breaker_window", "fee_bps"):
+        doc = json.loads((run / f"{prefix}.result.json").read_text())
+        assert doc["status"] == "done" and doc["hinted"]["solved"]
+        assert all(h["ranking"]["stages"][0]["backend"] == "mlx" for h in doc["holes"].values())
