@@ -76,6 +76,9 @@ class NoopExecutor:
             records = [dict(r, spec=task.name) for r in self.template.records]
             yield task, SpecOutcome(task.name, doc, self.template.hints, records)
 
+    def close(self) -> None:
+        pass
+
 
 def rss_mb() -> float:
     with open("/proc/self/statm") as fh:

@@ -114,7 +114,10 @@ def run(args: argparse.Namespace) -> int:
     run_id = args.run_id or default_run_id(spec_dir, settings)
     run_dir = Path(args.output) if args.output else Path("runs/ngs") / run_id
     executor = executor_from_args(args)
-    return 0 if _run_one(specs, spec_dir, run_dir, run_id, settings, executor) else 1
+    try:
+        return 0 if _run_one(specs, spec_dir, run_dir, run_id, settings, executor) else 1
+    finally:
+        executor.close()
 
 
 def _run_one(specs: list[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
@@ -157,9 +160,12 @@ def _run_sweep(args: argparse.Namespace, spec_dir: Path, specs: list[Path]) -> i
         Path("runs/ngs") / (args.run_id or default_sweep_id(spec_dir, configs))
     prepare_sweep_dir(sweep_dir, sweep, configs)
     clean = True
-    for config in configs:
-        print(f"configuration {config.label}", file=sys.stderr)
-        clean &= _run_one(specs, spec_dir, sweep_dir / config.label, default_run_id(spec_dir, config.settings),
-                          config.settings, executor)
+    try:
+        for config in configs:
+            print(f"configuration {config.label}", file=sys.stderr)
+            clean &= _run_one(specs, spec_dir, sweep_dir / config.label, default_run_id(spec_dir, config.settings),
+                              config.settings, executor)
+    finally:
+        executor.close()
     print(f"{sweep_dir}: {len(configs)} configurations; compare them: esso-ngs report {sweep_dir}")
     return 0 if clean else 1

@@ -42,6 +42,10 @@ class Executor(Protocol):
         """Every task's outcome, as each finishes."""
         ...
 
+    def close(self) -> None:
+        """Release what outlives one run (a cluster connection); runs may follow until then."""
+        ...
+
 
 class TaskFailed(Exception):
     """One attempt of a task failed (the message says how)."""
@@ -185,3 +189,6 @@ class LocalExecutor:
             yield from stream_outcomes(pool, tasks, run_id, event, self.max_attempts)
         finally:
             pool.close()
+
+    def close(self) -> None:
+        pass

@@ -17,7 +17,7 @@ sample cache across nodes (on one machine it is shared already).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -114,6 +114,7 @@ class RayExecutor:
     memory_mb: int = 1024
     window: int | None = None  # tasks in flight (default twice the cluster's CPUs)
     max_attempts: int = MAX_ATTEMPTS
+    _connected: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.hint_actors < 1:
@@ -126,18 +127,23 @@ class RayExecutor:
         if not tasks:
             return
         ray = import_ray()
-        started = not ray.is_initialized()
-        if started:
+        if not ray.is_initialized():
             try:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise UserError(f"--ray-address {self.address or '(local)'}: cannot connect to Ray ({exc})") \
                     from None
+            self._connected = True
         runner = _RayRunner(ray, run_id, settings, self.hint_actors, self.memory_mb, self.window)
         try:
             yield from stream_outcomes(runner, tasks, run_id, event, self.max_attempts)
         finally:
-            for actor in runner.actors:
+            for actor in runner.actors:  # they hold this run's settings (and maybe a model)
                 ray.kill(actor)
-            if started:
-                ray.shutdown()
+
+    def close(self) -> None:
+        """Disconnect from (or stop) the Ray instance this executor started; one that was
+        running before is left alone. Runs in between (a sweep's) share the connection."""
+        if self._connected:
+            import_ray().shutdown()
+            self._connected = False
