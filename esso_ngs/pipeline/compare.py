@@ -21,6 +21,9 @@ def runs_to_compare(paths: Sequence[str | Path]) -> list[tuple[str, Path]] | Non
     """(label, run directory) pairs when `paths` name a sweep directory or several runs; else None."""
     if len(paths) == 1:
         return sweep_runs(Path(paths[0]))
+    for p in paths:
+        if not Path(p).is_dir():
+            raise UserError(f"{p}: no such run directory")
     labels = [Path(p).name for p in paths]
     if len(set(labels)) != len(labels):  # same-named runs in different folders: use the whole path
         labels = [str(p) for p in paths]

@@ -61,6 +61,8 @@ def test_sweep_runs_every_configuration_and_report_compares_them(tmp_path: Path,
     # any run directories side by side
     assert main(["report", str(out / labels[0]), str(out / labels[1]), "--json"]) == 0
     assert [c["label"] for c in json.loads(capsys.readouterr().out)["configurations"]] == labels[:2]
+    assert main(["report", str(out / labels[0]), str(out / "missing")]) == 2
+    assert "missing: no such run directory" in capsys.readouterr().err
 
 
 def test_bad_sweep_files_are_one_line_and_write_nothing(tmp_path: Path, capsys) -> None:
