@@ -43,7 +43,8 @@ def add_executor_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--workers", type=int, default=1, metavar="N",
                    help="local: worker processes (default 1: in this process, one spec at a time)")
     g.add_argument("--ray-address", metavar="ADDR",
-                   help="ray: the cluster to join (e.g. ray://head:10001 or auto; default: a new local instance)")
+                   help="ray: the cluster to join (e.g. auto, or ray://head:10001; default: $RAY_ADDRESS, "
+                        "else a cluster started on this machine, else a new local instance)")
     g.add_argument("--hint-actors", type=int, default=1, metavar="N",
                    help="ray: model-holding actors generating hints, one model load each (default 1)")
     g.add_argument("--task-memory-mb", type=int, default=1024, metavar="MB",
