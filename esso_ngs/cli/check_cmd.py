@@ -10,6 +10,7 @@ from ..lang.sexpr import TermSyntaxError, parse_term
 from ..spec import load_spec
 from ..spec.model import Spec
 from ..verify import VerifyOptions, verify, weak_spec_warnings
+from ..verify.realizability import check_realizability
 from ..verify.verifier import DEFAULT_TIMEOUT_MS
 from ..verify.domain import Domain
 
@@ -59,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
     hole_id = resolve_hole(spec, args.hole)
     term = parse_user_term(spec, hole_id, args.term)
     verdict = verify(spec, hole_id, term, VerifyOptions(timeout_ms=args.timeout_ms, strategy=args.strategy))
-    warnings = weak_spec_warnings(spec) if args.verbose else []
+    warnings: list[str] = []
+    if args.verbose:
+        feasible = check_realizability(spec, hole_id)
+        warnings = [*spec.warnings, *weak_spec_warnings(spec)] + \
+            ([f"{hole_id}: {feasible.describe()}"] if feasible.infeasible else [])
     if args.json:
         out = verdict.to_json()
         out["spec"] = spec.name

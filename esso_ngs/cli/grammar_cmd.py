@@ -14,10 +14,11 @@ import argparse
 import json
 from typing import Any
 
-from ..errors import UserError
+from ..errors import SpecError, UserError
 from ..grammar import CompiledGrammar, Diagnostic, Membership, grammar_for_hole
 from ..lang.sexpr import to_sexpr
 from ..spec import load_spec
+from ..spec.jsonload import LoadedJson, load_json
 from ..spec.model import Spec
 
 
@@ -78,31 +79,60 @@ def _title(spec: Spec, hole_id: str, g: CompiledGrammar) -> str:
 
 # ---------------------------------------------------------------- check
 def run_check(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
-    errors = 0
+    """Every error at once, in file order: the rules the loader refuses (synth stops at
+    the first of them with exit 2) and the grammar's own diagnostics."""
+    rule_errors: list[SpecError] = []
+    spec = load_spec(args.spec, with_reference=False, rule_errors=rule_errors)
+    rule_errors.sort(key=lambda e: (e.line is None, e.line or 0))
+    doc = load_json(spec.synth.path)  # for the line of each diagnostic
     report: list[dict[str, Any]] = []
+    errors = 0
     for i, hole_id in enumerate(_holes(spec, args.hole, all_when_none=True)):
         g = grammar_for_hole(spec, hole_id)
+        gi = next(k for k, gs in enumerate(spec.synth.grammars) if gs.grammar_id == g.grammar_id)
         diags = g.diagnostics(spec.hole(hole_id).type)
-        errors += sum(d.severity == "error" for d in diags)
+        located = [e for e in rule_errors if (e.field or "").startswith(f"grammars[{gi}]")] + \
+            [_located(doc, gi, d) for d in diags if d.severity == "error"]
+        located.sort(key=lambda e: (e.line is None, e.line or 0))
+        errors += len(located)
+        others = [d for d in diags if d.severity != "error"]
         if args.json:
             limit = g.style.max_ast_nodes if g.style and g.style.max_ast_nodes else 8
             report.append({"hole": hole_id, "grammar": g.grammar_id, "start": g.start,
                            "sorts": dict(g.sorts), "counts_by_size": g.count_by_size(limit),
+                           "errors": [_error_json(e) for e in located],
                            "diagnostics": [_diag_json(d) for d in diags]})
             continue
         if i:
             print()
         print(_title(spec, hole_id, g))
-        order = {"error": 0, "warning": 1, "info": 2}
-        for d in sorted(diags, key=lambda d: order.get(d.severity, 3)):
+        if any(e in rule_errors for e in located):
+            print("  (rules refused below are left out of the other checks)")
+        for e in located:
+            print(f"  error: {e}")
+        order = {"warning": 1, "info": 2}
+        for d in sorted(others, key=lambda d: order.get(d.severity, 3)):
             print("  " + d.render())
-        n_err = sum(d.severity == "error" for d in diags)
-        n_warn = sum(d.severity == "warning" for d in diags)
-        print(f"  {n_err} error(s), {n_warn} warning(s)")
+        print(f"  {len(located)} error(s), {sum(d.severity == 'warning' for d in others)} warning(s)")
     if args.json:
-        print(json.dumps({"spec": spec.name, "holes": report}, indent=2))
-    return 1 if errors else 0
+        print(json.dumps({"spec": spec.name, "rule_errors": [_error_json(e) for e in rule_errors],
+                          "holes": report}, indent=2))
+    return 1 if errors or rule_errors else 0
+
+
+def _located(doc: LoadedJson, gi: int, d: Diagnostic) -> SpecError:
+    """A diagnostic as a one-line error at its nonterminal's or rule's place in the file."""
+    path: tuple[str | int, ...] = ("grammars", gi)
+    if d.nonterminal is not None:
+        path += ("productions", d.nonterminal)
+        rules = doc.data["grammars"][gi]["productions"].get(d.nonterminal, [])
+        if d.rule is not None and d.rule in rules:
+            path += (rules.index(d.rule),)
+    return doc.error(path, f"{d.message} [{d.code}]")
+
+
+def _error_json(e: SpecError) -> dict[str, Any]:
+    return {"file": e.file, "line": e.line, "field": e.field, "message": e.message}
 
 
 def _diag_json(d: Diagnostic) -> dict[str, Any]:
@@ -145,7 +175,7 @@ def _run_verify(verify: Any, spec: Spec, hole_id: str, term: Any) -> Any:
 
 
 def run_test(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, with_reference=args.verify)  # only the verifier consults the reference
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
     g = grammar_for_hole(spec, hole_id)
     verify = _verifier() if args.verify else None
@@ -206,7 +236,7 @@ def _membership_json(text: str, m: Membership, verdict: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- sample / show
 def run_sample(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, with_reference=False)
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
     g = grammar_for_hole(spec, hole_id)
     if g.is_empty:
@@ -223,7 +253,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, with_reference=False)
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
     g = grammar_for_hole(spec, hole_id)
     if args.bounded:

@@ -11,6 +11,7 @@ from ..fsutil import atomic_write_text
 from ..pipeline.extension import load_extension
 from ..pipeline.hintsfile import ranked_hints
 from ..pipeline.host import HostHints, hints_via_extension
+from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_notes_hints
 from ..pipeline.records import append_records, candidate_records, solution_records
 from ..spec import dump_kernel_yaml, load_spec
 from ..spec.ir import fill_holes_raw
@@ -34,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "
                                                    "(default runs/ngs/synth/<spec>)")
     p.add_argument("--seed", type=int, default=0, help="seed for random examples")
+    p.add_argument("--intent", choices=INTENT_MODES, default="warn",
+                   help="formulas stated in the notes and `# HOLE:` comments: warn when the answer differs "
+                        "(default), or `notes`: require the answer to equal them, like a reference")
     p.add_argument("--json", action="store_true", help="print result.json instead of the summary")
     p.add_argument("-v", "--verbose", action="store_true", help="trace the search on stderr")
     # `--neural-hints` and its model options come from the ESSO extension object:
@@ -73,6 +77,7 @@ def summary(result: SynthResult) -> str:
                          f"{h.candidates} terms built, {h.z3_calls} verifier calls, {h.time_s:.2f} s")
         else:
             lines.append(f"  {h.hole_id}: {h.status.upper()} after {h.candidates} terms, {h.time_s:.2f} s: {h.reason}")
+    lines.extend(f"  warning: {w}" for w in result.warnings)
     return "\n".join(lines)
 
 
@@ -86,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     neural = ext.configure(args)
     if neural and args.hints:
         raise UserError("--hints and --neural-hints exclude each other: give one source of hints")
-    spec = load_spec(args.spec)
+    spec = spec_for_intent(load_spec(args.spec), args.intent)
     hints = ranked_hints(args.hints, spec) if args.hints else None
     options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
                            minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000))
@@ -99,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
             for hole_id, ranked in hints.items():
                 trace(f"[{hole_id}] {len(ranked)} neural hints in {host.rounds[hole_id]} round(s)"
                       + (f", best {ranked[0].term}" if ranked else ""))
-    result = synthesize(spec, hints, options, trace)
+    result = synthesize(spec, with_notes_hints(spec, hints), options, trace)
+    record_intent(spec, result)
     out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
     written = write_outputs(spec, result, out_dir)
     if host is not None:

@@ -42,9 +42,8 @@ from ..errors import UserError
 from ..spec import load_kernel, load_spec, model_hash, synth_hash
 from ..spec.jsonload import load_json_text
 from ..spec.kernel import kernel_from_yaml
-from ..spec.load import check_hole_nodes, check_reference, ref_path_for
+from ..spec.load import existing_reference, spec_from_parts
 from ..spec.model import HoleSpec, Kernel, Spec, SynthSpec
-from ..spec.sites import find_sites
 from ..spec.synth import synth_from_json
 from ..spec.yamlload import load_yaml_text
 from .aggregate import HoleRanking
@@ -214,13 +213,7 @@ def _build_spec(kernel: Any, synth: Any) -> Spec:
         s = synth_from_json(load_json_text(json.dumps(dict(synth)), "<host synth spec>"), k)
     else:
         raise UserError(f"hints_for: cannot read a synth spec from {type(synth).__name__}")
-    check_hole_nodes(k, s)
-    ref = None
-    ref_path = ref_path_for(k.path)
-    if ref_path is not None and ref_path.is_file():
-        ref = load_kernel(ref_path)
-        check_reference(k, ref)
-    return Spec(k, s, ref, find_sites(k, s, ref))
+    return spec_from_parts(k, s, existing_reference(k.path))
 
 
 def load_extension() -> HintsExtension:

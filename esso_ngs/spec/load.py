@@ -5,17 +5,18 @@ directory holding exactly one pair.
 """
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 from ..errors import SpecError
 from .kernel import load_kernel
-from ..lang.expr import holes_in
-from .model import Kernel, Place, Spec, SynthSpec
+from ..lang.expr import EnumLit, free_vars, holes_in, walk
+from .model import IntType, Kernel, Place, Spec, SynthSpec
 from .sites import find_sites
 from .synth import load_synth
 from .yamlload import format_path
 
-HOLE_SUFFIX = "_hole.yaml"
 SYNTH_SUFFIX = ".synth.json"
 REF_SUFFIX = "_ref.yaml"
 
@@ -27,25 +28,38 @@ def synth_path_for(kernel_path: Path) -> Path:
     return kernel_path.with_name(stem + SYNTH_SUFFIX)
 
 
+# `X_hole.yaml` and its variants `X_hole_v2.yaml`, ... (ESSO_FORMATS section 4).
+_HOLE_NAME = re.compile(r"^(?P<prefix>.+)_hole(?:_v\d+)?\.yaml$")
+
+
 def ref_path_for(kernel_path: Path) -> Path | None:
-    """`X_hole.yaml` -> `X_ref.yaml`; None for kernels not named `*_hole.yaml`."""
-    name = kernel_path.name
-    if not name.endswith(HOLE_SUFFIX):
-        return None
-    return kernel_path.with_name(name[: -len(HOLE_SUFFIX)] + REF_SUFFIX)
+    """`X_hole.yaml` or a variant `X_hole_v2.yaml` -> `X_ref.yaml`; None for other names."""
+    m = _HOLE_NAME.match(kernel_path.name)
+    return kernel_path.with_name(m["prefix"] + REF_SUFFIX) if m else None
+
+
+def is_hole_kernel(path: Path) -> bool:
+    return _HOLE_NAME.match(path.name) is not None
 
 
 def discover_specs(directory: str | Path, recursive: bool = False) -> list[Path]:
-    """Sorted `*_hole.yaml` files of `directory` that have a `.synth.json` beside them."""
+    """Sorted `*_hole.yaml` (and `*_hole_vN.yaml`) files of `directory` with a `.synth.json` beside them."""
     root = Path(directory)
     if not root.is_dir():
         raise SpecError(root, None, "not a directory")
-    pattern = f"**/*{HOLE_SUFFIX}" if recursive else f"*{HOLE_SUFFIX}"
-    return sorted(p for p in root.glob(pattern) if p.is_file() and synth_path_for(p).is_file())
+    pattern = "**/*_hole*.yaml" if recursive else "*_hole*.yaml"
+    return sorted(p for p in root.glob(pattern)
+                  if is_hole_kernel(p) and p.is_file() and synth_path_for(p).is_file())
 
 
 def resolve_spec_paths(path: str | Path) -> tuple[Path, Path, Path | None]:
     """(kernel, synth spec, reference or None) for a kernel, a synth spec or a directory."""
+    kernel_path, synth_path = spec_pair(path)
+    return kernel_path, synth_path, existing_reference(kernel_path)
+
+
+def spec_pair(path: str | Path) -> tuple[Path, Path]:
+    """(kernel, synth spec) for a kernel, a synth spec or a directory."""
     p = Path(path)
     if p.is_dir():
         found = discover_specs(p)
@@ -73,21 +87,43 @@ def resolve_spec_paths(path: str | Path) -> tuple[Path, Path, Path | None]:
     synth_path = synth_path_for(kernel_path)
     if not synth_path.is_file():
         raise SpecError(synth_path, None, f"file not found (the synth spec of {kernel_path.name})")
+    return kernel_path, synth_path
+
+
+def existing_reference(kernel_path: Path) -> Path | None:
+    """The kernel's `X_ref.yaml` when there is one. A path that exists but is no
+    readable file (a dangling link, a directory) is an error: skipping it would
+    silently drop the intended semantics and change the answer."""
     ref = ref_path_for(kernel_path)
-    return kernel_path, synth_path, ref if ref is not None and ref.is_file() else None
+    if ref is None or not os.path.lexists(ref):
+        return None
+    if ref.is_symlink() and not ref.exists():
+        raise SpecError(ref, None, f"reference kernel is a dangling symbolic link (to {os.readlink(ref)})")
+    if ref.is_dir():
+        raise SpecError(ref, None, "reference kernel is a directory, not a file")
+    if not ref.is_file():
+        raise SpecError(ref, None, "reference kernel is not a regular file")
+    if not os.access(ref, os.R_OK):
+        raise SpecError(ref, None, "reference kernel cannot be read (permission denied)")
+    return ref
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Load and cross-check a kernel, its synth spec and its reference; find the sites."""
-    kernel_path, synth_path, ref_path = resolve_spec_paths(path)
+def load_spec(path: str | Path, with_reference: bool = True, rule_errors: list[SpecError] | None = None) -> Spec:
+    """Load and cross-check a kernel, its synth spec and its reference; find the sites.
+    `with_reference=False` (grammar tools) never touches the reference file;
+    `rule_errors` collects bad grammar rules instead of refusing the first one."""
+    kernel_path, synth_path = spec_pair(path)
     kernel = load_kernel(kernel_path)
-    synth = load_synth(synth_path, kernel)
+    synth = load_synth(synth_path, kernel, rule_errors)
+    return spec_from_parts(kernel, synth, existing_reference(kernel_path) if with_reference else None)
+
+
+def spec_from_parts(kernel: Kernel, synth: SynthSpec, ref_path: Path | None) -> Spec:
+    """Cross-check the parts, load the reference (drift becomes warnings), find the sites."""
     check_hole_nodes(kernel, synth)
-    ref = None
-    if ref_path is not None:
-        ref = load_kernel(ref_path)
-        check_reference(kernel, ref)
-    return Spec(kernel, synth, ref, find_sites(kernel, synth, ref))
+    ref = load_kernel(ref_path) if ref_path is not None else None
+    warnings = reference_drift(kernel, synth, ref) if ref is not None else ()
+    return Spec(kernel, synth, ref, find_sites(kernel, synth, ref), warnings)
 
 
 def check_hole_nodes(kernel: Kernel, synth: SynthSpec) -> None:
@@ -117,35 +153,99 @@ def _field_yaml_path(kernel: Kernel, i: int, kind: str, j: int, name: str) -> tu
     return ("actions", i, kind)
 
 
-def check_reference(kernel: Kernel, ref: Kernel) -> None:
-    """The reference must be the same machine: same state vars, actions and fields."""
-    def fail(field: str | None, message: str, path: tuple = ()) -> SpecError:
-        return SpecError(ref.path, field, message, ref.lines.get(path) if path else None)
+def reference_drift(kernel: Kernel, synth: SynthSpec, ref: Kernel) -> tuple[str, ...]:
+    """How the reference differs from the hole kernel, as one-line warnings.
 
-    names = [v.id for v in kernel.state_vars]
-    ref_names = [v.id for v in ref.state_vars]
-    if set(names) != set(ref_names):
-        missing = sorted(set(names) - set(ref_names))
-        extra = sorted(set(ref_names) - set(names))
-        raise fail("state_vars", f"state vars differ from {kernel.path.name}: "
-                                 f"missing {missing or 'none'}, extra {extra or 'none'}", ("state_vars",))
-    ids = [a.id for a in kernel.actions]
-    ref_ids = [a.id for a in ref.actions]
-    if set(ids) != set(ref_ids):
-        missing = sorted(set(ids) - set(ref_ids))
-        extra = sorted(set(ref_ids) - set(ids))
-        raise fail("actions", f"actions differ from {kernel.path.name}: "
-                              f"missing {missing or 'none'}, extra {extra or 'none'}", ("actions",))
+    Only the `used_in` fields of the reference are consulted (on the hole kernel's
+    domain), so drift elsewhere is reported, not refused. Errors: the reference
+    lacks a `used_in` action or field, or that field reads a name the hole kernel
+    does not define (or defines with another kind of value) for that action.
+    """
+    for hole in synth.holes:
+        for place in hole.used_in:
+            _check_ref_field(kernel, ref, place)
+    head = f"{ref.path.name} drifts from {kernel.path.name}:"
+    out: list[str] = []
+    mine, theirs = {v.id: v for v in kernel.state_vars}, {v.id: v for v in ref.state_vars}
+    out += [f"{head} lacks state var `{n}`" for n in mine if n not in theirs]
+    out += [f"{head} has extra state var `{n}`" for n in theirs if n not in mine]
+    out += [f"{head} state var `{n}` has type {_show_type(theirs[n].type)}, not {_show_type(v.type)}"
+            for n, v in mine.items() if n in theirs and theirs[n].type != v.type]
+    out += _differences(head, "invariant", {i.id: i.expr for i in kernel.invariants},
+                        {i.id: i.expr for i in ref.invariants})
     for a in kernel.actions:
         r = ref.action(a.id)
-        assert r is not None
-        i = ref_ids.index(a.id)
-        for kind, mine, theirs in (("effects", a.effects, r.effects), ("updates", a.updates, r.updates)):
-            if {n for n, _ in mine} != {n for n, _ in theirs}:
-                raise fail(f"actions[{i}].{kind}",
-                           f"{kind} of action `{a.id}` differ from {kernel.path.name}: "
-                           f"{sorted(n for n, _ in theirs)} vs {sorted(n for n, _ in mine)}",
-                           ("actions", i, kind))
-        if set(a.param_names) != set(r.param_names):
-            raise fail(f"actions[{i}].params", f"params of action `{a.id}` differ from {kernel.path.name}",
-                       ("actions", i, "params"))
+        if r is None:
+            out.append(f"{head} lacks action `{a.id}`")
+            continue
+        if r.guard != a.guard:
+            out.append(f"{head} guard of action `{a.id}` differs")
+        if {p.id: p.type for p in r.params} != {p.id: p.type for p in a.params}:
+            out.append(f"{head} params of action `{a.id}` differ: "
+                       f"{', '.join(r.param_names) or 'none'} vs {', '.join(a.param_names) or 'none'}")
+        updates, ref_updates = dict(a.updates), dict(r.updates)
+        out += [f"{head} action `{a.id}` does not update `{n}`" for n in updates if n not in ref_updates]
+        out += [f"{head} action `{a.id}` also updates `{n}`" for n in ref_updates if n not in updates]
+        effects, ref_effects = dict(a.effects), dict(r.effects)
+        out += [f"{head} action `{a.id}` lacks effect `{n}`" for n in effects if n not in ref_effects]
+        out += [f"{head} action `{a.id}` has extra effect `{n}`" for n in ref_effects if n not in effects]
+    out += [f"{head} has extra action `{r.id}`" for r in ref.actions if kernel.action(r.id) is None]
+    return tuple(out)
+
+
+def _differences(head: str, what: str, mine: dict[str, object], theirs: dict[str, object]) -> list[str]:
+    out = [f"{head} lacks {what} `{n}`" for n in mine if n not in theirs]
+    out += [f"{head} has extra {what} `{n}`" for n in theirs if n not in mine]
+    out += [f"{head} {what} `{n}` differs" for n in mine if n in theirs and theirs[n] != mine[n]]
+    return out
+
+
+def _show_type(t: object) -> str:
+    if isinstance(t, IntType):
+        return f"int [{t.min}, {t.max}]"
+    return type(t).__name__.removesuffix("Type").lower()
+
+
+def _kind(cls: type) -> str:
+    return {"IntType": "an int", "BoolType": "a bool", "EnumType": "an enum"}.get(cls.__name__, cls.__name__)
+
+
+def _check_ref_field(kernel: Kernel, ref: Kernel, place: Place) -> None:
+    """The reference has the `used_in` field, and it reads only names the hole kernel
+    defines for that action, with the same kind of value."""
+    ref_ids = [a.id for a in ref.actions]
+    r = ref.action(place.action)
+    if r is None:
+        raise SpecError(ref.path, "actions", f"the reference lacks action `{place.action}`, where a hole is "
+                                             f"used ({kernel.path.name})", ref.lines.get(("actions",)))
+    i = ref_ids.index(place.action)
+    expr = r.field_expr(place.field)
+    if expr is None:
+        raise SpecError(ref.path, f"actions[{i}]", f"the reference's action `{place.action}` lacks the field "
+                                                   f"`{place.field}`, where a hole is used ({kernel.path.name})",
+                        ref.lines.get(("actions", i)))
+    kind, fields = ("effects", r.effects) if r.field_kind(place.field) == "effect" else ("updates", r.updates)
+    j = [n for n, _ in fields].index(place.field)
+    field_path = _field_yaml_path(ref, i, kind, j, place.field)
+
+    def fail(message: str) -> SpecError:
+        return SpecError(ref.path, format_path(field_path), f"the reference's field {message}",
+                         ref.lines.get(field_path))
+
+    action = kernel.action(place.action)
+    assert action is not None, "the synth loader checks used_in actions"
+    kinds = {t.id: type(t.type) for t in (*kernel.state_vars, *action.params)}
+    ref_kinds = {t.id: type(t.type) for t in (*ref.state_vars, *r.params)}
+    symbols = kernel.enum_index()
+    for name in sorted(free_vars(expr)):
+        if name not in kinds and name not in symbols:
+            problem = f"reads `{name}`, which {kernel.path.name} does not define for action `{place.action}`"
+        elif name in kinds and name in ref_kinds and kinds[name] is not ref_kinds[name]:
+            problem = f"reads `{name}` as {_kind(ref_kinds[name])}, but it is {_kind(kinds[name])} " \
+                      f"in {kernel.path.name}"
+        else:
+            continue
+        raise fail(problem)
+    for _, node in walk(expr):
+        if isinstance(node, EnumLit) and node.symbol not in symbols:
+            raise fail(f"reads enum symbol `{node.symbol}`, which {kernel.path.name} does not define")

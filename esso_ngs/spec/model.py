@@ -264,6 +264,10 @@ class Spec:
     synth: SynthSpec
     ref: Kernel | None
     sites: tuple[tuple[str, tuple[Site, ...]], ...]  # hole_id -> one Site per used_in
+    # How the reference drifts from the kernel outside the used_in fields: one line each.
+    warnings: tuple[str, ...] = field(default=(), compare=False, hash=False)
+    # Formulas the user asked to hold as obligations (`--intent notes`): hole id -> formula.
+    intent: tuple[tuple[str, Expr], ...] = ()
 
     @property
     def name(self) -> str:

@@ -6,12 +6,14 @@ are S-expression templates over nonterminals and known names.
 """
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
-from ..lang.expr import EnumLit, Expr, Var, free_vars, transform, walk
+from ..lang.expr import OPERATORS, EnumLit, Expr, Var, free_vars, transform, walk
 from ..lang.infix import InfixSyntaxError, parse_infix
 from ..lang.sexpr import TermSyntaxError, parse_term
 from .model import Constraint, GrammarSpec, HoleSpec, Kernel, Penalties, Place, StyleProfile, SynthSpec
@@ -24,19 +26,23 @@ HOLE_TYPES = {"int": "Int", "bool": "Bool"}
 DEFAULT_GOALS = ("SATISFY", "MINIMIZE_COST")
 
 
-def load_synth(path: str | Path, kernel: Kernel) -> SynthSpec:
-    """Load a synth spec and check it against `kernel`. Raises SpecError."""
-    return synth_from_json(load_json(path), kernel)
+def load_synth(path: str | Path, kernel: Kernel, rule_errors: list[SpecError] | None = None) -> SynthSpec:
+    """Load a synth spec and check it against `kernel`. Raises SpecError at the first
+    problem; with `rule_errors`, bad grammar rules are collected there (file order)
+    and left out instead, so that a grammar author sees every one at once."""
+    return synth_from_json(load_json(path), kernel, rule_errors)
 
 
-def synth_from_json(doc: LoadedJson, kernel: Kernel) -> SynthSpec:
-    return _SynthReader(doc, kernel).read()
+def synth_from_json(doc: LoadedJson, kernel: Kernel, rule_errors: list[SpecError] | None = None) -> SynthSpec:
+    return _SynthReader(doc, kernel, rule_errors).read()
 
 
 class _SynthReader:
-    def __init__(self, doc: LoadedJson, kernel: Kernel) -> None:
+    def __init__(self, doc: LoadedJson, kernel: Kernel, rule_errors: list[SpecError] | None = None) -> None:
         self.doc = doc
         self.kernel = kernel
+        self.collect = rule_errors is not None
+        self.rule_errors: list[SpecError] = rule_errors if rule_errors is not None else []
         self.state_sorts = {v.id: sort_of_type(v.type) for v in kernel.state_vars}
         types = [t for _, t in kernel.types] + [v.type for v in kernel.state_vars] + \
             [p.type for a in kernel.actions for p in a.params]
@@ -44,6 +50,11 @@ class _SynthReader:
 
     def err(self, path: FieldPath, message: str) -> SpecError:
         return self.doc.error(path, message)
+
+    def bad_rule(self, path: FieldPath, message: str) -> None:
+        """Note a bad grammar rule and go on: `read` refuses the first in file order
+        unless the caller collects them."""
+        self.rule_errors.append(self.err(path, message))
 
     def obj(self, value: Any, path: FieldPath, what: str = "an object") -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -93,7 +104,9 @@ class _SynthReader:
 
         grammars = self.read_grammars_shallow(root.get("grammars"))
         holes = self.read_holes(root.get("holes"), {g.grammar_id for g in grammars})
-        self.check_grammar_names(grammars, holes, root.get("grammars"))
+        grammars = self.check_grammar_names(grammars, holes, root.get("grammars"))
+        if self.rule_errors and not self.collect:
+            raise min(self.rule_errors, key=lambda e: (e.line is None, e.line or 0))
 
         style = self.read_style(root.get("style_profile"))
         objective = self.obj(root.get("objective") or {}, ("objective",))
@@ -254,7 +267,7 @@ class _SynthReader:
                     try:
                         parse_term(r)
                     except TermSyntaxError as exc:
-                        raise self.err(q + (j,), f"bad rule {r!r}: {exc}") from None
+                        self.bad_rule(q + (j,), f"bad rule {r!r}: {exc}{_operator_hint(r, str(exc))}")
                 productions.append((nt, tuple(rules)))
             if start not in prods_raw:
                 known = ", ".join(prods_raw)
@@ -262,9 +275,13 @@ class _SynthReader:
             out.append(GrammarSpec(gid, start, tuple(productions)))
         return out
 
-    def check_grammar_names(self, grammars: list[GrammarSpec], holes: list[HoleSpec], raw: Any) -> None:
-        """Every atom of a rule is a nonterminal or a name the term may use there."""
+    def check_grammar_names(self, grammars: list[GrammarSpec], holes: list[HoleSpec], raw: Any
+                            ) -> list[GrammarSpec]:
+        """Every atom of a rule is a nonterminal or a name the term may use there (when
+        collecting, rules that fail this are left out of the grammars returned)."""
+        out: list[GrammarSpec] = []
         for i, g in enumerate(grammars):
+            bad: set[tuple[str, str]] = set()
             users = [h for h in holes if h.grammar_id == g.grammar_id]
             actions = {pl.action for h in users for pl in h.used_in} if users else \
                 {a.id for a in self.kernel.actions}
@@ -274,12 +291,21 @@ class _SynthReader:
                     allowed |= set(a.param_names)
             for nt, rules in g.productions:
                 for j, r in enumerate(rules):
+                    if not _parses(r):  # reported by the shallow read (when collecting)
+                        bad.add((nt, r))
+                        continue
                     for _, node in walk(parse_term(r)):
                         if isinstance(node, Var) and node.name not in allowed:
                             where = ", ".join(sorted(actions))
-                            raise self.err(("grammars", i, "productions", nt, j),
-                                           f"rule {r!r} uses `{node.name}`: not a nonterminal, a state var "
-                                           f"or a param of {where}")
+                            near = difflib.get_close_matches(node.name, sorted(allowed), n=1)
+                            self.bad_rule(("grammars", i, "productions", nt, j),
+                                          f"rule {r!r} uses `{node.name}`: not a nonterminal, a state var "
+                                          f"or a param of {where}" + (f"; did you mean `{near[0]}`?" if near else ""))
+                            bad.add((nt, r))
+                            break
+            out.append(GrammarSpec(g.grammar_id, g.start, tuple(
+                (nt, tuple(r for r in rules if (nt, r) not in bad)) for nt, rules in g.productions)))
+        return out
 
     # ------------------------------------------------------------ style, objective
     def read_style(self, raw: Any) -> StyleProfile:
@@ -308,3 +334,21 @@ class _SynthReader:
 
 def json_repr(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+def _parses(rule: str) -> bool:
+    try:
+        parse_term(rule)
+    except TermSyntaxError:
+        return False
+    return True
+
+
+def _operator_hint(rule: str, message: str) -> str:
+    """For an unknown operator: the nearest known one and the list of allowed ones."""
+    m = re.search(r"unknown operator '([^']*)'", message)
+    if m is None:
+        return ""
+    near = difflib.get_close_matches(m[1], sorted(OPERATORS), n=1)
+    return (f"; did you mean `{near[0]}`?" if near else "") + \
+        f" (operators: {', '.join(sorted(OPERATORS | {'ite'}))})"

@@ -17,6 +17,7 @@ from ..lang.expr import Expr
 from ..lang.sexpr import parse_term
 from ..spec.model import Spec
 from ..verify import obligations_for, verify_terms
+from ..verify.realizability import check_realizability
 from .cegis import SynthOptions, Trace, solve_hole
 from .guidance import Hint
 from .result import HintUse, HoleResult, SynthResult
@@ -54,7 +55,8 @@ def synthesize(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None = None,
     hints = hints or {}
     by_id: dict[str, HoleResult] = {}
     for group in hole_groups(spec):
-        for result in _solve_group(spec, group, {}, hints, options, trace):
+        blocked = infeasible_results(spec, group, trace)  # no search can succeed
+        for result in blocked or _solve_group(spec, group, {}, hints, options, trace):
             by_id[result.hole_id] = result
     results = [by_id[h.hole_id] for h in spec.synth.holes]
     chosen = {r.hole_id: parse_term(r.term) for r in results if r.status == "solved" and r.term}
@@ -66,7 +68,7 @@ def synthesize(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None = None,
                     r.status = "unknown"
                     r.minimal = False
                     r.reason = f"the holes' terms together are {joint.status}: {joint.describe()}"
-    return SynthResult(spec.name, results, time.perf_counter() - start)
+    return SynthResult(spec.name, results, time.perf_counter() - start, list(spec.warnings))
 
 
 def _solve_group(spec: Spec, group: list[str], fixed: dict[str, Expr], hints: Mapping[str, Sequence[Hint]],
@@ -90,6 +92,19 @@ def _solve_group(spec: Spec, group: list[str], fixed: dict[str, Expr], hints: Ma
     result.reason = (f"joint search gave up after {MAX_JOINT_TRIES} terms of {hole_id}: "
                      f"the holes {', '.join(rest)} had no answer under any of them")
     return [result] + later
+
+
+def infeasible_results(spec: Spec, group: list[str], trace: Trace | None) -> list[HoleResult]:
+    """Results for `group` when one of its holes is infeasible (checked before any search), else []."""
+    found = {h: check_realizability(spec, h) for h in group}
+    bad = [h for h in group if found[h].infeasible]
+    if trace:
+        for h, r in found.items():
+            trace(f"[{h}] realizability: {r.describe()}")
+    if not bad:
+        return []
+    return [HoleResult(h, "infeasible", reason=found[h].describe(), counterexamples=[found[h].to_json()])
+            if h in bad else _skipped(h, bad[0]) for h in group]
 
 
 def _skipped(hole_id: str, blocker: str) -> HoleResult:

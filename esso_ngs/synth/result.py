@@ -41,6 +41,8 @@ class SynthResult:
     spec: str
     holes: list[HoleResult]
     time_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # about the spec (drifting reference, stated intent)
+    intent: dict[str, dict[str, Any]] = field(default_factory=dict)  # hole -> how its answer differs from the notes
 
     @property
     def solved(self) -> bool:
@@ -51,4 +53,5 @@ class SynthResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"spec": self.spec, "solved": self.solved, "time_s": round(self.time_s, 6),
-                "holes": {h.hole_id: h.to_json() for h in self.holes}}
+                "holes": {h.hole_id: h.to_json() for h in self.holes},
+                "warnings": list(self.warnings), "intent": dict(self.intent)}

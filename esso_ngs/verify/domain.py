@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -116,4 +116,22 @@ def row(columns: Mapping[str, np.ndarray], i: int) -> dict[str, int | bool]:
     for k, v in columns.items():
         x = v[i]
         out[k] = bool(x) if isinstance(x, (bool, np.bool_)) else int(x)
+    return out
+
+
+def simpler_input(domain: Domain, inputs: Mapping[str, int | bool],
+                  still: Callable[[Mapping[str, int | bool]], bool]) -> dict[str, int | bool]:
+    """`inputs` with each integer moved, in turn, to the smallest of a few simple values
+    (its lower bound, 0, 1, 2) below it for which `still` holds: witnesses people read."""
+    out = dict(inputs)
+    for name, (lo, hi) in domain.bounds().items():
+        current = out.get(name)
+        if current is None or isinstance(current, bool):
+            continue
+        simple = sorted({x for x in (lo, 0, 1, 2) if x is not None and (lo is None or x >= lo)
+                         and (hi is None or x <= hi) and x < current})
+        for v in simple:
+            if still({**out, name: v}):
+                out[name] = v
+                break
     return out

@@ -18,7 +18,7 @@ from .domain import Domain
 
 @dataclass(frozen=True, slots=True)
 class Obligation:
-    kind: str  # "constraint" | "reference" | "inductive"
+    kind: str  # "constraint" | "reference" | "inductive" | "intent"
     place: Place
     label: str  # what must hold, for people
     domain: Domain
@@ -103,6 +103,10 @@ def _build_obligations(spec: Spec, hole_id: str) -> ObligationSet:
         for c in hole.constraints:
             goal = substitute(c.expr, {"result": Hole(hole_id)})
             out.append(Obligation("constraint", place, c.text, domain, premise, goal))
+        for hid, formula in spec.intent:  # `--intent notes`: the stated formula, like a reference
+            if hid == hole_id:
+                out.append(Obligation("intent", place, f"{hole_id} equals the stated intent", domain, premise,
+                                      Op("=", (Hole(hole_id), formula)), observed=Hole(hole_id), expected=formula))
         site = sites.get(place)
         if site is None or site.path is None:
             notes.append(f"{place.action}.{place.field}: site of {hole_id} unknown "

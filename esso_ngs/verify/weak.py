@@ -1,11 +1,13 @@
 """Warn when a spec is weak: its constraints alone admit a trivial answer
-(a constant or a bare variable) that the reference kernel rejects."""
+(a constant or a bare variable) that the reference kernel rejects or, without a
+reference, that the formula stated in the notes rejects."""
 from __future__ import annotations
 
 from ..lang.expr import Const, Expr, Var
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
 from ..spec.model import IntType, Spec
 from .domain import Domain
+from .intent import with_intent
 from .verifier import VerifyOptions, verify_terms
 
 
@@ -33,9 +35,13 @@ def trivial_candidates(spec: Spec, hole_id: str) -> list[Expr]:
 
 
 def weak_spec_warnings(spec: Spec, options: VerifyOptions | None = None) -> list[str]:
-    """One warning per hole whose constraints admit a trivial term that the reference rejects."""
+    """One warning per hole whose constraints admit a trivial term that the reference
+    (without one: the notes' stated formula) rejects."""
+    judge, kind, who = spec, "reference", "the reference"
     if spec.ref is None:
-        return []
+        judge, kind, who = with_intent(spec), "intent", "the formula stated in the notes"
+        if not judge.intent:
+            return []
     options = options or VerifyOptions(timeout_ms=2000)
     warnings: list[str] = []
     for hole in spec.synth.holes:
@@ -45,10 +51,10 @@ def weak_spec_warnings(spec: Spec, options: VerifyOptions | None = None) -> list
             by_constraints = verify_terms(spec, {hole.hole_id: term}, options, kinds=frozenset({"constraint"}))
             if not by_constraints.ok:
                 continue
-            by_reference = verify_terms(spec, {hole.hole_id: term}, options, kinds=frozenset({"reference"}))
-            if by_reference.status == "refuted":
+            by_judge = verify_terms(judge, {hole.hole_id: term}, options, kinds=frozenset({kind}))
+            if by_judge.status == "refuted":
                 warnings.append(
                     f"weak spec: the constraints of {hole.hole_id} alone admit the trivial term "
-                    f"{to_sexpr(term)}, which the reference rejects; add a constraint that excludes it")
+                    f"{to_sexpr(term)}, which {who} rejects; add a constraint that excludes it")
                 break
     return warnings

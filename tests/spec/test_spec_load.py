@@ -132,14 +132,24 @@ def test_directory_with_two_specs(fixtures_dir: Path, tmp_path: Path) -> None:
         load_spec(tmp_path)
 
 
-def test_reference_must_match(fixtures_dir: Path, tmp_path: Path) -> None:
+def test_reference_must_have_the_used_in_action(fixtures_dir: Path, tmp_path: Path) -> None:
     _copy_fee(fixtures_dir, tmp_path)
     ref = tmp_path / "fee_ref.yaml"
-    ref.write_text(ref.read_text().replace("  - id: flip", "  - id: flop"))
+    ref.write_text(ref.read_text().replace("  - id: quote", "  - id: quota"))
     with pytest.raises(SpecError) as info:
         load_spec(tmp_path)
     assert str(info.value).startswith(str(ref))
-    assert info.value.field == "actions" and "flop" in info.value.message
+    assert info.value.field == "actions" and "lacks action `quote`" in info.value.message
+
+
+def test_reference_drift_outside_used_in_is_a_warning(fixtures_dir: Path, tmp_path: Path) -> None:
+    _copy_fee(fixtures_dir, tmp_path)
+    ref = tmp_path / "fee_ref.yaml"
+    ref.write_text(ref.read_text().replace("  - id: flip", "  - id: flop"))
+    spec = load_spec(tmp_path)
+    assert spec.ref is not None
+    assert spec.warnings == ("fee_ref.yaml drifts from fee_hole.yaml: lacks action `flip`",
+                             "fee_ref.yaml drifts from fee_hole.yaml: has extra action `flop`")
 
 
 def test_ref_given_directly_is_refused(fixtures_dir: Path, tmp_path: Path) -> None:
