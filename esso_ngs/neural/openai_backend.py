@@ -98,6 +98,9 @@ class OpenAIBackend:
             message = f"{url}: HTTP {exc.code}: {text or exc.reason}"
             if exc.code in RETRY_STATUS:
                 raise _Retryable(message, _retry_after(exc.headers.get("Retry-After"))) from None
+            if exc.code in (400, 422) and self.grammar_field in payload:
+                message += (f" (if this server does not take a grammar in `{self.grammar_field}`, drop "
+                            "--server-grammar-field: its outputs are then filtered by the grammar)")
             raise UserError(message) from None
         except urllib.error.URLError as exc:
             raise _Retryable(f"{url}: cannot reach the server ({exc.reason}); start it or pass --base-url") \

@@ -59,6 +59,9 @@ def test_retries_end_in_one_line_and_client_errors_are_not_retried() -> None:
         with pytest.raises(UserError, match="HTTP 400") as err:
             hints_for_spec(spec, _backend(server, max_retries=4), SampleSettings(n=1))
     assert "tries" not in str(err.value) and len(server.requests) == 1
+    with FakeServer([reply(ANSWER)], status=400) as server:
+        with pytest.raises(UserError, match="drop --server-grammar-field"):
+            hints_for_spec(spec, _backend(server, grammar_field="structured_outputs"), SampleSettings(n=1))
     with pytest.raises(UserError, match="concurrency must be an integer >= 1"):
         make_backend("openai", "served", concurrency=0)
 
