@@ -83,3 +83,26 @@ def test_bad_sweep_files_are_one_line_and_write_nothing(tmp_path: Path, capsys) 
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, (body, err)
         assert not out.exists()
+
+
+def test_configurations_expand_in_a_fixed_order_over_the_command_line_settings(tmp_path: Path) -> None:
+    from esso_ngs.pipeline.batch import BatchSettings
+    from esso_ngs.pipeline.sweep import configurations, load_sweep
+    from esso_ngs.pipeline.tiers import ValidationSettings
+    from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
+
+    path = tmp_path / "sweep.json"
+    path.write_text(json.dumps({"tiers": ["cheap", "full"], "seeds": [0, 7], "samples": [5]}))
+    small, large = ModelChoice("mlx", "small-m", samples=10, seed=1), ModelChoice("openai", "big-m", samples=10)
+    base = BatchSettings(ModelPlan(small, large), GenerateOptions(ValidationSettings(tier="examples", seed=1)),
+                         synth_timeout_ms=500, synth_seed=3)
+    configs = configurations(load_sweep(path), base, small)
+    assert [c.label for c in configs] == ["01-mlx-small-m-n5-cheap-seed0", "02-mlx-small-m-n5-cheap-seed7",
+                                          "03-mlx-small-m-n5-full-seed0", "04-mlx-small-m-n5-full-seed7"]
+    for c, (tier, seed) in zip(configs, [("cheap", 0), ("cheap", 7), ("full", 0), ("full", 7)]):
+        s = c.settings
+        assert s.generate.validation.tier == tier and s.generate.validation.seed == seed
+        assert (s.plan.small.samples, s.plan.small.seed) == (5, seed) and s.plan.small.model == "small-m"
+        assert (s.plan.large.samples, s.plan.large.seed, s.plan.large.model) == (5, seed, "big-m")  # both stages
+        assert (s.synth_timeout_ms, s.synth_seed) == (500, 3)  # what the sweep does not name stays
+    assert len({json.dumps(c.settings.to_json(), sort_keys=True) for c in configs}) == 4
