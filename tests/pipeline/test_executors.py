@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,64 @@ def test_missing_ray_is_one_line_and_writes_nothing(tmp_path: Path, monkeypatch,
     err = capsys.readouterr().err
     assert "pip install 'esso-ngs[ray]'" in err and len(err.strip().splitlines()) == 1
     assert not run.exists()
+
+
+def _pool_workers_cpu_s() -> dict[int, float]:
+    """This process's spawned worker processes and the CPU seconds each has used."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (name) "
+        if int(fields[1]) == os.getpid() and b"multiprocessing" in cmdline:
+            out[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers through /proc")
+def test_a_local_worker_process_killed_mid_task_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    """Killed once it has used 1.5 CPU seconds: only breaker_window's task (~2.5 s) gets there."""
+    from esso_ngs.pipeline.batch import BatchSettings, default_run_id, run_batch
+    from esso_ngs.pipeline.executor import LocalExecutor
+    from esso_ngs.pipeline.tiers import ValidationSettings
+    from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
+    from esso_ngs.spec import discover_specs
+
+    from .batch_helpers import FOUR_SPECS
+    from .helpers import INTENDED
+
+    specs, replay = spec_folder(tmp_path), replay_for(tmp_path)
+    settings = BatchSettings(ModelPlan(ModelChoice("replay", str(replay))),
+                             GenerateOptions(ValidationSettings(tier="examples", example_inputs=2000)))
+    events: list[tuple[str, str]] = []
+    stop, killed = threading.Event(), []
+
+    def killer() -> None:
+        while not stop.is_set():
+            for pid, cpu in _pool_workers_cpu_s().items():
+                if cpu >= 1.5:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                    return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    run = tmp_path / "run"
+    try:
+        out = run_batch(discover_specs(specs), specs, run, default_run_id(specs, settings), settings,
+                        lambda event, name, i, n: events.append((event, name)), LocalExecutor(workers=2))
+    finally:
+        stop.set()
+        thread.join()
+    assert len(killed) == 1
+    assert "breaker_window" in [name for event, name in events if event == "retry"]
+    assert sorted(out.ran) == sorted(FOUR_SPECS) and out.summary["totals"]["done"] == 4
+    solutions = [(r["spec"], r["hole_id"]) for r in read_records(run / "records.jsonl") if r["kind"] == "solution"]
+    assert sorted(solutions) == sorted((p, h) for p in FOUR_SPECS for h in INTENDED[p])  # each exactly once
