@@ -55,9 +55,14 @@ def executor_from_args(args: argparse.Namespace) -> Executor:
     if args.executor == "ray":
         if args.workers != 1:
             raise UserError("--workers is for --executor local (Ray places one task per spec itself)")
-        from ..pipeline.ray_executor import RayExecutor, import_ray
-        import_ray()  # a missing Ray is a one-line error before anything is written
-        return RayExecutor(args.ray_address, args.hint_actors, args.task_memory_mb)
+        from ..pipeline.ray_executor import RayExecutor
+        executor = RayExecutor(args.ray_address, args.hint_actors, args.task_memory_mb)
+        try:  # a missing Ray, an unreachable cluster, a request no node meets: before anything is written
+            executor.connect()
+        except UserError:
+            executor.close()
+            raise
+        return executor
     if args.ray_address:
         raise UserError("--ray-address is only used with --executor ray")
     return LocalExecutor(args.workers)
@@ -156,12 +161,12 @@ def _run_sweep(args: argparse.Namespace, spec_dir: Path, specs: list[Path]) -> i
         for choice in (config.settings.plan.small, config.settings.plan.large):
             if choice is not None:
                 backend_for(choice)
-    executor = executor_from_args(args)
     sweep_dir = Path(args.output) if args.output else \
         Path("runs/ngs") / (args.run_id or default_sweep_id(spec_dir, configs))
-    prepare_sweep_dir(sweep_dir, sweep, configs)
+    executor = executor_from_args(args)
     clean = True
     try:
+        prepare_sweep_dir(sweep_dir, sweep, configs)
         for config in configs:
             print(f"configuration {config.label}", file=sys.stderr)
             clean &= _run_one(specs, spec_dir, sweep_dir / config.label, default_run_id(spec_dir, config.settings),

@@ -63,13 +63,16 @@ def hole_count(spec_path: Path) -> int:
     return max(1, len(holes)) if isinstance(holes, list) else 1
 
 
+def _alive_nodes(ray: Any) -> list[dict[str, float]]:
+    return [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+
+
 class _RayRunner:
     def __init__(self, ray: Any, run_id: str, settings: BatchSettings, hint_actors: int, memory_mb: int,
                  window: int | None) -> None:
         self.ray, self.run_id, self.settings, self.memory_mb = ray, run_id, settings, memory_mb
         total = int(ray.cluster_resources().get("CPU", 1))
-        node_cpus = max(1, int(max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")),
-                                   default=1)))
+        node_cpus = max(1, int(max((n.get("CPU", 0) for n in _alive_nodes(ray)), default=1)))
         self.window = window or max(2, 2 * total)
         local_model = settings.plan.small.backend not in _REMOTE_BACKENDS or (
             settings.plan.large is not None and settings.plan.large.backend not in _REMOTE_BACKENDS)
@@ -126,6 +129,18 @@ class RayExecutor:
             event: TaskEvent) -> Iterator[tuple[SpecTask, SpecOutcome]]:
         if not tasks:
             return
+        ray = self.connect()
+        runner = _RayRunner(ray, run_id, settings, self.hint_actors, self.memory_mb, self.window)
+        try:
+            yield from stream_outcomes(runner, tasks, run_id, event, self.max_attempts)
+        finally:
+            for actor in runner.actors:  # they hold this run's settings (and maybe a model)
+                ray.kill(actor)
+
+    def connect(self) -> Any:
+        """Join (or start) Ray and check that the cluster can run a task at all; the `ray` module.
+        The CLI calls it before the run directory is made, so these are one-line errors that
+        leave nothing behind."""
         ray = import_ray()
         if not ray.is_initialized():
             try:
@@ -134,12 +149,11 @@ class RayExecutor:
                 raise UserError(f"--ray-address {self.address or '(local)'}: cannot connect to Ray ({exc})") \
                     from None
             self._connected = True
-        runner = _RayRunner(ray, run_id, settings, self.hint_actors, self.memory_mb, self.window)
-        try:
-            yield from stream_outcomes(runner, tasks, run_id, event, self.max_attempts)
-        finally:
-            for actor in runner.actors:  # they hold this run's settings (and maybe a model)
-                ray.kill(actor)
+        node_memory = max((n.get("memory", 0) for n in _alive_nodes(ray)), default=0)
+        if node_memory and self.memory_mb * 2 ** 20 > node_memory:  # no task could ever be placed
+            raise UserError(f"--task-memory-mb {self.memory_mb}: no Ray node has that much memory "
+                            f"(the largest has {int(node_memory) // 2 ** 20} MB for tasks)")
+        return ray
 
     def close(self) -> None:
         """Disconnect from (or stop) the Ray instance this executor started; one that was

@@ -149,3 +149,13 @@ def test_ray_batch_with_a_local_model_in_the_hint_actor(local_ray: Any, tmp_path
         doc = json.loads((run / f"{prefix}.result.json").read_text())
         assert doc["status"] == "done" and doc["hinted"]["solved"]
         assert all(h["ranking"]["stages"][0]["backend"] == "mlx" for h in doc["holes"].values())
+
+
+def test_a_memory_request_no_node_can_meet_is_one_line(local_ray: Any, four_specs: tuple[Path, Path],
+                                                       tmp_path: Path, capsys) -> None:
+    specs, replay = four_specs
+    run = tmp_path / "run"
+    assert main([*batch_argv(specs, replay, run), "--executor", "ray", "--task-memory-mb", str(2 ** 30)]) == 2
+    err = capsys.readouterr().err
+    assert "--task-memory-mb 1073741824: no Ray node has that much memory" in err
+    assert len(err.strip().splitlines()) == 1 and not run.exists()
