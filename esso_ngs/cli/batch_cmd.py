@@ -6,11 +6,11 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from ..pipeline.batch import BatchSettings, default_run_id, run_batch
+from ..pipeline.batch import BatchSettings, check_models, default_run_id, run_batch
 from ..pipeline.executor import Executor, LocalExecutor
 from ..pipeline.options import add_model_options, choice_from_args, generate_options_from_args, plan_from_args
 from ..pipeline.sweep import configurations, default_sweep_id, load_sweep, prepare_sweep_dir
-from ..pipeline.two_stage import ModelPlan, backend_for
+from ..pipeline.two_stage import ModelPlan
 from ..spec import discover_specs
 
 
@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     settings = BatchSettings(plan_from_args(args), generate_options_from_args(args), args.timeout_ms, args.seed)
     run_id = args.run_id or default_run_id(spec_dir, settings)
     run_dir = Path(args.output) if args.output else Path("runs/ngs") / run_id
+    check_models(settings.plan)  # a bad --model fails before a cluster is joined
     executor = executor_from_args(args)
     try:
         return 0 if _run_one(specs, spec_dir, run_dir, run_id, settings, executor) else 1
@@ -158,9 +159,7 @@ def _run_sweep(args: argparse.Namespace, spec_dir: Path, specs: list[Path]) -> i
     base = BatchSettings(plan, generate_options_from_args(args), args.timeout_ms, args.seed)
     configs = configurations(sweep, base, defaults)
     for config in configs:  # every model resolves before anything is written
-        for choice in (config.settings.plan.small, config.settings.plan.large):
-            if choice is not None:
-                backend_for(choice)
+        check_models(config.settings.plan)
     sweep_dir = Path(args.output) if args.output else \
         Path("runs/ngs") / (args.run_id or default_sweep_id(spec_dir, configs))
     executor = executor_from_args(args)

@@ -77,6 +77,14 @@ def spec_name_of(path: Path) -> str:
     return name[: -len("_hole.yaml")] if name.endswith("_hole.yaml") else path.stem
 
 
+def check_models(plan: ModelPlan) -> None:
+    """Resolve every model of `plan` (nothing is loaded): a bad --model is a one-line error
+    before the first file is written."""
+    backend_for(plan.small)
+    if plan.large is not None:
+        backend_for(plan.large)
+
+
 def check_run_dir(run_dir: Path, settings: BatchSettings) -> bool:
     """Whether `run_dir` holds a run already (then with these settings: UserError otherwise)."""
     if run_dir.exists() and not run_dir.is_dir():
@@ -285,11 +293,7 @@ def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id:
 
     if not spec_paths:
         raise UserError(f"{spec_dir}: no `*_hole.yaml` with a `.synth.json` beside it")
-    # Resolve every model before the first file is written: a bad --model is a
-    # one-line error with nothing left behind.
-    backend_for(settings.plan.small)
-    if settings.plan.large is not None:
-        backend_for(settings.plan.large)
+    check_models(settings.plan)
     prepare_run_dir(run_dir, run_id, spec_dir, settings)
     out = BatchOutcome(run_dir)
     report = progress or (lambda *_: None)
