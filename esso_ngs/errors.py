@@ -29,6 +29,8 @@ class SpecError(UserError):
 def read_text(path: str | Path) -> str:
     """A spec file's text; a missing or unreadable file is a one-line SpecError."""
     file = Path(path)
+    if file.exists() and not file.is_file() and not file.is_dir():
+        raise SpecError(file, None, "not a regular file")  # a FIFO or device would block or never end
     try:
         return file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:

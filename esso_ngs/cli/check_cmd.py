@@ -9,6 +9,7 @@ from ..lang.expr import Expr, free_vars
 from ..lang.sexpr import TermSyntaxError, parse_term
 from ..spec import load_spec
 from ..spec.model import Spec
+from ..spec.sorts import BOOL, INT, Sort, SortError, compatible, describe, enum_symbol_sorts, infer, sort_of_type
 from ..verify import VerifyOptions, verify, weak_spec_warnings
 from ..verify.realizability import check_realizability
 from ..verify.verifier import DEFAULT_TIMEOUT_MS
@@ -45,7 +46,28 @@ def parse_user_term(spec: Spec, hole_id: str, text: str, origin: str = "--term")
     if unknown:
         raise UserError(f"{origin}: unknown name(s) {', '.join(unknown)}: not a state var or param "
                         f"of the action(s) where {hole_id} is used")
+    check_term_sort(spec, hole_id, term, origin)
     return term
+
+
+def check_term_sort(spec: Spec, hole_id: str, term: Expr, origin: str) -> None:
+    """A term of the wrong sort (a Boolean for an Int hole) is bad input, not a refuted answer."""
+    kernel = spec.kernel
+    names: dict[str, Sort] = {v.id: sort_of_type(v.type) for v in kernel.state_vars}
+    for place in spec.hole(hole_id).used_in:
+        action = kernel.action(place.action)
+        for prm in action.params if action is not None else ():
+            names.setdefault(prm.id, sort_of_type(prm.type))
+    types = [t for _, t in kernel.types] + [v.type for v in kernel.state_vars] + \
+        [p.type for a in kernel.actions for p in a.params]
+    try:
+        sort = infer(term, names, enum_symbol_sorts(types))
+    except SortError as exc:
+        raise UserError(f"{origin}: {exc}") from None
+    want = INT if spec.hole(hole_id).type == "Int" else BOOL
+    if not compatible(sort, want):
+        raise UserError(f"{origin}: hole {hole_id} is {describe(want)} ({spec.hole(hole_id).type}), "
+                        f"the term is {describe(sort)}")
 
 
 def resolve_hole(spec: Spec, hole_id: str | None) -> str:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from ..errors import SpecError, UserError
+from ..interrupts import Budget, BudgetExceeded
+from ..limits import DEFAULT_TOOL_BUDGET_S
 from ..grammar import CompiledGrammar, Diagnostic, Membership, grammar_for_hole
 from ..lang.sexpr import to_sexpr
 from ..spec import load_spec
@@ -30,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     def common(q: argparse.ArgumentParser) -> None:
         q.add_argument("spec", help="X_hole.yaml or X_hole.synth.json")
         q.add_argument("--hole", help="hole id (needed when the spec has several holes)")
+        q.add_argument("--budget-s", type=float, default=DEFAULT_TOOL_BUDGET_S, metavar="S",
+                       help=f"wall-clock budget; past it the tool stops, says where, exit 1 "
+                            f"(default {DEFAULT_TOOL_BUDGET_S:g})")
 
     q = gsub.add_parser("check", help="diagnostics and counts by size (exit 1 on errors)")
     common(q)
@@ -62,6 +68,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
+def _budgeted(tool: Any, args: argparse.Namespace) -> int:
+    """Run a grammar tool within --budget-s; past it: one line saying where it stopped, exit 1."""
+    budget = Budget(args.budget_s)
+    try:
+        with budget:
+            return tool(args, budget)
+    except BudgetExceeded as stop:
+        print(f"esso-ngs: grammar {args.grammar_command}: {stop}", file=sys.stderr)
+        return 1
+
+
 def _holes(spec: Spec, hole_id: str | None, all_when_none: bool) -> list[str]:
     if hole_id is None and all_when_none:
         return [h.hole_id for h in spec.synth.holes]
@@ -79,6 +96,10 @@ def _title(spec: Spec, hole_id: str, g: CompiledGrammar) -> str:
 
 # ---------------------------------------------------------------- check
 def run_check(args: argparse.Namespace) -> int:
+    return _budgeted(_run_check, args)
+
+
+def _run_check(args: argparse.Namespace, budget: Budget) -> int:
     """Every error at once, in file order: the rules the loader refuses (synth stops at
     the first of them with exit 2) and the grammar's own diagnostics."""
     rule_errors: list[SpecError] = []
@@ -88,7 +109,9 @@ def run_check(args: argparse.Namespace) -> int:
     report: list[dict[str, Any]] = []
     errors = 0
     for i, hole_id in enumerate(_holes(spec, args.hole, all_when_none=True)):
+        budget.phase = f"compiling the grammar of hole {hole_id}"
         g = grammar_for_hole(spec, hole_id)
+        budget.phase = f"checking the grammar of hole {hole_id} (counting terms by size)"
         gi = next(k for k, gs in enumerate(spec.synth.grammars) if gs.grammar_id == g.grammar_id)
         diags = g.diagnostics(spec.hole(hole_id).type)
         located = [e for e in rule_errors if (e.field or "").startswith(f"grammars[{gi}]")] + \
@@ -175,9 +198,15 @@ def _run_verify(verify: Any, spec: Spec, hole_id: str, term: Any) -> Any:
 
 
 def run_test(args: argparse.Namespace) -> int:
+    return _budgeted(_run_test, args)
+
+
+def _run_test(args: argparse.Namespace, budget: Budget) -> int:
     spec = load_spec(args.spec, with_reference=args.verify)  # only the verifier consults the reference
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
+    budget.phase = f"compiling the grammar of hole {hole_id}"
     g = grammar_for_hole(spec, hole_id)
+    budget.phase = "testing the terms"
     verify = _verifier() if args.verify else None
     results: list[dict[str, Any]] = []
     status = 0
@@ -236,11 +265,17 @@ def _membership_json(text: str, m: Membership, verdict: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- sample / show
 def run_sample(args: argparse.Namespace) -> int:
+    return _budgeted(_run_sample, args)
+
+
+def _run_sample(args: argparse.Namespace, budget: Budget) -> int:
     spec = load_spec(args.spec, with_reference=False)
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
+    budget.phase = f"compiling the grammar of hole {hole_id}"
     g = grammar_for_hole(spec, hole_id)
     if g.is_empty:
         raise UserError(f"grammar {g.grammar_id}: the language is empty")
+    budget.phase = f"sampling {args.n} terms (counting terms by size first)"
     terms = g.sample(args.n, seed=args.seed, max_size=args.max_size)
     if not terms:
         print(f"# no term of {g.start} within the size limit")
@@ -253,9 +288,15 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    return _budgeted(_run_show, args)
+
+
+def _run_show(args: argparse.Namespace, budget: Budget) -> int:
     spec = load_spec(args.spec, with_reference=False)
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
+    budget.phase = f"compiling the grammar of hole {hole_id}"
     g = grammar_for_hole(spec, hole_id)
+    budget.phase = "writing the bounded grammar" if args.bounded else "writing the grammar"
     if args.bounded:
         print(g.bounded_lark_text(args.max_nodes, args.max_nesting), end="")
     else:

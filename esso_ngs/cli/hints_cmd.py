@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..fsutil import output_file
 from ..errors import UserError
 from ..pipeline.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_TIER, TIERS
 
@@ -84,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from ..spec import load_spec
 
     spec = load_spec(args.spec)
+    if args.output:
+        output_file(args.output)  # refused before the model runs, not after
     known = [h.hole_id for h in spec.synth.holes]
     for hole in args.hole or ():
         if hole not in known:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..fsutil import locked_output_dir
 from ..spec import discover_specs, load_spec
 from ..sygus import SolveOptions, check, format_solution, load_problem, read_solutions, solve, write_exports
 
@@ -56,9 +57,11 @@ def run_export(args: argparse.Namespace) -> int:
         paths.extend(discover_specs(p) if p.is_dir() else [p])
     if not paths:
         raise UserError(f"no spec found in {', '.join(args.specs)}")
-    for path in paths:
-        for written in write_exports(load_spec(path), args.output):
-            print(written)
+    specs = [load_spec(path) for path in paths]  # every spec read before the first file is written
+    with locked_output_dir(args.output, "-o"):
+        for spec in specs:
+            for written in write_exports(spec, args.output):
+                print(written)
     return 0
 
 
@@ -110,3 +113,5 @@ def _read(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise UserError(f"{path}: cannot read: {err.strerror or err}") from None
+    except UnicodeDecodeError as err:
+        raise UserError(f"{path}: not a text file (byte {err.start} is not UTF-8)") from None

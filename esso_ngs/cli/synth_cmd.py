@@ -5,9 +5,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import UserError
-from ..fsutil import atomic_write_text
+from .. import interrupts
+from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
+from ..fsutil import atomic_write_text, locked_output_dir
 from ..pipeline.extension import load_extension
 from ..pipeline.hintsfile import ranked_hints
 from ..pipeline.host import HostHints, hints_via_extension
@@ -16,7 +19,7 @@ from ..pipeline.records import append_records, candidate_records, solution_recor
 from ..spec import dump_kernel_yaml, load_spec
 from ..spec.ir import fill_holes_raw
 from ..spec.model import Spec
-from ..synth import SynthOptions, SynthResult, synthesize
+from ..synth import Hint, SynthOptions, SynthResult, synthesize
 from ..lang.sexpr import parse_term
 from ..verify import VerifyOptions
 
@@ -30,6 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hints", metavar="FILE", help="an esso-llm-hints/v1 file for this spec")
     p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms)")
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
+    p.add_argument("--max-memory", dest="max_memory_mb", type=int, metavar="MB",
+                   help="stop the search past this resident memory, keeping the best term so far "
+                        f"(default {DEFAULT_MEMORY_SHARE:g} of the machine's memory)")
     p.add_argument("--no-minimize", action="store_true",
                    help="accept a verified hint or guided solution without searching below its cost")
     p.add_argument("--output", metavar="DIR", help="where to write the filled kernel and result.json "
@@ -59,12 +65,24 @@ def filled_kernel_yaml(spec: Spec, result: SynthResult) -> str | None:
     return dump_kernel_yaml(raw) if filled else None
 
 
-def write_outputs(spec: Spec, result: SynthResult, out_dir: Path) -> list[Path]:
-    written = [atomic_write_text(out_dir / "result.json", json.dumps(result.to_json(), indent=2) + "\n")]
+def output_texts(spec: Spec, result: SynthResult) -> dict[str, str]:
+    """File name -> text of every output. All are rendered before the first is written:
+    a failure while rendering one (say a kernel too deep to dump) leaves no file."""
+    texts = {"result.json": json.dumps(result.to_json(), indent=2) + "\n"}
     kernel_text = filled_kernel_yaml(spec, result)
     if kernel_text is not None:
-        written.append(atomic_write_text(out_dir / f"{spec.name}_filled.yaml", kernel_text))
-    return written
+        texts[f"{spec.name}_filled.yaml"] = kernel_text
+    return texts
+
+
+def write_texts(out_dir: Path, texts: dict[str, str]) -> list[Path]:
+    """Write rendered outputs, each atomically, the set uninterrupted by Ctrl-C."""
+    with interrupts.critical():
+        return [atomic_write_text(out_dir / name, text) for name, text in texts.items()]
+
+
+def write_outputs(spec: Spec, result: SynthResult, out_dir: Path) -> list[Path]:
+    return write_texts(out_dir, output_texts(spec, result))
 
 
 def summary(result: SynthResult) -> str:
@@ -93,8 +111,17 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--hints and --neural-hints exclude each other: give one source of hints")
     spec = spec_for_intent(load_spec(args.spec), args.intent)
     hints = ranked_hints(args.hints, spec) if args.hints else None
+    out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
+    with locked_output_dir(out_dir):
+        return _run_locked(args, ext, neural, spec, hints, out_dir)
+
+
+def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
+                hints: dict[str, list[Hint]] | None, out_dir: Path) -> int:
     options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
-                           minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000))
+                           minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000),
+                           max_memory_bytes=args.max_memory_mb * 2**20 if args.max_memory_mb
+                           else default_max_memory_bytes())
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     host: HostHints | None = None
     if neural:
@@ -106,10 +133,11 @@ def run(args: argparse.Namespace) -> int:
                       + (f", best {ranked[0].term}" if ranked else ""))
     result = synthesize(spec, with_notes_hints(spec, hints), options, trace)
     record_intent(spec, result)
-    out_dir = Path(args.output) if args.output else Path("runs/ngs/synth") / spec.name
-    written = write_outputs(spec, result, out_dir)
+    texts = output_texts(spec, result)
     if host is not None:
-        written.append(atomic_write_text(out_dir / "neural_hints.json", json.dumps(host.to_json(), indent=2) + "\n"))
+        texts["neural_hints.json"] = json.dumps(host.to_json(), indent=2) + "\n"
+    written = write_texts(out_dir, texts)
+    if host is not None:
         records = append_records(out_dir, solution_records(spec, result, None, host.rankings, hinted=True)
                                  + candidate_records(spec, host.rankings, None, result))
         if records.is_file():

@@ -150,6 +150,16 @@ def ite_depth(e: Expr) -> int:
     return below + 1 if isinstance(e, Ite) else below
 
 
+def term_depth(e: Expr) -> int:
+    """Nesting depth (1 for a leaf), computed without recursion: it guards the recursive code."""
+    deepest, stack = 0, [(e, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((k, d + 1) for k in children(node))
+    return deepest
+
+
 def is_bool(e: Expr) -> bool:
     """Whether the node's value is Boolean (by its head; vars are unknown: False)."""
     if isinstance(e, BoolLit):

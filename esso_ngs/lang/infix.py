@@ -13,8 +13,10 @@ from typing import Any
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from ..limits import MAX_TERM_CHARS, MAX_TERM_DEPTH
 from ..resources import grammar_file
-from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
+from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, term_depth
+from .sexpr import paren_depth
 
 # Function-call forms accepted besides the infix operators: name -> (op, min args, max args).
 FUNCTIONS: dict[str, tuple[str, int, int | None]] = {
@@ -129,8 +131,12 @@ def parse_infix(text: str) -> Expr:
     """Parse a constraint formula such as `result <= amount * bps / 10000`."""
     if not isinstance(text, str) or not text.strip():
         raise InfixSyntaxError("empty formula")
+    if len(text) > MAX_TERM_CHARS:
+        raise InfixSyntaxError(f"longer than {MAX_TERM_CHARS} characters (limit of esso-ngs)")
+    if paren_depth(text) > MAX_TERM_DEPTH:
+        raise InfixSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)")
     try:
-        return _parser().parse(text)
+        expr = _parser().parse(text)
     except InfixSyntaxError:
         raise
     except VisitError as exc:  # a callback error wrapped by lark
@@ -148,6 +154,13 @@ def parse_infix(text: str) -> Expr:
         raise InfixSyntaxError(f"unexpected character {text[exc.pos_in_stream]!r}", exc.column) from None
     except UnexpectedInput as exc:
         raise InfixSyntaxError("not a formula", getattr(exc, "column", None)) from None
+    except RecursionError:
+        raise InfixSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)") from None
+    except ValueError as exc:  # a literal Python cannot read (an integer of more than 4300 digits)
+        raise InfixSyntaxError(f"unreadable: {exc}".split(";")[0]) from None
+    if term_depth(expr) > MAX_TERM_DEPTH:  # `not not not ...` nests without parentheses
+        raise InfixSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)")
+    return expr
 
 
 # ------------------------------------------------------------------ printing

@@ -10,6 +10,7 @@ import re
 
 import sexpdata
 
+from ..limits import MAX_TERM_CHARS, MAX_TERM_DEPTH
 from .expr import OPERATORS, BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
 
 _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.']*$")
@@ -23,12 +24,28 @@ def parse_term(text: str) -> Expr:
     """Parse an S-expression term such as `(safe_div (* amount bps) 10000)`."""
     if not isinstance(text, str) or not text.strip():
         raise TermSyntaxError("empty term")
+    if len(text) > MAX_TERM_CHARS:
+        raise TermSyntaxError(f"longer than {MAX_TERM_CHARS} characters (limit of esso-ngs)")
+    if paren_depth(text) > MAX_TERM_DEPTH:
+        raise TermSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)")
     try:
         parsed = sexpdata.loads(text, true=None, false=None, nil=None)
     except Exception as exc:  # sexpdata raises assorted types (even AssertionError)
         detail = str(exc).split("\n")[0] or "trailing text after the term"
         raise TermSyntaxError(f"not an S-expression: {detail}") from None
     return _from_sexp(parsed, text)
+
+
+def paren_depth(text: str) -> int:
+    """Deepest nesting of parentheses in `text` (a bound on a term's depth, before parsing)."""
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth -= 1
+    return deepest
 
 
 def _from_sexp(node: object, text: str) -> Expr:

@@ -16,6 +16,10 @@ from functools import reduce
 
 import z3
 
+# SIGINT belongs to the process (esso_ngs/interrupts.py): left on, Z3 would catch
+# Ctrl-C itself, answer `unknown` and let the search carry on.
+z3.set_param("ctrl_c", False)
+
 from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
 
 

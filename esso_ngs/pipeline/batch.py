@@ -28,7 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..errors import UserError
-from ..fsutil import atomic_write_text
+from .. import interrupts
+from ..fsutil import LOCK_NAME, atomic_write_text, locked_output_dir
+from ..limits import default_max_memory_bytes
 from ..spec import load_spec, write_hints
 from ..spec.hashing import canonical_json
 from ..synth import SynthOptions, SynthResult, synthesize
@@ -107,7 +109,7 @@ def prepare_run_dir(run_dir: Path, run_id: str, spec_dir: Path, settings: BatchS
     if check_run_dir(run_dir, settings):
         return True
     wanted = settings.to_json()
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if run_dir.exists() and any(p.name != LOCK_NAME for p in run_dir.iterdir()):
         raise UserError(f"{run_dir}: not empty and not a batch run directory (no run.json)")
     atomic_write_text(run_dir / "run.json", json.dumps({"schema": RUN_SCHEMA, "run_id": run_id,
                                                        "specs_dir": str(spec_dir),
@@ -160,8 +162,10 @@ def _result_head(spec_path: Path, run_id: str) -> dict[str, Any]:
     return {"schema": RESULT_SCHEMA, "spec": spec_name_of(spec_path), "kernel": str(spec_path), "run_id": run_id}
 
 
-def finish_spec(spec_path: Path, run_id: str, settings: BatchSettings, hints: SpecHints) -> SpecOutcome:
-    """Synthesis without and with the hints, and the records: nothing is written here."""
+def finish_spec(spec_path: Path, run_id: str, settings: BatchSettings, hints: SpecHints,
+                max_memory_bytes: int | None = None) -> SpecOutcome:
+    """Synthesis without and with the hints, and the records: nothing is written here.
+    The search stops at `max_memory_bytes` (default: the machine's share, limits.py)."""
     name = spec_name_of(spec_path)
     doc = _result_head(spec_path, run_id)
     if hints.rankings is None:
@@ -172,7 +176,8 @@ def finish_spec(spec_path: Path, run_id: str, settings: BatchSettings, hints: Sp
     hints_doc = hints_data(spec, rankings, {"tool": "esso-ngs batch", "run_id": run_id,
                                             "models": settings.plan.to_json(),
                                             "tier": settings.generate.validation.tier})
-    options = SynthOptions(timeout_ms=settings.synth_timeout_ms, seed=settings.synth_seed)
+    options = SynthOptions(timeout_ms=settings.synth_timeout_ms, seed=settings.synth_seed,
+                           max_memory_bytes=max_memory_bytes or default_max_memory_bytes())
     plain = synthesize(spec, None, options)
     hinted = synthesize(spec, hints_from_rankings(rankings), options)
     records = (solution_records(spec, hinted, run_id, rankings, hinted=True)
@@ -289,11 +294,17 @@ def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id:
               progress: Progress | None = None, executor: "Executor | None" = None) -> BatchOutcome:
     """Run every unfinished spec through `executor` (default: in this process, one at a time);
     this driver alone writes the run directory, each spec as its outcome arrives."""
-    from .executor import LocalExecutor, SpecTask
-
     if not spec_paths:
         raise UserError(f"{spec_dir}: no `*_hole.yaml` with a `.synth.json` beside it")
     check_models(settings.plan)
+    with locked_output_dir(run_dir):
+        return _run_locked(spec_paths, spec_dir, run_dir, run_id, settings, progress, executor)
+
+
+def _run_locked(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
+                progress: Progress | None, executor: "Executor | None") -> BatchOutcome:
+    from .executor import LocalExecutor, SpecTask
+
     prepare_run_dir(run_dir, run_id, spec_dir, settings)
     out = BatchOutcome(run_dir)
     report = progress or (lambda *_: None)
@@ -316,13 +327,14 @@ def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id:
     last_write = float("-inf")
     runner = executor or LocalExecutor()
     for task, outcome in runner.run(tasks, run_id, settings, lambda event, t: report(event, t.name, t.index, total)):
-        commit_spec(run_dir, outcome)
-        result_file = result_path(run_dir, task.name).name
-        entries[result_file] = summary_entry(outcome.doc, result_file)
-        out.ran.append(task.name)
-        if time.monotonic() - last_write >= SUMMARY_EVERY_S:
-            write_summary()
-            last_write = time.monotonic()
+        with interrupts.critical():  # the spec's files, and the driver's note of them, go together
+            commit_spec(run_dir, outcome)
+            result_file = result_path(run_dir, task.name).name
+            entries[result_file] = summary_entry(outcome.doc, result_file)
+            out.ran.append(task.name)
+            if time.monotonic() - last_write >= SUMMARY_EVERY_S:
+                write_summary()
+                last_write = time.monotonic()
         report("done" if outcome.doc["status"] == "done" else "error", task.name, task.index, total)
     write_summary()
     return out

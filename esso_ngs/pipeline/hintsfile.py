@@ -12,10 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from ..grammar import CompiledGrammar, grammar_for_hole
+from ..spec.jsonload import load_json
 from ..spec import HintCandidate, HoleHints, Spec, hints_to_json, load_hints, write_hints
 from ..synth import Hint
 from .aggregate import Candidate, HoleRanking
-from .tiers import tier_level
 
 
 def _tiers_summary(c: Candidate) -> dict[str, Any]:
@@ -31,19 +32,23 @@ def _tiers_summary(c: Candidate) -> dict[str, Any]:
     return out
 
 
-def usable(c: Candidate, tier: str) -> bool:
-    """Whether a candidate may stand as a hole's `term`: in the grammar when checked."""
-    return tier_level(tier) == 0 or (c.checks.cheap is not None and c.checks.cheap.ok)
+def usable(c: Candidate, grammar: CompiledGrammar) -> bool:
+    """Whether a candidate may stand in a hints file: a term of the hole's grammar (the
+    cheap tier's verdict when it ran, else a membership check, microseconds). Readers
+    (`ranked_hints`, ESSO) refuse a file with any other term."""
+    if c.checks.cheap is not None:
+        return c.checks.cheap.ok
+    return grammar.check(c.term).ok
 
 
-def hole_hints(ranking: HoleRanking) -> HoleHints | None:
+def hole_hints(ranking: HoleRanking, grammar: CompiledGrammar) -> HoleHints | None:
     """The v1 entry of one hole, or None when no candidate may stand as its term.
 
-    Only terms of the hole's grammar go in the file (when the cheap tier ran): a
-    reader such as ESSO takes them as answers. Off-grammar candidates stay in the
+    Only terms of the hole's grammar go in the file: a reader such as ESSO takes
+    them as answers. Off-grammar candidates stay in the
     run's results and records, and in-process hosts get them for guidance.
     """
-    kept = [c for c in ranking.candidates if usable(c, ranking.tier)]
+    kept = [c for c in ranking.candidates if usable(c, grammar)]
     if not kept:
         return None
     total = max(1, sum(c.count for c in kept))
@@ -60,8 +65,8 @@ def hole_hints(ranking: HoleRanking) -> HoleHints | None:
 def hints_data(spec: Spec, rankings: Mapping[str, HoleRanking],
                generator: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The v1 data for `spec`: holes in spec order, those without a usable candidate left out."""
-    holes = [h for h in (hole_hints(rankings[x.hole_id]) for x in spec.synth.holes if x.hole_id in rankings)
-             if h is not None]
+    holes = [h for h in (hole_hints(rankings[x.hole_id], grammar_for_hole(spec, x.hole_id))
+                         for x in spec.synth.holes if x.hole_id in rankings) if h is not None]
     return hints_to_json(spec, holes, {"generator": dict(generator or {"tool": "esso-ngs"})})
 
 
@@ -72,10 +77,22 @@ def write_ranked_hints(path: str | Path, spec: Spec, rankings: Mapping[str, Hole
 
 def ranked_hints(path: str | Path, spec: Spec) -> dict[str, list[Hint]]:
     """Ranked hints per hole from a hints file made for `spec` (refused otherwise):
-    the file's ranked `candidates` when present, else its single `term`."""
+    the file's ranked `candidates` when present, else its single `term`.
+
+    Every term must be a term of its hole's grammar: a file whose terms do not parse,
+    use names the hole cannot see or lie outside the grammar is refused (exit 2),
+    never half-used."""
     hints_file = load_hints(path, spec)
     out: dict[str, list[Hint]] = {}
     for hole in hints_file.holes:
+        grammar = grammar_for_hole(spec, hole.hole_id)
+        located = [(("holes", hole.hole_id, "term"), hole.term)] + \
+            [(("holes", hole.hole_id, "candidates", i, "term"), c.term) for i, c in enumerate(hole.candidates)]
+        for field_path, term in located:
+            membership = grammar.check(term)
+            if not membership.ok:
+                what = "not a term" if membership.syntax_error else f"not in the grammar of hole {hole.hole_id}"
+                raise load_json(path).error(field_path, f"{term!r} is {what}: {membership.explanation}")
         out[hole.hole_id] = ([Hint(c.term, c.score, c.source) for c in hole.candidates]
                              or [Hint(hole.term, 1.0, hole.source)])
     return out

@@ -6,8 +6,9 @@ process-wide backend cache of two_stage.backend_for) and serves every spec sent
 to it; the spec's task (synthesis without and with the hints, and the records)
 takes the actor's answer as an argument, so Ray hands it over without the
 driver. Each task asks for one CPU per hole (at most a node's CPUs) and
-`memory_mb` of memory. Results stream back through `ray.wait`; the shared policy
-of executor.stream_outcomes retries a failed attempt (a worker lost mid-task, an
+`memory_mb` of memory, which also caps its synthesizer (max_memory_bytes).
+Results stream back through `ray.wait`; the shared policy of
+executor.stream_outcomes retries a failed attempt (a worker lost mid-task, an
 actor lost: Ray restarts actors) once and records a spec that fails twice.
 
 Every node needs esso-ngs installed and the spec files at the same path (a
@@ -48,9 +49,11 @@ class HintWorker:
         return generate_spec_hints(spec_path, self.settings)
 
 
-def spec_task(spec_path: Path, run_id: str, settings: BatchSettings, hints: SpecHints) -> SpecOutcome:
-    """One spec's synthesis and records on a Ray worker (nothing written there)."""
-    return finish_spec(spec_path, run_id, settings, hints)
+def spec_task(spec_path: Path, run_id: str, settings: BatchSettings, hints: SpecHints,
+              max_memory_bytes: int) -> SpecOutcome:
+    """One spec's synthesis and records on a Ray worker (nothing written there); the search
+    stops at the memory the task asked Ray for."""
+    return finish_spec(spec_path, run_id, settings, hints, max_memory_bytes)
 
 
 def hole_count(spec_path: Path) -> int:
@@ -91,8 +94,9 @@ class _RayRunner:
         hints = actor.generate.remote(task.path)
         cpus = min(hole_count(task.path), self.max_cpus)
         # Ray retries nothing itself: the one retry policy is stream_outcomes'.
-        return self.task.options(num_cpus=cpus, memory=self.memory_mb * 2 ** 20, max_retries=0).remote(
-            task.path, self.run_id, self.settings, hints)
+        memory = self.memory_mb * 2 ** 20
+        return self.task.options(num_cpus=cpus, memory=memory, max_retries=0).remote(
+            task.path, self.run_id, self.settings, hints, memory)
 
     def wait(self, handles: list[Any]) -> list[Any]:
         ready, _ = self.ray.wait(handles, num_returns=1)

@@ -9,6 +9,7 @@ synthesizer's check (with the counterexample when there is one).
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -97,27 +98,79 @@ def candidate_records(spec: Spec, rankings: Mapping[str, HoleRanking], run_id: s
     return out
 
 
+# What makes two records the same event: a rerun of an interrupted spec produces
+# them again, and they must not be counted twice.
+KEY_FIELDS = ("kind", "run_id", "model_hash", "synth_hash", "hole_id", "term", "failed_tier", "stage", "round")
+
+
+def record_key(record: Mapping[str, Any]) -> str:
+    """Identity of a record: spec hashes, hole, kind, term (time and free text excluded)."""
+    ident = json.dumps([record.get(k) for k in KEY_FIELDS], sort_keys=True, default=str)
+    return hashlib.sha256(ident.encode()).hexdigest()[:24]
+
+
 def append_records(run_dir: str | Path, records: Iterable[Mapping[str, Any]]) -> Path:
-    """Append lines to `<run_dir>/records.jsonl`; each line is written whole in one call."""
+    """Append records to `<run_dir>/records.jsonl`, idempotently.
+
+    A record already in the file (same `record_key`) is not written again, so a spec
+    rerun after a crash between its records and its result adds nothing twice. A torn
+    last line (a crash mid-append) is cut off first: it would glue itself to the next
+    record and lose both. The append is one write, shielded from Ctrl-C.
+    """
+    from .. import interrupts
+
     path = Path(run_dir) / FILENAME
-    lines = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False, default=str) + "\n" for r in records)
-    if not lines:
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(lines)
-        fh.flush()
-        os.fsync(fh.fileno())
+    with interrupts.critical():
+        existing = repair_records(path)
+        seen = {r.get("key") or record_key(r) for r in existing}
+        lines = []
+        for r in records:
+            rec = dict(r)
+            rec["key"] = record_key(rec)
+            if rec["key"] in seen:
+                continue
+            seen.add(rec["key"])
+            lines.append(json.dumps(rec, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+        if not lines:
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write("".join(lines))
+            fh.flush()
+            os.fsync(fh.fileno())
     return path
+
+
+def repair_records(path: str | Path) -> list[dict[str, Any]]:
+    """The records of `path` (none if absent), after truncating a torn last line."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        return []
+    if data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        with open(p, "r+b") as fh:
+            fh.truncate(cut)
+            fh.flush()
+            os.fsync(fh.fileno())
+        data = data[:cut]
+    return _parse_lines(data.decode("utf-8", errors="replace").splitlines())
+
+
+def _parse_lines(lines: Iterable[str]) -> list[dict[str, Any]]:
+    out = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
 
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """All records of a JSONL file (a torn last line, from a crash mid-write, is skipped)."""
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                continue
-    return out
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return _parse_lines(fh)

@@ -23,9 +23,14 @@ def load_results(run_dir: str | Path) -> tuple[Path, list[dict[str, Any]]]:
     docs = []
     for path in sorted(d.glob("*.result.json")):
         try:
-            docs.append(json.loads(path.read_text()))
+            doc = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise UserError(f"{path}: unreadable result ({exc})") from None
+        try:
+            rows([doc])  # the fields the report reads are there, of the right kinds
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise UserError(f"{path}: not a batch result ({type(exc).__name__}: {exc})") from None
+        docs.append(doc)
     return d, docs
 
 

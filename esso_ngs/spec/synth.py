@@ -37,6 +37,12 @@ def synth_from_json(doc: LoadedJson, kernel: Kernel, rule_errors: list[SpecError
     return _SynthReader(doc, kernel, rule_errors).read()
 
 
+# The values of enumerated fields whose meaning esso-ngs implements (formats page, section 2).
+SCOPE_KINDS = ("inductive",)
+DOMAIN_CAPS = ("from_model",)
+HOLE_KINDS = ("expr",)
+
+
 class _SynthReader:
     def __init__(self, doc: LoadedJson, kernel: Kernel, rule_errors: list[SpecError] | None = None) -> None:
         self.doc = doc
@@ -88,6 +94,15 @@ class _SynthReader:
         return value
 
     # ------------------------------------------------------------ top level
+    def known(self, obj: dict[str, Any], key: str, path: FieldPath, allowed: tuple[str, ...],
+              required: bool = False) -> str:
+        """A field naming one of `allowed` (the first is the default): a value we do not know
+        the meaning of would be silently misread, so it is refused."""
+        value = self.string(obj, key, path) if required else self.string(obj, key, path, default=allowed[0])
+        if value not in allowed:
+            raise self.err(path + (key,), f"unknown `{key}` {value!r} (known: {', '.join(allowed)})")
+        return value
+
     def read(self) -> SynthSpec:
         root = self.doc.data
         if not isinstance(root, dict):
@@ -100,7 +115,8 @@ class _SynthReader:
         backend = self.obj(root.get("backend") or {}, ("backend",))
         self.count(backend, "timeout_ms", ("backend",), None)
         scope = self.obj(root.get("scope") or {}, ("scope",))
-        scope_kind = self.string(scope, "kind", ("scope",), default="inductive")
+        scope_kind = self.known(scope, "kind", ("scope",), SCOPE_KINDS)
+        self.known(scope, "domain_caps", ("scope",), DOMAIN_CAPS)
 
         grammars = self.read_grammars_shallow(root.get("grammars"))
         holes = self.read_holes(root.get("holes"), {g.grammar_id for g in grammars})
@@ -144,7 +160,7 @@ class _SynthReader:
             hole_id = self.string(h, "hole_id", p)
             if any(o.hole_id == hole_id for o in holes):
                 raise self.err(p + ("hole_id",), f"hole `{hole_id}` is defined twice")
-            kind = self.string(h, "kind", p)
+            kind = self.known(h, "kind", p, HOLE_KINDS, required=True)
             type_name = self.string(h, "type", p)
             if type_name.lower() not in HOLE_TYPES:
                 raise self.err(p + ("type",), f"hole type must be \"Int\" or \"Bool\", got {type_name!r}")

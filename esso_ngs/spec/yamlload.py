@@ -20,6 +20,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..errors import SpecError, read_text
+from ..limits import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES
 
 FieldPath = tuple[str | int, ...]
 
@@ -122,6 +123,7 @@ def load_yaml(path: str | Path) -> LoadedYaml:
 
 def load_yaml_text(text: str, file: str | Path = "<input>") -> LoadedYaml:
     file = Path(file)
+    _refuse_deep_nesting(text, file)
     loader = _Loader(text)
     try:
         try:
@@ -130,14 +132,44 @@ def load_yaml_text(text: str, file: str | Path = "<input>") -> LoadedYaml:
             raise _syntax_error(file, exc, tuple(text.splitlines())) from None
         except yaml.YAMLError as exc:
             raise SpecError(file, None, f"YAML error: {exc}") from None
+        except RecursionError:
+            raise SpecError(file, None, f"nested deeper than {MAX_DOCUMENT_DEPTH} levels") from None
         if node is None:
             raise SpecError(file, None, "empty YAML document", 1)
+        measure_document(file, node)
         text_lines = tuple(text.splitlines())
         conv = _Converter(file, loader, text_lines)
         data = conv.convert(node, ())
     finally:
         loader.dispose()
     return LoadedYaml(file, data, conv.lines, text_lines, conv.hole_comments, conv.bool_words)
+
+
+def _refuse_deep_nesting(text: str, file: Path) -> None:
+    """Refuse nesting past MAX_DOCUMENT_DEPTH before composing: libyaml's composer
+    recurses in C and overflows the stack (a segfault, not an exception) on 50,000
+    nested `[`. Its parser keeps an explicit stack, so its event stream is safe to
+    read, and the scan stops at the first level too deep. Syntax errors are left to
+    the composer, which reports them with their context."""
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None:
+                return
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DOCUMENT_DEPTH:
+                    line = event.start_mark.line + 1 if event.start_mark is not None else None
+                    raise SpecError(file, None, f"nested deeper than {MAX_DOCUMENT_DEPTH} levels "
+                                                "(limit of esso-ngs)", line)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return
+    finally:
+        loader.dispose()
 
 
 def _syntax_error(file: Path, exc: yaml.MarkedYAMLError, text_lines: tuple[str, ...] = ()) -> SpecError:
@@ -244,8 +276,77 @@ def _item_index(text_lines: tuple[str, ...], i: int, ind: int) -> int:
     return count
 
 
+# Tags a kernel may carry: the YAML core schema (explicit or resolved). Anything else
+# (`!!python/object`, `!custom`) has a meaning we do not know: refused, never dropped.
+_KNOWN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
+                        ("str", "int", "float", "bool", "null", "seq", "map", "merge", "timestamp", "binary"))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def measure_document(file: Path, root: yaml.Node) -> None:
+    """Refuse a node graph that is cyclic, carries an unknown tag, nests deeper than
+    MAX_DOCUMENT_DEPTH or holds more than MAX_DOCUMENT_NODES nodes once aliases are
+    expanded (an alias bomb is small as text and huge as data).
+
+    Iterative, and linear in the distinct nodes: sizes and depths are memoized per
+    node, so `[*a, *a]` costs one look at `a` however deep the aliases go.
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    visiting: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        key = id(node)
+        line = node.start_mark.line + 1
+        if leaving:
+            kids = _children(node)
+            size[key] = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            visiting.discard(key)
+            if size[key] > MAX_DOCUMENT_NODES:
+                raise SpecError(file, None, f"more than {MAX_DOCUMENT_NODES} nodes once aliases are "
+                                            "expanded (limit of esso-ngs; an alias bomb?)", line)
+            if depth[key] > MAX_DOCUMENT_DEPTH:
+                raise SpecError(file, None, f"nested deeper than {MAX_DOCUMENT_DEPTH} levels "
+                                            "(limit of esso-ngs)", line)
+            continue
+        if key in size:
+            continue
+        if key in visiting:
+            raise SpecError(file, None, "recursive YAML alias (a node contains itself)", line)
+        if node.tag not in _KNOWN_TAGS:
+            raise SpecError(file, None, f"unsupported YAML tag `{node.tag.replace('tag:yaml.org,2002:', '!!')}` "
+                                        "(only plain data is read)", line)
+        if isinstance(node, yaml.ScalarNode):
+            size[key], depth[key] = 1, 0
+            continue
+        visiting.add(key)
+        stack.append((node, True))
+        stack.extend((k, False) for k in reversed(_children(node)))
+
+
+# Top-level kernel keys whose content esso-ngs reads and may fill (formats page, section 1).
+EXPANDED_SECTIONS = frozenset({"ir_version", "meta", "observables", "types", "state_vars", "init",
+                               "invariants", "actions"})
+
+
 class _Converter:
-    """Node graph -> plain data, recording lines and HOLE comments on the way."""
+    """Node graph -> plain data, recording lines and HOLE comments on the way.
+
+    Inside the sections esso-ngs reads (EXPANDED_SECTIONS), an alias is expanded into
+    its own copy, so filling a hole at one place never writes it at another. Elsewhere
+    (unknown keys, kept and ignored) a node reached again through an alias yields the
+    value already built for it: memory stays the size of the text, and a dump writes
+    the alias back instead of its expansion. The node limit bounds both.
+    """
 
     def __init__(self, file: Path, loader: Any, text_lines: tuple[str, ...]) -> None:
         self.file = file
@@ -254,25 +355,34 @@ class _Converter:
         self.lines: dict[FieldPath, int] = {}
         self.hole_comments: dict[FieldPath, str] = {}
         self.bool_words: dict[FieldPath, str] = {}
-        self._active: set[int] = set()  # ids of nodes being converted: alias cycles
+        self._done: dict[int, tuple[Any, FieldPath]] = {}  # node id -> (value, first path)
 
     def convert(self, node: yaml.Node, path: FieldPath) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
-        if id(node) in self._active:
-            raise SpecError(self.file, format_path(path) or None,
-                            "recursive YAML alias", node.start_mark.line + 1)
-        self._active.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode):
-                return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
-        finally:
-            self._active.discard(id(node))
-        raise SpecError(self.file, format_path(path) or None, "unsupported YAML node",
-                        node.start_mark.line + 1)
+        seen = self._done.get(id(node))
+        if seen is not None and (not path or path[0] not in EXPANDED_SECTIONS):
+            value, first = seen
+            self._share_notes(first, path)
+            return value
+        if isinstance(node, yaml.SequenceNode):
+            value: Any = [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            value = self._mapping(node, path)
+        else:
+            raise SpecError(self.file, format_path(path) or None, "unsupported YAML node",
+                            node.start_mark.line + 1)
+        self._done[id(node)] = (value, path)
+        return value
+
+    def _share_notes(self, first: FieldPath, path: FieldPath) -> None:
+        """An alias at `path` of the node first read at `first`: its HOLE comments and
+        Boolean words hold at `path` too."""
+        n = len(first)
+        for notes in (self.hole_comments, self.bool_words):
+            for p in [p for p in notes if p[:n] == first]:
+                notes[path + p[n:]] = notes[p]
 
     def _scalar(self, node: yaml.ScalarNode, path: FieldPath) -> Any:
         if node.tag == "tag:yaml.org,2002:bool" and node.style in (None, "") \
@@ -283,8 +393,12 @@ class _Converter:
         except yaml.MarkedYAMLError as exc:
             err = _syntax_error(self.file, exc)
             raise SpecError(self.file, format_path(path) or None, err.message, err.line) from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise SpecError(self.file, format_path(path) or None, f"unreadable value: {exc}".split(";")[0],
+                            node.start_mark.line + 1) from None
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[Any, Any]:
+        self._refuse_duplicate_keys(node, path)
         try:
             self.loader.flatten_mapping(node)  # resolves `<<` merge keys
         except yaml.MarkedYAMLError as exc:
@@ -305,6 +419,18 @@ class _Converter:
             out[key] = self.convert(value_node, sub)
         self._note_hole_comment(node, out, path)
         return out
+
+    def _refuse_duplicate_keys(self, node: yaml.MappingNode, path: FieldPath) -> None:
+        """A key written twice (PyYAML would keep the last silently): an error naming both lines."""
+        first: dict[tuple[str, str], int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key, line = (key_node.tag, key_node.value), key_node.start_mark.line + 1
+            if key in first:
+                raise SpecError(self.file, format_path(path + (key_node.value,)) or None,
+                                f"key `{key_node.value}` given twice (lines {first[key]} and {line})", line)
+            first[key] = line
 
     def _note_hole_comment(self, node: yaml.MappingNode, data: dict[Any, Any], path: FieldPath) -> None:
         value = data.get("const")

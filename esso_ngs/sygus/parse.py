@@ -63,6 +63,7 @@ class _Builder:
         self.var_order: list[tuple[str, str]] = []  # internal name, sort
         self.apps = AppTable()
         self.constraints: list[Expr] = []
+        self._constraint_set: set[Expr] = set()
         self.assumptions: list[Expr] = []
         self.invs: list[InvTask] = []
         self.notes: list[str] = []
@@ -194,7 +195,9 @@ class _Builder:
         e, sort = read_term(cmd.body[0], self._scope())
         if sort != BOOL:
             raise TermError("a constraint must be Bool")
-        self.constraints.append(e)
+        if e not in self._constraint_set:  # a repeated constraint adds nothing but solver time
+            self._constraint_set.add(e)
+            self.constraints.append(e)
 
     def _assume_cmd(self, cmd: Command) -> None:
         if len(cmd.body) != 1:

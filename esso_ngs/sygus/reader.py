@@ -53,8 +53,16 @@ def read_file(path: str | Path) -> list[Command]:
 
 def read_text(text: str, file: str | None = None) -> list[Command]:
     commands: list[Command] = []
+    constraints: set[str] = set()
     for start, end, line in _split(text, file):
         chunk = text[start:end]
+        if chunk.startswith("(constraint"):
+            # Files repeat constraints (thousands of times in the worst seen): a
+            # repeat adds nothing, so it is not even parsed.
+            same = " ".join(chunk.split())
+            if same in constraints:
+                continue
+            constraints.add(same)
         try:
             parsed = sexpdata.loads(chunk, true=None, false=None, nil=None)
         except Exception as exc:  # sexpdata raises assorted types

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
+from ..limits import rss_bytes
 from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
 from ..lang.batched import to_array
 from ..lang.expr import Expr
@@ -37,21 +38,34 @@ class SynthOptions:
     seed: int = 0
     verify: VerifyOptions = VerifyOptions(timeout_ms=5000)
     use_guidance: bool = True
+    max_memory_bytes: int | None = None  # stop the search (best so far kept) past this resident size
 
 
 class _Budget:
-    def __init__(self, deadline: float, max_candidates: int | None, result: HoleResult) -> None:
+    MEMORY_CHECK_S = 0.05  # reading the resident size costs ~10 us: not on every call
+
+    def __init__(self, deadline: float, max_candidates: int | None, result: HoleResult,
+                 max_memory_bytes: int | None = None) -> None:
         self.deadline = deadline
         self.max_candidates = max_candidates
         self.result = result
+        self.max_memory_bytes = max_memory_bytes
+        self._next_memory_check = 0.0
+        self._memory_stop: str | None = None  # sticky: every later caller must see it too
 
     def exceeded(self, in_flight: int = 0) -> str | None:
         """Why to stop, if so; `in_flight` counts terms built by the running enumeration."""
-        if time.perf_counter() > self.deadline:
+        now = time.perf_counter()
+        if now > self.deadline:
             return "time budget spent"
         if self.max_candidates is not None and self.result.candidates + in_flight >= self.max_candidates:
             return f"candidate budget of {self.max_candidates} spent"
-        return None
+        if self.max_memory_bytes is not None and self._memory_stop is None and now >= self._next_memory_check:
+            self._next_memory_check = now + self.MEMORY_CHECK_S
+            rss = rss_bytes()
+            if rss is not None and rss > self.max_memory_bytes:
+                self._memory_stop = f"memory budget of {self.max_memory_bytes // 2**20} MB reached"
+        return self._memory_stop
 
 
 @dataclass(slots=True)
@@ -77,7 +91,7 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
     start = time.perf_counter()
     timeout_ms = options.timeout_ms or spec.synth.timeout_ms or 30_000
     result = HoleResult(hole_id, "unknown")
-    budget = _Budget(start + timeout_ms / 1000, options.max_candidates, result)
+    budget = _Budget(start + timeout_ms / 1000, options.max_candidates, result, options.max_memory_bytes)
     g = grammar_for_hole(spec, hole_id)
     style = spec.synth.style
     limits = Limits.of(style)
@@ -88,6 +102,9 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] = (), options: Sy
 
     fallback: tuple[Expr, int, str, int | None] | None = None  # term, cost, found_by, hint rank
     for rank, hint in enumerate(hints):
+        if budget.exceeded():  # a hints file of thousands of near misses must not outlast the budget
+            log(f"[{hole_id}] budget spent after trying {rank} hints")
+            break
         if _canonical(hint) in exclude:
             result.hints.append(HintUse(rank, hint.term, "excluded", "rejected by the joint search"))
             continue
