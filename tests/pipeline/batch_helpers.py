@@ -3,9 +3,13 @@ comparison modulo timings."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from esso_ngs.pipeline.records import read_records
 
@@ -63,3 +67,54 @@ def run_dir_contents(run: Path) -> dict[str, Any]:
         else:
             out[path.name] = path.stat().st_size > 0
     return out
+
+
+def processes() -> list[tuple[int, int, bytes, float]]:
+    """(pid, parent pid, command line, CPU seconds used) of every process (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (name) "
+        out.append((int(entry), int(fields[1]), cmdline, (int(fields[11]) + int(fields[12])) / tick))
+    return out
+
+
+def _descendants(procs: list[tuple[int, int, bytes, float]], root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, ppid, _, _ in procs:
+        children.setdefault(ppid, []).append(pid)
+    out, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
+
+
+def kill_when_busy(is_worker: Callable[[int, bytes], bool], stop: threading.Event, killed: list[int],
+                   window_s: float = 0.5, min_cpu_s: float = 0.1) -> None:
+    """SIGKILL the first worker that has computed for a while: a descendant of this process (never
+    anyone else's) matched by `is_worker(parent pid, command line)` for `window_s` running, which
+    used `min_cpu_s` of CPU in that time (an idle worker uses none: the kill lands mid-task)."""
+    history: dict[int, list[tuple[float, float]]] = {}
+    while not stop.is_set():
+        now = time.monotonic()
+        procs = processes()
+        ours = _descendants(procs, os.getpid())
+        seen = {pid: cpu for pid, ppid, cmdline, cpu in procs if pid in ours and is_worker(ppid, cmdline)}
+        history = {pid: [*history.get(pid, []), (now, cpu)] for pid, cpu in seen.items()}
+        for pid, samples in history.items():
+            old = [cpu for t, cpu in samples if now - t >= window_s]
+            if old and samples[-1][1] - old[-1] >= min_cpu_s:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+        time.sleep(0.02)

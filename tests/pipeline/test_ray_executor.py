@@ -25,7 +25,7 @@ from esso_ngs.pipeline.tiers import ValidationSettings  # noqa: E402
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan  # noqa: E402
 from esso_ngs.spec import discover_specs  # noqa: E402
 
-from .batch_helpers import FOUR_SPECS, batch_argv, replay_for, run_dir_contents, spec_folder  # noqa: E402
+from .batch_helpers import FOUR_SPECS, batch_argv, kill_when_busy, replay_for, run_dir_contents, spec_folder  # noqa: E402,E501
 from .helpers import INTENDED  # noqa: E402
 
 
@@ -61,33 +61,9 @@ def test_ray_run_directory_equals_the_local_one(local_ray: Any, four_specs: tupl
     assert "(0 now, 4 earlier)" in capsys.readouterr().out
 
 
-def _spec_task_pids() -> set[int]:
-    """Ray workers executing `spec_task` now (Ray titles a busy worker `ray::<task name>`)."""
-    pids = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if cmdline.startswith(b"ray::spec_task"):
-                pids.add(int(entry))
-    return pids
-
-
-def _kill_one_busy_worker(stop: threading.Event, killed: list[int]) -> None:
-    """SIGKILL the first worker seen busy with a spec for 0.5 s (well inside breaker_window's task)."""
-    seen: dict[int, float] = {}
-    while not stop.is_set():
-        now = time.monotonic()
-        busy = _spec_task_pids()
-        seen = {pid: seen.get(pid, now) for pid in busy}
-        for pid, since in seen.items():
-            if now - since >= 0.5:
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-                return
-        time.sleep(0.02)
+def _ray_spec_task(ppid: int, cmdline: bytes) -> bool:
+    """A Ray worker executing `spec_task` now (Ray titles a busy worker `ray::<task name>`)."""
+    return cmdline.startswith(b"ray::spec_task")
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray's workers through /proc")
@@ -99,7 +75,7 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(local_ray: Any, f
     run = tmp_path / "run"
     events: list[tuple[str, str]] = []
     stop, killed = threading.Event(), []
-    killer = threading.Thread(target=_kill_one_busy_worker, args=(stop, killed), daemon=True)
+    killer = threading.Thread(target=kill_when_busy, args=(_ray_spec_task, stop, killed), daemon=True)
     killer.start()
     try:
         out = run_batch(discover_specs(specs), specs, run, default_run_id(specs, settings), settings,
@@ -107,7 +83,7 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(local_ray: Any, f
     finally:
         stop.set()
         killer.join()
-    assert len(killed) == 1, "no worker was seen busy for 0.5 s"
+    assert len(killed) == 1, "no worker was seen computing for 0.5 s"
     retried = [name for event, name in events if event == "retry"]
     assert len(retried) == 1
     assert sorted(out.ran) == sorted(FOUR_SPECS) and out.summary["totals"]["done"] == 4
