@@ -45,16 +45,18 @@ SPECS = HERE / "specs"
 
 
 def replay_source(path: Path) -> Path:
-    """Every bundled hole's intended term, as a replay file."""
+    """Every bundled hole's intended term (twice: it ranks first), then its wrong terms (each a
+    failed-candidate record), as a replay file."""
     manifest = json.loads((SPECS / "manifest.json").read_text())["specs"]
-    holes = {h: {"term": e["intended"], "candidates": [{"term": e["intended"], "count": 1}]}
+    holes = {h: {"term": e["intended"], "candidates": [{"term": e["intended"], "count": 2}]
+                 + [{"term": w, "count": 1} for w in e["wrong"]]}
              for s in manifest for h, e in s["holes"].items()}
     path.write_text(json.dumps({"holes": holes}))
     return path
 
 
 def settings_for(replay: Path) -> BatchSettings:
-    return BatchSettings(ModelPlan(ModelChoice("replay", str(replay), samples=1)),
+    return BatchSettings(ModelPlan(ModelChoice("replay", str(replay), samples=8)),
                          GenerateOptions(ValidationSettings(tier="cheap")))
 
 
@@ -70,7 +72,7 @@ def timed_run(specs: Path, run: Path, settings: BatchSettings, executor: Any) ->
 def timed_cli_run(specs: Path, run: Path, replay: Path, workers: int) -> float:
     """`esso-ngs batch --workers N` as a user runs it: a fresh process, cold caches, worker start-up."""
     argv = [sys.executable, "-m", "esso_ngs.cli.main", "batch", str(specs), "--backend", "replay", "--model",
-            str(replay), "--samples", "1", "--validate", "cheap", "--workers", str(workers), "--output", str(run)]
+            str(replay), "--samples", "8", "--validate", "cheap", "--workers", str(workers), "--output", str(run)]
     t0, cpu0 = time.perf_counter(), _children_cpu_s()
     subprocess.run(argv, check=True, capture_output=True)
     CPU_S.setdefault(workers, []).append(_children_cpu_s() - cpu0)
@@ -211,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         template = compute_spec(SPECS / "fee_bps_hole.yaml", "template", settings)
         marks = driver_alone(root, args.specs, settings, template)
         lines += [f"## Driver alone: {args.specs} synthetic specs, no-op tasks", "",
+                  f"Each spec's result is a real one's (fee_bps: {len(template.records)} records, "
+                  "a hints file, a result file).", "",
                   "| specs written | specs/s (this slice) | driver RSS MB | Python heap MB |",
                   "| --- | --- | --- | --- |"]
         for m in marks:
