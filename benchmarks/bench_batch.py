@@ -36,7 +36,7 @@ from typing import Any, Iterator, Sequence
 
 from esso_ngs.pipeline.batch import BatchSettings, SpecOutcome, default_run_id, run_batch
 from esso_ngs.pipeline.executor import SpecTask, TaskEvent
-from esso_ngs.pipeline.tiers import ValidationSettings
+from esso_ngs.verify.tiers import ValidationSettings
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
 from esso_ngs.spec import discover_specs
 

@@ -28,7 +28,7 @@ from esso_ngs.grammar import grammar_for_hole
 from esso_ngs.neural.cache import SampleCache
 from esso_ngs.pipeline.extension import NeuralHintsExtension
 from esso_ngs.pipeline.host import hints_via_extension
-from esso_ngs.pipeline.tiers import ValidationSettings, check_cheap, check_examples, check_full
+from esso_ngs.verify.tiers import ValidationSettings, check_cheap, check_examples, check_full
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
 from esso_ngs.spec import load_spec
 from esso_ngs.synth import SynthOptions, SynthResult, synthesize

@@ -9,7 +9,8 @@ from typing import Any
 
 from ..fsutil import output_file
 from ..errors import UserError
-from ..pipeline.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_TIER, TIERS
+from ..verify.candidate import TIERS
+from ..verify.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_TIER
 
 BACKEND_CHOICES = ("mlx", "transformers", "openai", "replay")
 
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from ..neural.prompt import build_prompt
     from ..pipeline.hintsfile import write_ranked_hints
     from ..pipeline.report import describe_ranking
-    from ..pipeline.tiers import ValidationSettings
+    from ..verify.tiers import ValidationSettings
     from ..pipeline.two_stage import rank_samples
     from ..spec import load_spec
 
@@ -151,7 +152,7 @@ def _describe(r: Any) -> str:
     if not r.candidates:
         lines.append("  no candidates")
     for c in r.candidates:
-        lp = f"{c.best_logprob:8.2f}" if c.best_logprob is not None else "       -"
+        lp = f"{c.logprob:8.2f}" if c.logprob is not None else "       -"
         status = "in grammar" if c.in_grammar else "NOT in grammar"
         if c.in_grammar and c.style_fits is False:
             status = "over style limits"

@@ -7,7 +7,7 @@ Unproductive nonterminals get `INF` for every minimum.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from .rules import Head, Rule, tpl_height
 
@@ -139,12 +139,10 @@ def reachable(rules: Mapping[str, tuple[Rule, ...]], start: str) -> set[str]:
     return seen
 
 
-def context_minimum(rules: Mapping[str, tuple[Rule, ...]], start: str,
-                    mins: Mapping[str, float], own) -> dict[str, float]:
-    """Least amount (nodes, or ites) that the *rest* of a start-derived term must
-    have around an occurrence of each nonterminal: 0 for start; through a rule
-    of A with slot B: ctx[A] + own(rule) + the least of the other slots.
-    Only productive rules count (others appear in no finite term)."""
+def _context_fixpoint(rules: Mapping[str, tuple[Rule, ...]], start: str,
+                      edges: Callable[[Rule, float], Iterable[tuple[str, float]]]) -> dict[str, float]:
+    """Least value over the derivations from `start` of a quantity that adds up along
+    rules: `edges(rule, value at its nonterminal)` gives (slot nonterminal, value there)."""
     ctx: dict[str, float] = {nt: INF for nt in rules}
     if start not in rules:
         return ctx
@@ -156,39 +154,38 @@ def context_minimum(rules: Mapping[str, tuple[Rule, ...]], start: str,
             if ctx[a] == INF:
                 continue
             for r in rs:
-                slot_mins = [mins.get(b, INF) for _, b in r.slots]
-                if any(m == INF for m in slot_mins):
-                    continue
-                total = own(r) + sum(slot_mins)
-                for (_, b), m in zip(r.slots, slot_mins):
-                    v = ctx[a] + total - m
+                for b, v in edges(r, ctx[a]):
                     if v < ctx[b]:
                         ctx[b] = v
                         changed = True
     return ctx
 
 
+def context_minimum(rules: Mapping[str, tuple[Rule, ...]], start: str,
+                    mins: Mapping[str, float], own) -> dict[str, float]:
+    """Least amount (nodes, or ites) that the *rest* of a start-derived term must
+    have around an occurrence of each nonterminal: 0 for start; through a rule
+    of A with slot B: ctx[A] + own(rule) + the least of the other slots.
+    Only productive rules count (others appear in no finite term)."""
+    def edges(r: Rule, here: float) -> list[tuple[str, float]]:
+        slot_mins = [mins.get(b, INF) for _, b in r.slots]
+        if any(m == INF for m in slot_mins):
+            return []
+        total = own(r) + sum(slot_mins)
+        return [(b, here + total - m) for (_, b), m in zip(r.slots, slot_mins)]
+
+    return _context_fixpoint(rules, start, edges)
+
+
 def context_ite_depth(rules: Mapping[str, tuple[Rule, ...]], start: str,
                       sizes: Mapping[str, float]) -> dict[str, float]:
     """Least number of ite nodes above an occurrence of each nonterminal."""
-    ctx: dict[str, float] = {nt: INF for nt in rules}
-    if start not in rules:
-        return ctx
-    ctx[start] = 0
-    changed = True
-    while changed:
-        changed = False
-        for a, rs in rules.items():
-            if ctx[a] == INF:
-                continue
-            for r in rs:
-                if any(sizes.get(b, INF) == INF for _, b in r.slots):
-                    continue
-                for above, (_, b) in zip(r.slot_ites_above, r.slots):
-                    if ctx[a] + above < ctx[b]:
-                        ctx[b] = ctx[a] + above
-                        changed = True
-    return ctx
+    def edges(r: Rule, here: float) -> list[tuple[str, float]]:
+        if any(sizes.get(b, INF) == INF for _, b in r.slots):
+            return []
+        return [(b, here + above) for above, (_, b) in zip(r.slot_ites_above, r.slots)]
+
+    return _context_fixpoint(rules, start, edges)
 
 
 def recursive_nonterminals(rules: Mapping[str, tuple[Rule, ...]]) -> set[str]:
@@ -230,23 +227,17 @@ def max_height_within(rules: Mapping[str, tuple[Rule, ...]], sizes: Mapping[str,
 
     best = 0
     for h in range(1, max_nodes + 1):
-        cur: dict[str, float] = {nt: INF for nt in rules}
-        changed = True
-        while changed:
-            changed = False
-            for a, rs in rules.items():
-                for r in rs:
-                    base = rule_min_size(r, sizes)
-                    if base == INF:
-                        continue
-                    hs = {b: heights[b] for _, b in r.slots}
-                    cands = [base] if tpl_height(r.tpl, hs) >= h else []  # type: ignore[arg-type]
-                    for path, b in r.slots:
-                        cands.append(base - sizes[b] + least(b, h - len(path), cur, h))
-                    v = min(cands, default=INF)
-                    if v < cur[a]:
-                        cur[a] = v
-                        changed = True
+        def rule_value(r: Rule, cur: Mapping[str, float], h: int = h) -> float:
+            base = rule_min_size(r, sizes)
+            if base == INF:
+                return INF
+            hs = {b: heights[b] for _, b in r.slots}
+            cands = [base] if tpl_height(r.tpl, hs) >= h else []  # type: ignore[arg-type]
+            for path, b in r.slots:
+                cands.append(base - sizes[b] + least(b, h - len(path), cur, h))
+            return min(cands, default=INF)
+
+        cur = _min_fixpoint(rules, rule_value)
         if cur[start] > max_nodes:
             break
         best = h

@@ -23,7 +23,7 @@ The same tables drive uniform sampling, read backwards.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from ..lang.expr import BoolLit, Const, EnumLit, Expr, Ite, Op, Var
 from .rules import Head, Tpl, head_arity
@@ -151,6 +151,18 @@ class TermCounter:
             self._proj[key] = out
         return out
 
+    def _extend(self, head: Head, j: int, s: int) -> Iterator[tuple[int, State, Alive, Alive, int]]:
+        """The ways to fill the first j >= 1 children with total size s, by the last
+        one: (its size, its projected state, the productions alive before it, alive
+        after it, the number of such fillings)."""
+        for nj in range(1, s - (j - 1) + 1):
+            prev = self.partial(head, j - 1, s - nj)
+            if not prev:
+                continue
+            for q, cq in self.proj(head, j - 1, nj).items():
+                for alive, c in prev.items():
+                    yield nj, q, alive, self.filter(alive, j - 1, q), c * cq
+
     def partial(self, head: Head, j: int, s: int) -> dict[Alive, int]:
         """Ways to fill the first j children of a `head` node with total size s,
         grouped by the productions still alive."""
@@ -163,15 +175,9 @@ class TermCounter:
             if s == 0:
                 out[frozenset(self.by_head[head])] = 1
         else:
-            for nj in range(1, s - (j - 1) + 1):
-                prev = self.partial(head, j - 1, s - nj)
-                if not prev:
-                    continue
-                for q, cq in self.proj(head, j - 1, nj).items():
-                    for alive, c in prev.items():
-                        a2 = self.filter(alive, j - 1, q)
-                        if a2:
-                            out[a2] = out.get(a2, 0) + c * cq
+            for _, _, _, a2, ways in self._extend(head, j, s):
+                if a2:
+                    out[a2] = out.get(a2, 0) + ways
         self._partial[key] = out
         return out
 
@@ -207,14 +213,9 @@ class TermCounter:
         s = n - 1
         for j in range(k, 0, -1):
             opts: list[tuple[tuple[int, State, Alive], int]] = []
-            for nj in range(1, s - (j - 1) + 1):
-                prev = self.partial(head, j - 1, s - nj)
-                if not prev:
-                    continue
-                for q, cq in self.proj(head, j - 1, nj).items():
-                    for a_prev, c in prev.items():
-                        if self.filter(a_prev, j - 1, q) == alive:
-                            opts.append(((nj, q, a_prev), c * cq))
+            for nj, q, a_prev, a2, ways in self._extend(head, j, s):
+                if a2 == alive:
+                    opts.append(((nj, q, a_prev), ways))
             nj, q, alive = _pick(rng, opts)
             picks.append((nj, q))
             s -= nj

@@ -34,6 +34,7 @@ from ..lang.expr import (
     subterm,
     walk,
 )
+from ..lang.ops import BOOL, INT
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
 from .rules import Head, Rule, Tpl, head_key
 from .style import StyleMetrics, style_metrics
@@ -383,8 +384,8 @@ def _arity_ok(op: str, n: int) -> bool:
 
 def _sort(t: Expr, g: CompiledGrammar) -> str:
     if isinstance(t, Var):
-        return g.var_sorts.get(t.name, "Int")
-    return "Bool" if is_bool(t) else "Int"
+        return g.var_sorts.get(t.name, INT)
+    return BOOL if is_bool(t) else INT
 
 
 def _a(what: str) -> str:

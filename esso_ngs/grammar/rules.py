@@ -16,19 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from ..lang.expr import (
-    BoolLit,
-    Const,
-    EnumLit,
-    Expr,
-    Hole,
-    Ite,
-    Op,
-    Path,
-    Var,
-    children,
-    replace_at,
-)
+from ..lang.expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Path, Var, children, replace_at
 from ..lang.sexpr import to_sexpr
 
 # A head identifies a node without its children: two nodes with the same head and

@@ -8,28 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..lang.expr import (
-    ARITH_BINARY,
-    ARITH_NARY,
-    BOOL_OPS,
-    COMPARE,
-    INT_OPS,
-    LOGIC_BINARY,
-    LOGIC_NARY,
-    LOGIC_UNARY,
-    BoolLit,
-    Const,
-    EnumLit,
-    Expr,
-    Ite,
-    Op,
-    Var,
-)
+from ..lang import ops
+from ..lang.expr import BoolLit, Const, EnumLit, Expr, Ite, Op, Var
+from ..lang.ops import BOOL, INT
 from ..lang.sexpr import to_sexpr
 from .rules import Rule
-
-INT = "Int"
-BOOL = "Bool"
 
 
 def template_sort(e: Expr, nt_sorts: Mapping[str, str], nonterminals: frozenset[str],
@@ -44,7 +27,8 @@ def template_sort(e: Expr, nt_sorts: Mapping[str, str], nonterminals: frozenset[
     if isinstance(e, BoolLit):
         return BOOL
     if isinstance(e, Op):
-        return INT if e.op in INT_OPS else BOOL if e.op in BOOL_OPS else None
+        entry = ops.TABLE.get(e.op)
+        return entry.result if entry is not None else None
     if isinstance(e, Ite):
         return (template_sort(e.then, nt_sorts, nonterminals, var_sorts)
                 or template_sort(e.else_, nt_sorts, nonterminals, var_sorts))
@@ -93,20 +77,16 @@ def type_errors(rule: Rule, nt_sorts: Mapping[str, str], var_sorts: Mapping[str,
 
     def visit(e: Expr) -> None:
         if isinstance(e, Op):
-            if e.op in ARITH_NARY or e.op in ARITH_BINARY:
-                for a in e.args:
-                    need(a, INT, f"argument of {e.op}")
-            elif e.op in COMPARE:
-                if e.op in ("=", "!="):
-                    s0, s1 = sort(e.args[0]), sort(e.args[1]) if len(e.args) > 1 else None
-                    if s0 and s1 and s0 != s1:
-                        out.append(f"{e.op} compares {s0} with {s1}")
-                else:
-                    for a in e.args:
-                        need(a, INT, f"argument of {e.op}")
-            elif e.op in LOGIC_NARY or e.op in LOGIC_UNARY or e.op in LOGIC_BINARY:
-                for a in e.args:
-                    need(a, BOOL, f"argument of {e.op}")
+            entry = ops.TABLE.get(e.op)
+            if entry is not None and entry.arg_sort is None and entry.family == "compare":  # = and !=
+                s0, s1 = sort(e.args[0]), sort(e.args[1]) if len(e.args) > 1 else None
+                if s0 and s1 and s0 != s1:
+                    out.append(f"{e.op} compares {s0} with {s1}")
+            elif entry is not None:
+                for i, a in enumerate(e.args):
+                    want = entry.arg_sort_at(i)
+                    if want is not None:
+                        need(a, want, f"argument of {e.op}")
             for a in e.args:
                 visit(a)
         elif isinstance(e, Ite):

@@ -22,8 +22,8 @@ For enumerators: build a `BatchEnv` once per example set, then either call
 bottom-up with `apply_batch`/`ite_batch`; compare results with `same_values` or
 bucket them by `value_key` (observational equivalence).
 
-`evaluate_batch_torch` runs the same term on torch tensors (CUDA/MPS/CPU) in int64,
-falling back to the numpy evaluator when some operation could overflow int64.
+`batched_torch.evaluate_batch_torch` runs the same term on torch tensors (CUDA/MPS/CPU)
+in int64, falling back to this evaluator when some operation could overflow int64.
 """
 from __future__ import annotations
 
@@ -33,19 +33,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import ops
 from .evaluate import EvalError, apply_op
-from .expr import (
-    ARITH_NARY,
-    COMPARE,
-    BoolLit,
-    Const,
-    EnumLit,
-    Expr,
-    Hole,
-    Ite,
-    Op,
-    Var,
-)
+from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
 from .intervals import Interval, iv_div, iv_mod, iv_neg, iv_union
 
 I64_MIN = -(1 << 63)
@@ -165,21 +155,8 @@ def to_array(v: BatchValue, size: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- operations
 
-_ARITH_UFUNCS: dict[str, Callable[..., Any]] = {
-    "+": np.add,
-    "-": np.subtract,
-    "*": np.multiply,
-    "min": np.minimum,
-    "max": np.maximum,
-}
-_COMPARE_UFUNCS: dict[str, Callable[..., Any]] = {
-    "=": np.equal,
-    "!=": np.not_equal,
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-}
+# The numpy operation of each built-in operator (hot path: one dict lookup).
+_UFUNCS: dict[str, Callable[..., Any]] = {n: o.ufunc for n, o in ops.TABLE.items() if o.ufunc is not None}
 
 
 def _iv(v: BatchValue) -> Interval:
@@ -206,7 +183,7 @@ _FINITE_BOUNDS: dict[str, Callable[[int, int, int, int], tuple[int, int]]] = {
 def _arith2(op: str, a: BatchValue, b: BatchValue) -> BatchValue:
     if not _is_array(a.data) and not _is_array(b.data):
         return scalar_value(apply_op(op, [a.data, b.data]))
-    ufunc = _ARITH_UFUNCS[op]
+    ufunc = _UFUNCS[op]
     if _native(a) and _native(b):
         bounds = _FINITE_BOUNDS[op]
         lo, hi = bounds(a.lo, a.hi, b.lo, b.hi)  # type: ignore[arg-type]
@@ -303,7 +280,7 @@ def _divmod_object(is_div: bool, a: np.ndarray, b: np.ndarray, b_lo: int | None)
 def _compare(op: str, a: BatchValue, b: BatchValue) -> BatchValue:
     if not _is_array(a.data) and not _is_array(b.data):
         return scalar_value(apply_op(op, [a.data, b.data]))
-    ufunc = _COMPARE_UFUNCS[op]
+    ufunc = _UFUNCS[op]
     if a.is_bool or b.is_bool or (_native(a) and _native(b)):
         return BatchValue(np.asarray(ufunc(a.data, b.data), dtype=np.bool_), None, None)
     return BatchValue(np.asarray(ufunc(_as_obj(a.data), _as_obj(b.data)), dtype=np.bool_), None, None)
@@ -313,12 +290,10 @@ def _logic(op: str, args: Sequence[BatchValue]) -> BatchValue:
     data = [a.data for a in args]
     if not any(_is_array(d) for d in data):
         return scalar_value(apply_op(op, list(data)))
-    if op == "not":
-        out = np.logical_not(data[0])
-    elif op == "=>":
-        out = np.logical_or(np.logical_not(data[0]), data[1])
+    fn = _UFUNCS[op]
+    if len(data) == 1 and op == "not":
+        out = fn(data[0])
     else:
-        fn = {"and": np.logical_and, "or": np.logical_or, "xor": np.logical_xor}[op]
         out = np.asarray(data[0], dtype=np.bool_) if op == "xor" else data[0]
         for d in data[1:]:
             out = fn(out, d)
@@ -328,7 +303,11 @@ def _logic(op: str, args: Sequence[BatchValue]) -> BatchValue:
 
 def apply_batch(op: str, args: Sequence[BatchValue]) -> BatchValue:
     """Apply an operator to argument values (the bottom-up step of an enumerator)."""
-    if op in ARITH_NARY:
+    entry = ops.TABLE.get(op)
+    if entry is None:
+        raise EvalError(f"unknown operator {op!r}")
+    family = entry.family
+    if family == "arith":
         if not args:
             if op == "+":
                 return scalar_value(0)
@@ -339,19 +318,35 @@ def apply_batch(op: str, args: Sequence[BatchValue]) -> BatchValue:
         for b in args[1:]:
             acc = _arith2(op, acc, b)
         return acc
-    if op in ("div", "mod", "safe_div", "safe_mod"):
+    if family == "divmod" or family == "compare":
         if len(args) != 2:
             raise EvalError(f"{op} takes 2 arguments, got {len(args)}")
-        return _divmod(op, args[0], args[1])
-    if op in COMPARE:
-        if len(args) != 2:
-            raise EvalError(f"{op} takes 2 arguments, got {len(args)}")
-        return _compare(op, args[0], args[1])
-    if op in ("and", "or", "xor", "not", "=>"):
-        if not args:
-            raise EvalError(f"{op} needs arguments")
+        return _divmod(op, args[0], args[1]) if family == "divmod" else _compare(op, args[0], args[1])
+    problem = entry.arity_error(len(args))
+    if problem is not None:
+        raise EvalError(problem)
+    if family == "logic":
         return _logic(op, args)
-    raise EvalError(f"unknown operator {op!r}")
+    # A defined operator: its body over the argument values.
+    params = {p: a for p, a in zip(entry.params, args)}
+    return _defined_value(entry.body, params)  # type: ignore[arg-type]
+
+
+def _defined_value(body: Expr, params: Mapping[str, BatchValue]) -> BatchValue:
+    if isinstance(body, Var) and body.name in params:
+        return params[body.name]
+    if isinstance(body, Op):
+        return apply_batch(body.op, [_defined_value(a, params) for a in body.args])
+    if isinstance(body, Ite):
+        c = _defined_value(body.cond, params)
+        if not _is_array(c.data):
+            return _defined_value(body.then if c.data else body.else_, params)
+        return ite_batch(c, _defined_value(body.then, params), _defined_value(body.else_, params))
+    if isinstance(body, Const):
+        return scalar_value(body.value)
+    if isinstance(body, BoolLit):
+        return scalar_value(body.value)
+    raise EvalError(f"a defined operator's body may use only its parameters, got {body!r}")
 
 
 def ite_batch(c: BatchValue, t: BatchValue, f: BatchValue) -> BatchValue:
@@ -509,26 +504,3 @@ def value_key(a: np.ndarray) -> bytes:
         else:
             tag, payload = b"i", np.ascontiguousarray(a).tobytes()
     return hashlib.blake2b(tag + payload, digest_size=16).digest()
-
-
-# ---------------------------------------------------------------- torch backend
-
-
-def evaluate_batch_torch(
-    e: Expr,
-    columns: Mapping[str, Any],
-    enums: Mapping[str, int] | None = None,
-    size: int | None = None,
-    device: Any = None,
-) -> Any:
-    """`evaluate_batch` on torch tensors (see `batched_torch`); needs torch installed."""
-    from .batched_torch import evaluate_batch_torch as impl  # torch is optional
-
-    return impl(e, columns, enums, size, device)
-
-
-def torch_device() -> Any:
-    """The best torch device available (CUDA, MPS, CPU); needs torch installed."""
-    from .batched_torch import torch_device as impl
-
-    return impl()

@@ -1,11 +1,10 @@
 """The exact evaluator: one expression, one environment, Python ints and bools."""
 from __future__ import annotations
 
-from functools import reduce
 from typing import Mapping
 
-from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
-from .semantics import euclid_div, euclid_mod
+from . import ops
+from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, expand
 
 Value = int | bool
 
@@ -37,45 +36,23 @@ def evaluate(e: Expr, env: Mapping[str, Value], enums: Mapping[str, int] | None 
     if isinstance(e, Hole):
         raise EvalError(f"unfilled hole {e.hole_id!r}")
     if isinstance(e, Op):
-        return apply_op(e.op, [evaluate(a, env, enums) for a in e.args])
+        entry = ops.TABLE.get(e.op)
+        if entry is None:
+            raise EvalError(f"unknown operator {e.op!r}")
+        if entry.exact is None:  # a defined operator: its body
+            return evaluate(expand(e), env, enums)
+        return entry.exact([evaluate(a, env, enums) for a in e.args])
     raise TypeError(f"not an expression: {e!r}")
 
 
 def apply_op(op: str, vals: list[Value]) -> Value:
-    if op == "+":
-        return sum(vals)
-    if op == "-":
-        return -vals[0] if len(vals) == 1 else reduce(lambda a, b: a - b, vals)
-    if op == "*":
-        return reduce(lambda a, b: a * b, vals)
-    if op in ("div", "safe_div"):
-        return euclid_div(vals[0], vals[1])
-    if op in ("mod", "safe_mod"):
-        return euclid_mod(vals[0], vals[1])
-    if op == "min":
-        return min(vals)
-    if op == "max":
-        return max(vals)
-    if op == "=":
-        return vals[0] == vals[1]
-    if op == "!=":
-        return vals[0] != vals[1]
-    if op == "<":
-        return vals[0] < vals[1]
-    if op == "<=":
-        return vals[0] <= vals[1]
-    if op == ">":
-        return vals[0] > vals[1]
-    if op == ">=":
-        return vals[0] >= vals[1]
-    if op == "and":
-        return all(vals)
-    if op == "or":
-        return any(vals)
-    if op == "xor":
-        return reduce(lambda a, b: bool(a) != bool(b), vals, False)
-    if op == "not":
-        return not vals[0]
-    if op == "=>":
-        return (not vals[0]) or bool(vals[1])
-    raise EvalError(f"unknown operator {op!r}")
+    entry = ops.TABLE.get(op)
+    if entry is None:
+        raise EvalError(f"unknown operator {op!r}")
+    if entry.exact is None:  # a defined operator: its body over the values
+        return evaluate(expand(Op(op, tuple(_literal(v) for v in vals))), {})
+    return entry.exact(vals)
+
+
+def _literal(v: Value) -> Expr:
+    return BoolLit(v) if isinstance(v, bool) else Const(v)

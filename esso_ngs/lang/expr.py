@@ -10,16 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterator, Union
 
-# Operators of the kernel IR plus the synth grammar's safe_div/safe_mod.
-ARITH_NARY = frozenset({"+", "-", "*", "min", "max"})
-ARITH_BINARY = frozenset({"div", "mod", "safe_div", "safe_mod"})
-COMPARE = frozenset({"=", "!=", "<", "<=", ">", ">="})
-LOGIC_NARY = frozenset({"and", "or", "xor"})
-LOGIC_UNARY = frozenset({"not"})
-LOGIC_BINARY = frozenset({"=>"})
-INT_OPS = ARITH_NARY | ARITH_BINARY
-BOOL_OPS = COMPARE | LOGIC_NARY | LOGIC_UNARY | LOGIC_BINARY
-OPERATORS = INT_OPS | BOOL_OPS
+from . import ops
+
+# Operator families, from the one operator table (`ops.py`): the kernel IR's
+# operators plus the synth grammar's safe_div/safe_mod.
+ARITH_NARY = ops.names("arith")
+ARITH_BINARY = ops.names("divmod")
+COMPARE = ops.names("compare")
+LOGIC_NARY = frozenset(n for n in ops.names("logic") if ops.TABLE[n].max_args is None)
+LOGIC_UNARY = frozenset(n for n in ops.names("logic") if ops.TABLE[n].max_args == 1)
+LOGIC_BINARY = frozenset(n for n in ops.names("logic") if ops.TABLE[n].max_args == 2)
+INT_OPS = ops.names(result=ops.INT)
+BOOL_OPS = ops.names(result=ops.BOOL)
+OPERATORS = ops.BUILTIN_NAMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +168,20 @@ def is_bool(e: Expr) -> bool:
     if isinstance(e, BoolLit):
         return True
     if isinstance(e, Op):
-        return e.op in BOOL_OPS
+        entry = ops.TABLE.get(e.op)
+        return entry is not None and entry.result == ops.BOOL
     if isinstance(e, Ite):
         return is_bool(e.then)
     return False
+
+
+def expand(e: Op) -> Expr:
+    """The body of a defined operator (`ops.define`) with `e`'s arguments in place."""
+    entry = ops.TABLE.get(e.op)
+    if entry is None or entry.body is None:
+        raise ValueError(f"{e.op!r} is not a defined operator")
+    if len(e.args) != len(entry.params):
+        raise ValueError(entry.arity_error(len(e.args)) or f"{e.op}: wrong number of arguments")
+    # Simultaneous substitution: a parameter name inside an argument is not replaced again.
+    mapping = dict(zip(entry.params, e.args))
+    return transform(entry.body, lambda n: mapping.get(n.name) if isinstance(n, Var) else None)

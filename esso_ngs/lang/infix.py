@@ -13,10 +13,10 @@ from typing import Any
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from ..limits import MAX_TERM_CHARS, MAX_TERM_DEPTH
+from ..limits import MAX_TERM_DEPTH
 from ..resources import grammar_file
 from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, term_depth
-from .sexpr import paren_depth
+from .sexpr import text_problem
 
 # Function-call forms accepted besides the infix operators: name -> (op, min args, max args).
 FUNCTIONS: dict[str, tuple[str, int, int | None]] = {
@@ -129,12 +129,9 @@ def _parser() -> Lark:
 
 def parse_infix(text: str) -> Expr:
     """Parse a constraint formula such as `result <= amount * bps / 10000`."""
-    if not isinstance(text, str) or not text.strip():
-        raise InfixSyntaxError("empty formula")
-    if len(text) > MAX_TERM_CHARS:
-        raise InfixSyntaxError(f"longer than {MAX_TERM_CHARS} characters (limit of esso-ngs)")
-    if paren_depth(text) > MAX_TERM_DEPTH:
-        raise InfixSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)")
+    problem = text_problem(text, "formula")
+    if problem is not None:
+        raise InfixSyntaxError(problem)
     try:
         expr = _parser().parse(text)
     except InfixSyntaxError:

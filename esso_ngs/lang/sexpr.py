@@ -11,7 +11,8 @@ import re
 import sexpdata
 
 from ..limits import MAX_TERM_CHARS, MAX_TERM_DEPTH
-from .expr import OPERATORS, BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
+from . import ops
+from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
 
 _SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.']*$")
 
@@ -22,18 +23,27 @@ class TermSyntaxError(ValueError):
 
 def parse_term(text: str) -> Expr:
     """Parse an S-expression term such as `(safe_div (* amount bps) 10000)`."""
-    if not isinstance(text, str) or not text.strip():
-        raise TermSyntaxError("empty term")
-    if len(text) > MAX_TERM_CHARS:
-        raise TermSyntaxError(f"longer than {MAX_TERM_CHARS} characters (limit of esso-ngs)")
-    if paren_depth(text) > MAX_TERM_DEPTH:
-        raise TermSyntaxError(f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)")
+    problem = text_problem(text, "term")
+    if problem is not None:
+        raise TermSyntaxError(problem)
     try:
         parsed = sexpdata.loads(text, true=None, false=None, nil=None)
     except Exception as exc:  # sexpdata raises assorted types (even AssertionError)
         detail = str(exc).split("\n")[0] or "trailing text after the term"
         raise TermSyntaxError(f"not an S-expression: {detail}") from None
     return _from_sexp(parsed, text)
+
+
+def text_problem(text: object, what: str) -> str | None:
+    """Why a term or formula text is refused before parsing (empty, too long, nested
+    too deep), or None: the one limit check of both parsers."""
+    if not isinstance(text, str) or not text.strip():
+        return f"empty {what}"
+    if len(text) > MAX_TERM_CHARS:
+        return f"longer than {MAX_TERM_CHARS} characters (limit of esso-ngs)"
+    if paren_depth(text) > MAX_TERM_DEPTH:
+        return f"nested deeper than {MAX_TERM_DEPTH} levels (limit of esso-ngs)"
+    return None
 
 
 def paren_depth(text: str) -> int:
@@ -79,20 +89,14 @@ def _from_sexp(node: object, text: str) -> Expr:
             if len(args) != 3:
                 raise TermSyntaxError(f"ite takes 3 arguments, got {len(args)}")
             return Ite(*args)
-        if op not in OPERATORS:
+        entry = ops.TABLE.get(op)
+        if entry is None:
             raise TermSyntaxError(f"unknown operator {op!r}")
-        _check_arity(op, len(args))
+        problem = entry.arity_error(len(args))
+        if problem is not None:
+            raise TermSyntaxError(problem)
         return Op(op, args)
     raise TermSyntaxError(f"unsupported atom {node!r}")
-
-
-def _check_arity(op: str, n: int) -> None:
-    if op in ("not",) and n != 1:
-        raise TermSyntaxError(f"{op} takes 1 argument, got {n}")
-    if op in ("div", "mod", "safe_div", "safe_mod", "=>", "=", "!=", "<", "<=", ">", ">=") and n != 2:
-        raise TermSyntaxError(f"{op} takes 2 arguments, got {n}")
-    if n < 1:
-        raise TermSyntaxError(f"{op} needs arguments")
 
 
 def to_sexpr(e: Expr) -> str:

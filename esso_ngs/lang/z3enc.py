@@ -12,7 +12,7 @@ width: take the width from `intervals.bit_width_for`, whose margin bit also keep
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import reduce
+from typing import TypeVar
 
 import z3
 
@@ -20,7 +20,8 @@ import z3
 # Ctrl-C itself, answer `unknown` and let the search carry on.
 z3.set_param("ctrl_c", False)
 
-from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
+from . import ops  # noqa: E402
+from .expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, expand  # noqa: E402
 
 
 class EncodeError(ValueError):
@@ -28,16 +29,6 @@ class EncodeError(ValueError):
 
 
 Z3Env = Mapping[str, z3.ExprRef]
-
-
-def declare_ints(names: list[str] | tuple[str, ...]) -> dict[str, z3.ArithRef]:
-    """Fresh Z3 Int constants named like the vars."""
-    return {n: z3.Int(n) for n in names}
-
-
-def declare_bvs(names: list[str] | tuple[str, ...], width: int) -> dict[str, z3.BitVecRef]:
-    """Fresh Z3 bit-vector constants of `width` named like the vars."""
-    return {n: z3.BitVec(n, width) for n in names}
 
 
 # ---------------------------------------------------------------- shared structure
@@ -57,64 +48,26 @@ def _enum_index(symbol: str, enums: Mapping[str, int] | None) -> int:
     return enums[symbol]
 
 
-def _fold(fn: Callable[[z3.ExprRef, z3.ExprRef], z3.ExprRef], args: list[z3.ExprRef]) -> z3.ExprRef:
-    return reduce(fn, args)
-
-
-def _encode_common(op: str, xs: list[z3.ExprRef]) -> z3.ExprRef | None:
-    """Operators whose encoding is the same over Int and BV (signed comparisons in z3py)."""
-    if op == "+":
-        return _fold(lambda a, b: a + b, xs)
-    if op == "-":
-        return -xs[0] if len(xs) == 1 else _fold(lambda a, b: a - b, xs)
-    if op == "*":
-        return _fold(lambda a, b: a * b, xs)
-    if op == "min":
-        return _fold(lambda a, b: z3.If(a <= b, a, b), xs)
-    if op == "max":
-        return _fold(lambda a, b: z3.If(a >= b, a, b), xs)
-    if op == "=":
-        return xs[0] == xs[1]
-    if op == "!=":
-        return xs[0] != xs[1]
-    if op == "<":
-        return xs[0] < xs[1]
-    if op == "<=":
-        return xs[0] <= xs[1]
-    if op == ">":
-        return xs[0] > xs[1]
-    if op == ">=":
-        return xs[0] >= xs[1]
-    if op == "and":
-        return z3.And(*xs)
-    if op == "or":
-        return z3.Or(*xs)
-    if op == "xor":
-        return _fold(z3.Xor, xs)
-    if op == "not":
-        return z3.Not(xs[0])
-    if op == "=>":
-        return z3.Implies(xs[0], xs[1])
-    return None
-
-
 def _encode(
     e: Expr,
     leaf: Callable[[Expr], z3.ExprRef],
     divmod_: Callable[[bool, z3.ExprRef, z3.ExprRef], z3.ExprRef],
 ) -> z3.ExprRef:
     if isinstance(e, Op):
+        entry = ops.TABLE.get(e.op)
+        if entry is None:
+            raise EncodeError(f"unknown operator {e.op!r}")
+        if entry.body is not None:  # a defined operator: encode its body
+            return _encode(expand(e), leaf, divmod_)
         xs = [_encode(a, leaf, divmod_) for a in e.args]
         if not xs:
             raise EncodeError(f"{e.op} needs arguments")
-        if e.op in ("div", "safe_div", "mod", "safe_mod"):
+        if entry.family == "divmod":
             if len(xs) != 2:
                 raise EncodeError(f"{e.op} takes 2 arguments, got {len(xs)}")
             return divmod_(e.op in ("div", "safe_div"), xs[0], xs[1])
-        out = _encode_common(e.op, xs)
-        if out is None:
-            raise EncodeError(f"unknown operator {e.op!r}")
-        return out
+        assert entry.z3 is not None
+        return entry.z3(xs)
     if isinstance(e, Ite):
         return z3.If(_encode(e.cond, leaf, divmod_), _encode(e.then, leaf, divmod_), _encode(e.else_, leaf, divmod_))
     if isinstance(e, Hole):
@@ -234,3 +187,38 @@ def z3_value_to_py(v: z3.ExprRef) -> int | bool:
     if z3.is_rational_value(v) and v.denominator_as_long() == 1:
         return v.numerator_as_long()
     raise ValueError(f"not a Z3 int/bool value: {v}")
+
+
+# ---------------------------------------------------------------- strategy
+
+R = TypeVar("R")
+
+
+def int_then_bv(attempt: Callable[[int | None], tuple[bool, R, str]],
+                width_for: Callable[[], int | str | None], strategy: str = "auto") -> tuple[R | None, bool, list[str]]:
+    """The one Z3 strategy: integers first, then, if they leave it undecided, bit-vectors.
+
+    `attempt(width)` runs one query (width None: over Int) and says (decided, result,
+    reason). `width_for()` gives the bit-vector width that makes the encoding exact
+    (`intervals.bit_width_for`), or why there is none (a message, or None for no
+    message). `strategy`: "auto" (both), "int" or "bv" (only that one). Returns the
+    last attempt's result (None if none ran), whether it decided, and the reasons
+    of the undecided attempts (and of a missing width).
+    """
+    last: R | None = None
+    reasons: list[str] = []
+    if strategy in ("auto", "int"):
+        decided, last, reason = attempt(None)
+        if decided or strategy == "int":
+            return last, decided, reasons if decided else [reason]
+        reasons.append(reason)
+    if strategy in ("auto", "bv"):
+        width = width_for()
+        if isinstance(width, int):
+            decided, last, reason = attempt(width)
+            if decided:
+                return last, True, []
+            reasons.append(reason)
+        elif width is not None:
+            reasons.append(width)
+    return last, False, reasons

@@ -22,7 +22,7 @@ from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
-from ..grammar.decoding import TokenConstraint
+from .token_mask import TokenConstraint
 from .backend import Sample, SampleSettings
 
 # Nucleus search looks at this many top tokens first and sorts the whole row

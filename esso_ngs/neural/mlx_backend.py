@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..grammar.decoding import TokenConstraint, hf_tokenizer_of
+from .token_mask import TokenConstraint, hf_tokenizer_of
 from .backend import BackendStats, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt
 from .decode import decode_batch

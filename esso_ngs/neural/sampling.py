@@ -1,9 +1,10 @@
 """Sampling a hole: N completions -> distinct canonical candidates with their statistics.
 
-Every candidate is a canonical S-expression (the one identity of a term), with
-how many samples produced it, the best model log-probability among them and
-whether it is in the hole's grammar (checked again with `grammar.check`, also
-for constrained samples: the mask is trusted only as far as it is checked).
+Every candidate is the one candidate record (`verify.candidate.Candidate`): the
+term parsed once from the model's text, its canonical S-expression, how many
+samples produced it, the best model log-probability among them and its grammar
+check (`grammar.check`, also for constrained samples: the mask is trusted only as
+far as it is checked), recorded so that no later layer checks it again.
 Samples that hit the token limit are incomplete: they are dropped and counted,
 never turned into candidates.
 """
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
+from ..lang.expr import Expr
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
+from ..verify.candidate import Candidate, Checks, rank
 from .backend import Backend, Prompt, Sample, SampleSettings
 from .cache import SampleCache, sample_key, text_sha
 
@@ -53,15 +56,18 @@ def extract_terms(text: str) -> list[str]:
     Handles a bare term, one term per line (with bullets or numbering), code
     fences, backticks, and JSON arrays of strings; prose around terms is skipped.
     """
-    found: list[str] = []
+    return [canon for canon, _ in _extract(text)]
+
+
+def _extract(text: str) -> list[tuple[str, Expr]]:
+    found: dict[str, Expr] = {}
 
     def add(candidate: str) -> None:
         try:
-            canon = to_sexpr(parse_term(candidate))
+            expr = parse_term(candidate)
         except (TermSyntaxError, RecursionError):
             return
-        if canon not in found:
-            found.append(canon)
+        found.setdefault(to_sexpr(expr), expr)
 
     stripped = text.strip()
     if stripped.startswith("["):
@@ -71,7 +77,7 @@ def extract_terms(text: str) -> list[str]:
                 for item in items:
                     if isinstance(item, str):
                         add(item)
-                return found
+                return list(found.items())
         except ValueError:
             pass
     for raw_line in stripped.replace("```", "\n").splitlines():
@@ -83,33 +89,30 @@ def extract_terms(text: str) -> list[str]:
                 add(span)
         elif _ATOM.match(line):
             add(line)
-    return found
+    return list(found.items())
 
 
 def sample_terms(sample: Sample, mode: str) -> list[str]:
     """The canonical terms of one sample: one (mode "term") or several (mode "list")."""
+    return [canon for canon, _ in _sample_terms(sample, mode)]
+
+
+def _sample_terms(sample: Sample, mode: str) -> list[tuple[str, Expr]]:
+    """(canonical text, term) of one sample, each parsed once."""
     if mode == "term":
         try:
-            return [to_sexpr(parse_term(sample.text.strip()))]
+            expr = parse_term(sample.text.strip())
         except (TermSyntaxError, RecursionError):
-            terms = extract_terms(sample.text)
-            return terms[:1]
-    return extract_terms(sample.text)
+            return _extract(sample.text)[:1]
+        return [(to_sexpr(expr), expr)]
+    return _extract(sample.text)
 
 
 # ---------------------------------------------------------------- aggregation
-@dataclass
-class Candidate:
-    term: str  # canonical S-expression
-    count: int  # samples that produced it
-    best_logprob: float | None
-    in_grammar: bool
-    explanation: str = ""  # why not in the grammar
-    first_sample: int = 0  # index of the first sample that produced it
-    style_fits: bool | None = None  # within the style profile's limits (None: unknown)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+def candidate_json(c: Candidate) -> dict[str, Any]:
+    """A sampled candidate as `hints --json` shows it."""
+    return {"term": c.term, "count": c.count, "best_logprob": c.logprob, "in_grammar": c.in_grammar,
+            "explanation": c.explanation, "first_sample": c.first_seen, "style_fits": c.style_fits}
 
 
 @dataclass
@@ -141,25 +144,18 @@ class HoleSamples:
         return [c for c in self.candidates if c.in_grammar]
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k not in ("candidates", "settings")}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("candidates", "settings")}
         out["settings"] = self.settings.to_json()
-        out["candidates"] = [c.to_json() for c in self.candidates]
+        out["candidates"] = [candidate_json(c) for c in self.candidates]
         out["mask_ms_per_token"] = self.mask_ms_per_token
         return out
-
-
-def _rank_key(c: Candidate) -> tuple[Any, ...]:
-    # In-grammar first, within the style limits first, then frequency, then the
-    # model's confidence, then first seen.
-    lp = c.best_logprob if c.best_logprob is not None else float("-inf")
-    return (not c.in_grammar, c.style_fits is False, -c.count, -lp, c.first_sample)
 
 
 def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> tuple[list[Candidate], dict[str, int]]:
     """Distinct candidates (ranked) and counters from raw samples."""
     by_term: dict[str, Candidate] = {}
     counts = {"token_limit": 0, "unparsable": 0, "errors": 0, "in_grammar": 0}
-    memo: dict[str, tuple[bool, str, bool | None]] = {}
+    read: dict[str, list[tuple[str, Expr]]] = {}  # sample text -> its terms: equal samples are read once
     for index, s in enumerate(samples):
         if s.hit_token_limit:
             counts["token_limit"] += 1
@@ -167,30 +163,25 @@ def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> 
         if s.finish == "error":
             counts["errors"] += 1
             continue
-        terms = sample_terms(s, mode)
+        terms = read.get(s.text)
+        if terms is None:
+            terms = read[s.text] = _sample_terms(s, mode)
         if not terms:
             counts["unparsable"] += 1
             continue
-        for j, term in enumerate(terms):
-            if term not in memo:
-                if grammar is None:
-                    memo[term] = (True, "", None)
-                else:
-                    m = grammar.check(term)
-                    style = getattr(m, "style", None)
-                    memo[term] = (bool(m.ok), "" if m.ok else str(m.explanation),
-                                  None if style is None else not style.violations)
-            ok, why, fits = memo[term]
-            if j == 0 and ok:
-                counts["in_grammar"] += 1
+        for j, (term, expr) in enumerate(terms):
             c = by_term.get(term)
             if c is None:
-                by_term[term] = Candidate(term, 1, s.logprob, ok, why, index, fits)
-            else:
-                c.count += 1
-                if s.logprob is not None and (c.best_logprob is None or s.logprob > c.best_logprob):
-                    c.best_logprob = s.logprob
-    return sorted(by_term.values(), key=_rank_key), counts
+                # The one grammar check of this term: recorded for the tiers and the synthesizer.
+                checks = Checks() if grammar is None else Checks(membership=grammar.check(expr), grammar=grammar)
+                c = by_term[term] = Candidate(term, count=0, first_seen=index, logprob=s.logprob, checks=checks,
+                                              expr=expr)
+            elif s.logprob is not None and (c.logprob is None or s.logprob > c.logprob):
+                c.logprob = s.logprob
+            c.count += 1
+            if j == 0 and c.in_grammar:
+                counts["in_grammar"] += 1
+    return rank(by_term.values()), counts
 
 
 # ---------------------------------------------------------------- one hole

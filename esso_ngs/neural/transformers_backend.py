@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import UserError
-from ..grammar.decoding import TokenConstraint
+from .token_mask import TokenConstraint
 from .backend import BackendStats, Prompt, Sample, SampleSettings, require
 from .chat import encode_prompt
 from .decode import decode_batch

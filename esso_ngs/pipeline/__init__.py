@@ -1,6 +1,5 @@
-"""The hint pipeline: generate -> validate (tiers) -> rank -> hints file / synthesizer.
+"""The hint pipeline: generate -> validate (verify.tiers) -> rank -> hints file / synthesizer.
 
-    tiers.py       none < cheap < examples < full, per candidate
     aggregate.py   candidates merged over stages and rounds, ranked
     two_stage.py   model choice (options or config file), small -> large escalation
     hintsfile.py   esso-llm-hints/v1 from rankings, and ranked hints back from a file
@@ -14,9 +13,10 @@
     compare.py     configurations side by side
     records.py     JSONL records of solutions and failed candidates
 """
-from .aggregate import Candidate, HoleRanking, rank, rank_key
+from ..verify.candidate import TIERS, Candidate, Checks, rank, rank_key
+from ..verify.tiers import ValidationSettings, check_cheap, check_examples, check_full, validate
+from .aggregate import HoleRanking
 from .hintsfile import hints_data, hints_from_rankings, ranked_hints, write_ranked_hints
-from .tiers import TIERS, Checks, ValidationSettings, check_cheap, check_examples, check_full, validate
 from .two_stage import GenerateOptions, ModelChoice, ModelPlan, generate_ranked, plan_from_config
 
 __all__ = [

@@ -1,52 +1,17 @@
 """Aggregation per hole: candidates from every stage and round, validated and ranked.
 
-The ranking key, best first:
-  full-verified, examples-passed, cheap-passed, frequency across samples,
-  lower mismatch rate, lower cost, first seen.
-The whole ranked list is kept (the hints file carries it, the synthesizer tries
-it in order, the report counts it), not only the best term.
+Candidates are the one record of `verify.candidate` and are ranked by its one
+`rank_key`. The whole ranked list is kept (the hints file carries it, the
+synthesizer tries it in order, the report counts it), not only the best term.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from ..neural.sampling import HoleSamples
-from .tiers import Checks, TierTimes, tier_counts
-
-
-@dataclass(slots=True)
-class Candidate:
-    term: str  # canonical S-expression (sampling canonicalizes every term)
-    count: int  # samples that produced it, over all stages and rounds
-    first_seen: int  # index of the first sample that produced it, over all stages and rounds
-    logprob: float | None
-    stage: str  # the stage that first produced it: "single", "small" or "large"
-    source: str  # "backend:model" of that stage
-    round: int = 1  # the prompting round that first produced it
-    checks: Checks = field(default_factory=Checks)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"term": self.term, "count": self.count, "first_seen": self.first_seen,
-                "logprob": self.logprob, "stage": self.stage, "source": self.source, "round": self.round,
-                "checks": self.checks.to_json()}
-
-
-def rank_key(c: Candidate) -> tuple[Any, ...]:
-    ch = c.checks
-    verified = ch.full is not None and ch.full.status == "verified"
-    examples = ch.examples is not None and ch.examples.passed
-    cheap = ch.cheap is not None and ch.cheap.ok
-    # A tier that did not run tells nothing: rate 1.0 and infinite cost sort such
-    # candidates after measured ones, which only happens among peers anyway.
-    rate = ch.examples.mismatch_rate if ch.examples is not None else 1.0
-    cost = ch.cheap.cost if ch.cheap is not None and ch.cheap.cost is not None else math.inf
-    return (not verified, not examples, not cheap, -c.count, rate, cost, c.first_seen)
-
-
-def rank(candidates: Iterable[Candidate]) -> list[Candidate]:
-    return sorted(candidates, key=rank_key)
+from ..verify.candidate import Candidate, Checks
+from ..verify.tiers import TierTimes, tier_counts
 
 
 @dataclass(slots=True)
@@ -123,15 +88,20 @@ def add_samples(ranking: HoleRanking, samples: HoleSamples, stage: str, round_no
     by_term = {c.term: c for c in ranking.candidates}
     source = f"{samples.backend}:{samples.model_id}"
     new: list[Candidate] = []
-    for sc in sorted(samples.candidates, key=lambda c: c.first_sample):
-        seen = ranking.samples_seen + sc.first_sample
+    for sc in sorted(samples.candidates, key=lambda c: c.first_seen):
+        seen = ranking.samples_seen + sc.first_seen
         old = by_term.get(sc.term)
         if old is not None:
             old.count += sc.count
-            if sc.best_logprob is not None and (old.logprob is None or sc.best_logprob > old.logprob):
-                old.logprob = sc.best_logprob
+            if sc.logprob is not None and (old.logprob is None or sc.logprob > old.logprob):
+                old.logprob = sc.logprob
             continue
-        c = Candidate(sc.term, sc.count, seen, sc.best_logprob, stage, source, round_no)
+        # The sampled record with its place in the ranking (a copy: the samples stay as
+        # sampled). The grammar check made at sampling travels with it, except under tier
+        # "none", which ranks by frequency alone, as if nothing had been checked.
+        checks = (Checks(membership=sc.checks.membership, grammar=sc.checks.grammar)
+                  if ranking.tier != "none" else Checks())
+        c = Candidate(sc.term, sc.score, source, sc.count, seen, sc.logprob, stage, round_no, checks, sc.expr)
         by_term[sc.term] = c
         ranking.candidates.append(c)
         new.append(c)
@@ -141,7 +111,3 @@ def add_samples(ranking: HoleRanking, samples: HoleSamples, stage: str, round_no
                                    samples.n_errors, samples.constrained, samples.from_cache,
                                    0.0 if samples.from_cache else time_s))
     return new
-
-
-def terms_of(candidates: Sequence[Candidate]) -> list[str]:
-    return [c.term for c in candidates]

@@ -15,7 +15,8 @@ in this order):
    terms (canonical S-expressions, best first) for one hole, which the host's
    enumerator tries first and learns its weights from.
    - `hole`: a hole id, a hole object with `.hole_id`, or a synth-spec hole dict;
-   - `kernel`: a path to the kernel YAML, a loaded kernel, or the parsed YAML dict;
+   - `kernel`: a path to the kernel YAML, a loaded kernel, or the parsed YAML dict
+     (or a loaded `Spec`, then `synth` is ignored);
    - `synth`: a path to the synth spec JSON, a loaded synth spec, or the parsed dict;
    - `examples`: the host's failed candidates so far (dicts with `term` or
      `candidate`, and `inputs`, `reason`/`label`, `got`/`observed`, `expected`),
@@ -26,7 +27,10 @@ in this order):
    candidates with their counterexamples, ready for the next round's
    `examples`) and `.ranking` (the full validated ranking) for hosts that want them.
 
-`esso-ngs synth --neural-hints` is a host of exactly this protocol.
+This object is a thin adapter: it builds a Spec once from what the host hands it
+(cached per kernel and synth object or file) and delegates to the pipeline
+(`host.hole_ranking`). `esso-ngs synth --neural-hints` has the Spec already and calls
+the pipeline directly (`host.hints_via_extension`), with the same options and rounds.
 """
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 import yaml
 
 from ..errors import UserError
+from ..memo import IdentityCache
 from ..spec import load_kernel, load_spec, model_hash, synth_hash
 from ..spec.jsonload import load_json_text
 from ..spec.kernel import kernel_from_yaml
@@ -47,8 +52,9 @@ from ..spec.model import HoleSpec, Kernel, Spec, SynthSpec
 from ..spec.synth import synth_from_json
 from ..spec.yamlload import load_yaml_text
 from .aggregate import HoleRanking
+from .host import hole_ranking
 from .options import add_model_options, generate_options_from_args, plan_from_args
-from .two_stage import GenerateOptions, ModelPlan, generate_ranked
+from .two_stage import GenerateOptions, ModelPlan
 
 ENTRY_POINT_GROUP = "esso.extensions"
 ENTRY_POINT_NAME = "neural_hints"
@@ -83,25 +89,6 @@ class RankedTerms(list[str]):
         return self.ranking.failures()
 
 
-def normalize_example(ex: Mapping[str, Any]) -> dict[str, Any]:
-    """A host's failed-candidate record in the shape the prompt shows (term, reason, inputs, got, expected)."""
-    out: dict[str, Any] = {}
-    term = ex.get("term") or ex.get("candidate")
-    if term:
-        out["term"] = term
-    reason = ex.get("reason") or ex.get("label") or ex.get("obligation")
-    if reason:
-        out["reason"] = reason
-    if isinstance(ex.get("inputs"), Mapping):
-        out["inputs"] = dict(ex["inputs"])
-    got = ex.get("got", ex.get("observed"))
-    if got is not None:
-        out["got"] = got
-    if ex.get("expected") is not None:
-        out["expected"] = ex["expected"]
-    return out
-
-
 class NeuralHintsExtension:
     name = ENTRY_POINT_NAME
 
@@ -109,7 +96,7 @@ class NeuralHintsExtension:
         self.plan: ModelPlan | None = None
         self.options = GenerateOptions()
         self.rounds = 2
-        self._specs: dict[tuple[Any, Any], tuple[Any, Any, Spec]] = {}
+        self._specs: IdentityCache[Spec] = IdentityCache(64)
         # (kernel hash, synth hash, hole) -> (latest round, its ranking): a further round merges into it.
         self._rankings: dict[tuple[str, str, str], tuple[int, HoleRanking]] = {}
 
@@ -140,47 +127,43 @@ class NeuralHintsExtension:
     # ------------------------------------------------------------ 3. hints
     def hints_for(self, hole: Any, kernel: Any, synth: Any,
                   examples: Sequence[Mapping[str, Any]] = ()) -> RankedTerms:
-        if self.plan is None:
-            raise UserError("neural hints are not configured: the host must call configure(args) first")
+        plan = self.require_plan()
         spec = self.spec_of(kernel, synth)
         hole_id = _hole_id(hole)
         if spec.synth.hole(hole_id) is None:
             known = ", ".join(h.hole_id for h in spec.synth.holes)
             raise UserError(f"{spec.synth.path}: no hole {hole_id!r} (holes: {known})")
         key = (model_hash(spec.kernel), synth_hash(spec.synth), hole_id)
-        cexs = [normalize_example(e) for e in examples]
-        prior_round, prior = self._rankings.get(key, (0, None)) if cexs else (0, None)
-        round_no = prior_round + 1
-        rankings = generate_ranked(spec, self.plan, self.options, [hole_id],
-                                   prior={hole_id: prior} if prior is not None else None, round_no=round_no,
-                                   counterexamples={hole_id: cexs} if cexs else None)
-        ranking = rankings[hole_id]
-        self._rankings[key] = (round_no, ranking)
+        prior_round, prior = self._rankings.get(key, (0, None)) if examples else (0, None)
+        ranking = hole_ranking(spec, hole_id, plan, self.options, examples, prior, prior_round + 1)
+        self._rankings[key] = (prior_round + 1, ranking)
         return RankedTerms(ranking)
+
+    def require_plan(self) -> ModelPlan:
+        if self.plan is None:
+            raise UserError("neural hints are not configured: the host must call configure(args) first")
+        return self.plan
 
     # ------------------------------------------------------------ the spec the host means
     def spec_of(self, kernel: Any, synth: Any) -> Spec:
         """A Spec from the host's kernel and synth spec (paths, loaded objects or parsed dicts)."""
-        key = (_identity(kernel), _identity(synth))
-        hit = self._specs.get(key)
-        if hit is not None and (isinstance(kernel, (str, Path)) or (hit[0] is kernel and hit[1] is synth)):
-            return hit[2]
-        if len(self._specs) > 64:
-            self._specs.clear()
-        spec = _build_spec(kernel, synth)
-        self._specs[key] = (kernel, synth, spec)
-        return spec
+        if isinstance(kernel, Spec):  # a host that has the Spec already
+            return kernel
+        # Files by name and modification time (a re-saved file is read again), objects by identity.
+        owners = tuple(x for x in (kernel, synth) if not isinstance(x, (str, Path)))
+        key = tuple(_file_identity(x) if isinstance(x, (str, Path)) else "object" for x in (kernel, synth))
+        hit = self._specs.get(owners, key)
+        if hit is not None:
+            return hit
+        return self._specs.put(owners, key, _build_spec(kernel, synth))
 
 
-def _identity(obj: Any) -> Any:
-    """Paths by name and modification time (a re-saved file is read again), objects by id."""
-    if isinstance(obj, (str, Path)):
-        p = Path(obj)
-        try:
-            return ("path", str(p.resolve()), p.stat().st_mtime_ns)
-        except OSError:
-            return ("path", str(p), None)
-    return ("object", id(obj))
+def _file_identity(obj: str | Path) -> tuple[str, int | None]:
+    p = Path(obj)
+    try:
+        return str(p.resolve()), p.stat().st_mtime_ns
+    except OSError:
+        return str(p), None
 
 
 def _hole_id(hole: Any) -> str:

@@ -15,8 +15,8 @@ from typing import Any, Mapping
 from ..grammar import CompiledGrammar, grammar_for_hole
 from ..spec.jsonload import load_json
 from ..spec import HintCandidate, HoleHints, Spec, hints_to_json, load_hints, write_hints
-from ..synth import Hint
-from .aggregate import Candidate, HoleRanking
+from ..verify.candidate import Candidate
+from .aggregate import HoleRanking
 
 
 def _tiers_summary(c: Candidate) -> dict[str, Any]:
@@ -38,7 +38,8 @@ def usable(c: Candidate, grammar: CompiledGrammar) -> bool:
     (`ranked_hints`, ESSO) refuse a file with any other term."""
     if c.checks.cheap is not None:
         return c.checks.cheap.ok
-    return grammar.check(c.term).ok
+    membership = c.checks.membership_in(grammar) or grammar.check(c.expr if c.expr is not None else c.term)
+    return membership.ok
 
 
 def hole_hints(ranking: HoleRanking, grammar: CompiledGrammar) -> HoleHints | None:
@@ -75,33 +76,38 @@ def write_ranked_hints(path: str | Path, spec: Spec, rankings: Mapping[str, Hole
     return write_hints(path, hints_data(spec, rankings, generator))
 
 
-def ranked_hints(path: str | Path, spec: Spec) -> dict[str, list[Hint]]:
-    """Ranked hints per hole from a hints file made for `spec` (refused otherwise):
+def ranked_hints(path: str | Path, spec: Spec) -> dict[str, list[Candidate]]:
+    """Ranked candidates per hole from a hints file made for `spec` (refused otherwise):
     the file's ranked `candidates` when present, else its single `term`.
 
     Every term must be a term of its hole's grammar: a file whose terms do not parse,
     use names the hole cannot see or lie outside the grammar is refused (exit 2),
-    never half-used."""
+    never half-used. Each term is parsed here, once, and its grammar check recorded
+    on its candidate record (the file's `HintCandidate` stays the on-disk shape only)."""
     hints_file = load_hints(path, spec)
-    out: dict[str, list[Hint]] = {}
+    out: dict[str, list[Candidate]] = {}
     for hole in hints_file.holes:
         grammar = grammar_for_hole(spec, hole.hole_id)
-        located = [(("holes", hole.hole_id, "term"), hole.term)] + \
-            [(("holes", hole.hole_id, "candidates", i, "term"), c.term) for i, c in enumerate(hole.candidates)]
-        for field_path, term in located:
-            membership = grammar.check(term)
+        located = [(("holes", hole.hole_id, "term"), hole.term, Candidate(hole.term, 1.0, hole.source))] + \
+            [(("holes", hole.hole_id, "candidates", i, "term"), c.term, Candidate(c.term, c.score, c.source))
+             for i, c in enumerate(hole.candidates)]
+        for field_path, term, cand in located:
+            membership = grammar.check(cand.expr if cand.expr is not None else term)
             if not membership.ok:
                 what = "not a term" if membership.syntax_error else f"not in the grammar of hole {hole.hole_id}"
                 raise load_json(path).error(field_path, f"{term!r} is {what}: {membership.explanation}")
-        out[hole.hole_id] = ([Hint(c.term, c.score, c.source) for c in hole.candidates]
-                             or [Hint(hole.term, 1.0, hole.source)])
+            cand.checks.membership, cand.checks.grammar = membership, grammar
+        out[hole.hole_id] = [c for _, _, c in located[1:]] or [located[0][2]]
     return out
 
 
-def hints_from_rankings(rankings: Mapping[str, HoleRanking]) -> dict[str, list[Hint]]:
-    """What the synthesizer takes, straight from the rankings (no file in between)."""
-    out: dict[str, list[Hint]] = {}
+def hints_from_rankings(rankings: Mapping[str, HoleRanking]) -> dict[str, list[Candidate]]:
+    """What the synthesizer takes, straight from the rankings: the ranked candidate
+    records themselves (no file, no text in between), scored by frequency share."""
+    out: dict[str, list[Candidate]] = {}
     for hole_id, r in rankings.items():
         total = max(1, sum(c.count for c in r.candidates))
-        out[hole_id] = [Hint(c.term, c.count / total, c.source) for c in r.candidates]
+        for c in r.candidates:
+            c.score = c.count / total
+        out[hole_id] = list(r.candidates)
     return out

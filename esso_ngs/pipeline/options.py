@@ -12,8 +12,8 @@ from typing import Any
 from ..errors import UserError
 from ..neural.backend import BACKENDS
 from ..neural.cache import SampleCache
-from .tiers import (DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_EXAMPLE_INPUTS, DEFAULT_TIER, TIERS,
-                    ValidationSettings)
+from ..verify.candidate import TIERS
+from ..verify.tiers import DEFAULT_CANDIDATE_TIMEOUT_MS, DEFAULT_EXAMPLE_INPUTS, DEFAULT_TIER, ValidationSettings
 from .two_stage import GenerateOptions, ModelChoice, ModelPlan, plan_from_config
 
 BACKEND_CHOICES = tuple(sorted(BACKENDS))

@@ -91,7 +91,7 @@ def render_table(run_dir: Path, table_rows: list[dict[str, Any]]) -> None:
 
 
 def _ran(tier: str, level: int) -> bool:
-    from .tiers import tier_level
+    from ..verify.tiers import tier_level
     return tier_level(tier) >= level
 
 

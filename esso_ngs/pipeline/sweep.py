@@ -29,8 +29,8 @@ from typing import Any, Mapping
 from ..errors import UserError
 from ..fsutil import atomic_write_text
 from ..spec.hashing import canonical_json
+from ..verify.candidate import TIERS
 from .batch import BatchSettings, check_run_dir
-from .tiers import TIERS
 from .two_stage import ModelChoice, ModelPlan, load_config_file, stage_from_mapping
 
 SCHEMA = "esso-ngs-sweep/v1"

@@ -36,8 +36,9 @@ from ..neural.cache import SampleCache
 from ..neural.hints import hints_for_spec
 from ..neural.sampling import HoleSamples
 from ..spec.model import Spec
-from .aggregate import HoleRanking, add_samples, rank
-from .tiers import ValidationSettings, validate
+from ..verify.candidate import rank
+from ..verify.tiers import ValidationSettings, validate
+from .aggregate import HoleRanking, add_samples
 
 STAGE_KEYS = ("backend", "model", "samples", "temperature", "top_p", "seed", "max_tokens", "constrained")
 BACKEND_OPTION_KEYS = ("base_url", "grammar_field", "concurrency", "max_retries", "device", "batch_size")
@@ -188,8 +189,7 @@ def rank_samples(spec: Spec, samples: HoleSamples, rankings: dict[str, HoleRanki
     add_samples(ranking, samples, stage, round_no, time_s)
     # Z3's per-hole cap goes to the best candidates: rank by what is known first.
     ranking.candidates = rank(ranking.candidates)
-    validate(spec, hole_id, [c.term for c in ranking.candidates], [c.checks for c in ranking.candidates],
-             validation, ranking.times)
+    validate(spec, hole_id, ranking.candidates, validation, ranking.times)
     ranking.candidates = rank(ranking.candidates)
     return ranking
 

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from ..fsutil import atomic_write_text
 from .hashing import model_hash, synth_hash
-from .jsonload import LoadedJson, load_json, load_json_text
+from .jsonload import LoadedJson, load_json
 from .model import HintCandidate, HintsFile, HoleHints, Spec
 from .yamlload import FieldPath, kind_of
 
@@ -21,10 +21,6 @@ HINTS_SCHEMA = "esso-llm-hints/v1"
 def load_hints(path: str | Path, spec: Spec | None = None) -> HintsFile:
     """Read a hints file; with `spec`, refuse one made for another kernel/synth spec."""
     return hints_from_json(load_json(path), spec)
-
-
-def hints_from_text(text: str, spec: Spec | None = None, file: str | Path = "<hints>") -> HintsFile:
-    return hints_from_json(load_json_text(text, file), spec)
 
 
 def hints_from_json(doc: LoadedJson, spec: Spec | None = None) -> HintsFile:

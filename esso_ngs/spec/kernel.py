@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import SpecError
-from ..lang.expr import ARITH_BINARY, COMPARE, LOGIC_BINARY, LOGIC_UNARY, BoolLit, Const, EnumLit, \
+from ..lang import ops
+from ..lang.expr import BoolLit, Const, EnumLit, \
     Expr, Hole, Ite, Op, OPERATORS, Path as ExprPath, Var
 from .model import Action, BoolType, EnumType, IntType, Invariant, Kernel, Type, Typed
-from .sorts import BOOL, Sort, compatible, describe, enum_symbol_sorts, ite_sort, op_sort, sort_of_type
+from .sorts import BOOL, INT, Sort, compatible, describe, enum_symbol_sorts, ite_sort, op_sort, sort_of_type
 from .yamlload import FieldPath, LoadedYaml, kind_of, load_yaml
 
 IR_VERSION = "esso-ir/v1"
@@ -31,10 +32,9 @@ TYPE_REF_KINDS = ("ref", "enum_ref", "type_ref", "named")
 
 def arity_problem(op: str, n: int) -> str | None:
     """Why `op` cannot take `n` arguments, or None."""
-    if op in LOGIC_UNARY and n != 1:
-        return f"`{op}` takes 1 argument, got {n}"
-    if (op in ARITH_BINARY or op in COMPARE or op in LOGIC_BINARY) and n != 2:
-        return f"`{op}` takes 2 arguments, got {n}"
+    entry = ops.TABLE.get(op)
+    if entry is not None and entry.min_args == entry.max_args and n != entry.min_args:
+        return f"`{op}` takes {entry.min_args} argument{'s' if entry.min_args != 1 else ''}, got {n}"
     if n < 1:
         return f"`{op}` needs at least 1 argument"
     return None
@@ -417,7 +417,7 @@ class _KernelReader:
                 raise self.err(vpath, f"`const` must be an integer, got {kind_of(value)}")
             if value == 0 and scope.record_holes and path in self.doc.hole_comments:
                 scope.hole_paths.append((epath, self.doc.hole_comments[path]))
-            return Const(value), "int"
+            return Const(value), INT
         if key == "bool":
             if not isinstance(value, bool):
                 raise self.err(vpath, f"`bool` must be true or false, got {kind_of(value)}")

@@ -1,21 +1,20 @@
 """Light sort checking (int / bool / enum) shared by the kernel and constraint loaders.
 
 Catching `(+ flag 1)` or a non-Boolean guard at load time gives a message with
-the file, field and line, instead of a solver error much later. Sorts are plain
-strings; `None` means unknown (a hole, an ambiguous enum symbol) and is
+the file, field and line, instead of a solver error much later. Sorts are the
+one `Sort` of `lang.ops` ("Int", "Bool", "enum{A,B}"); `None` means unknown (a hole, an ambiguous enum symbol) and is
 compatible with everything, so the check never rejects what it cannot see.
 """
 from __future__ import annotations
 
 from typing import Mapping
 
-from ..lang.expr import ARITH_BINARY, ARITH_NARY, COMPARE, LOGIC_BINARY, LOGIC_NARY, LOGIC_UNARY, \
-    BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
+from ..lang import ops
+from ..lang.expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var
+from ..lang.ops import BOOL, INT
 from .model import BoolType, EnumType, IntType, Type
 
-Sort = str | None
-INT = "int"
-BOOL = "bool"
+Sort = ops.Sort | None
 
 
 class SortError(ValueError):
@@ -57,28 +56,30 @@ def op_sort(op: str, args: list[Sort]) -> tuple[Sort, int | None, str]:
     Returns (sort, bad_index, message): bad_index is None when well sorted,
     otherwise the index of the first offending argument.
     """
-    if op in ARITH_NARY or op in ARITH_BINARY:
-        for i, s in enumerate(args):
-            if not compatible(s, INT):
-                return INT, i, f"`{op}` needs integer arguments, argument {i + 1} is {describe(s)}"
-        return INT, None, ""
-    if op in ("<", "<=", ">", ">="):
-        for i, s in enumerate(args):
-            if not compatible(s, INT):
-                return BOOL, i, f"`{op}` compares integers, argument {i + 1} is {describe(s)}"
-        return BOOL, None, ""
-    if op in COMPARE:  # = and !=
+    entry = ops.TABLE.get(op)
+    if entry is None:
+        return None, None, ""
+    if entry.arg_sort is None and entry.family == "compare":  # = and !=: any sort, both alike
         known = [s for s in args if s is not None]
         for i, s in enumerate(args):
             if known and not compatible(s, known[0]):
                 return BOOL, i, f"`{op}` compares {describe(known[0])} with {describe(s)}"
         return BOOL, None, ""
-    if op in LOGIC_NARY or op in LOGIC_UNARY or op in LOGIC_BINARY:
-        for i, s in enumerate(args):
-            if not compatible(s, BOOL):
-                return BOOL, i, f"`{op}` needs Boolean arguments, argument {i + 1} is {describe(s)}"
-        return BOOL, None, ""
-    return None, None, ""
+    for i, s in enumerate(args):
+        want = entry.arg_sort_at(i)
+        if not compatible(s, want):
+            return entry.result, i, _arg_message(entry, want, i, s)
+    return entry.result, None, ""
+
+
+def _arg_message(entry: ops.Operator, want: Sort, i: int, got: Sort) -> str:
+    what = f"argument {i + 1} is {describe(got)}"
+    if entry.family == "compare":
+        return f"`{entry.name}` compares integers, {what}"
+    if entry.family == "defined":
+        return f"`{entry.name}` needs {describe(want)} as argument {i + 1}, it is {describe(got)}"
+    kind = "integer" if want == INT else "Boolean"
+    return f"`{entry.name}` needs {kind} arguments, {what}"
 
 
 def ite_sort(cond: Sort, then: Sort, else_: Sort) -> tuple[Sort, int | None, str]:

@@ -11,14 +11,14 @@ that nothing overflows, which decides it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
 import z3
 
 from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import Const, Expr, Op, Var, free_vars, substitute
 from ..lang.intervals import bit_width_for
-from ..lang.z3enc import EncodeError, to_z3, to_z3_bv, z3_value_to_py
+from ..lang.z3enc import EncodeError, int_then_bv, to_z3, to_z3_bv, z3_value_to_py
 from .problem import SygusProblem
 from .terms import BOOL
 
@@ -86,21 +86,26 @@ def check_formula(c: Expr, sorts: Mapping[str, str], timeout_ms: int = 5000
     missing = [n for n in names if n not in sorts]
     if missing:
         return "unknown", None, f"unbound name(s) {', '.join(missing)}"
-    status, cex, reason = _int_check(c, names, sorts, timeout_ms)
-    if status != "unknown":
-        return status, cex, reason
-    bounds = premise_bounds(c)
-    for n in names:
-        if sorts[n] == BOOL:
-            bounds[n] = (0, 1)
-    if all(n in bounds and None not in bounds[n] for n in names):
-        width = bit_width_for([c], bounds)
-        if width is not None:
-            bv_status, bv_cex, bv_reason = _bv_check(c, names, sorts, bounds, width, timeout_ms)
-            if bv_status != "unknown":
-                return bv_status, bv_cex, bv_reason
-            reason += f"; {bv_reason}"
-    return "unknown", None, reason
+    bounds: dict[str, tuple[int | None, int | None]] = {}
+
+    def attempt(width: int | None) -> tuple[bool, tuple[str, Assignment | None, str], str]:
+        out = (_int_check(c, names, sorts, timeout_ms) if width is None
+               else _bv_check(c, names, sorts, bounds, width, timeout_ms))  # type: ignore[arg-type]
+        return out[0] != "unknown", out, out[2]
+
+    def width_for() -> int | None:
+        bounds.update(premise_bounds(c))
+        for n in names:
+            if sorts[n] == BOOL:
+                bounds[n] = (0, 1)
+        if all(n in bounds and None not in bounds[n] for n in names):
+            return bit_width_for([c], bounds)
+        return None
+
+    last, decided, reasons = int_then_bv(attempt, width_for)
+    if decided and last is not None:
+        return last
+    return "unknown", None, "; ".join(reasons)
 
 
 def _int_check(c: Expr, names: list[str], sorts: Mapping[str, str], timeout_ms: int
@@ -112,14 +117,7 @@ def _int_check(c: Expr, names: list[str], sorts: Mapping[str, str], timeout_ms: 
         solver.add(z3.Not(to_z3(c, env)))
     except EncodeError as err:
         return "unknown", None, f"cannot encode: {err}"
-    answer = solver.check()
-    if answer == z3.unsat:
-        return "valid", None, ""
-    if answer == z3.sat:
-        model = solver.model()
-        cex = {n: z3_value_to_py(model.eval(v, model_completion=True)) for n, v in env.items()}
-        return _replayed(c, cex, "z3-int")
-    return "unknown", None, f"z3-int: {solver.reason_unknown()}"
+    return _answer(solver, env, c, "z3-int", lambda n, raw: z3_value_to_py(raw))
 
 
 def _bv_check(c: Expr, names: list[str], sorts: Mapping[str, str], bounds: Mapping[str, tuple[int, int]],
@@ -139,17 +137,21 @@ def _bv_check(c: Expr, names: list[str], sorts: Mapping[str, str], bounds: Mappi
         solver.add(z3.Not(to_z3_bv(c, env, width)))
     except EncodeError as err:
         return "unknown", None, f"cannot encode over bit-vectors: {err}"
+    return _answer(solver, env, c, f"z3-bv{width}",
+                   lambda n, raw: z3_value_to_py(raw) if sorts[n] == BOOL else _signed(raw.as_long(), width))
+
+
+def _answer(solver: z3.Solver, env: Mapping[str, z3.ExprRef], c: Expr, method: str,
+            read: Callable[[str, z3.ExprRef], int | bool]) -> tuple[str, Assignment | None, str]:
+    """The solver's answer for `not c`: valid, a replayed counterexample, or unknown."""
     answer = solver.check()
     if answer == z3.unsat:
         return "valid", None, ""
     if answer == z3.sat:
         model = solver.model()
-        cex: Assignment = {}
-        for n, v in env.items():
-            raw = model.eval(v, model_completion=True)
-            cex[n] = z3_value_to_py(raw) if sorts[n] == BOOL else _signed(raw.as_long(), width)
-        return _replayed(c, cex, f"z3-bv{width}")
-    return "unknown", None, f"z3-bv{width}: {solver.reason_unknown()}"
+        cex: Assignment = {n: read(n, model.eval(v, model_completion=True)) for n, v in env.items()}
+        return _replayed(c, cex, method)
+    return "unknown", None, f"{method}: {solver.reason_unknown()}"
 
 
 def _signed(raw: int, width: int) -> int:

@@ -25,14 +25,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from ..lang.expr import OPERATORS, BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, substitute, walk
+from ..lang import ops
+from ..lang.expr import BoolLit, Const, EnumLit, Expr, Hole, Ite, Op, Var, substitute, walk
+from ..lang.ops import BOOL, INT
 from .reader import Sexp, show, sym
 
-INT = "Int"
-BOOL = "Bool"
-
 _OUR_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
-_RESERVED = OPERATORS | {"ite", "true", "false"}
+_RESERVED = ops.BUILTIN_NAMES | {"ite", "true", "false"}
 
 
 class TermError(ValueError):

@@ -59,9 +59,9 @@ def synthesize(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None = None,
         for result in blocked or _solve_group(spec, group, {}, hints, options, trace):
             by_id[result.hole_id] = result
     results = [by_id[h.hole_id] for h in spec.synth.holes]
-    chosen = {r.hole_id: parse_term(r.term) for r in results if r.status == "solved" and r.term}
-    if len(chosen) > 1:
-        joint = verify_terms(spec, chosen, options.verify)
+    solved = [r for r in results if r.status == "solved" and r.term]
+    if len(solved) > 1:
+        joint = verify_terms(spec, {r.hole_id: parse_term(r.term) for r in solved}, options.verify)
         if joint.status != "verified":
             for r in results:
                 if r.status == "solved":

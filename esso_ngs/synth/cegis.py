@@ -172,16 +172,20 @@ def _try_hint(spec: Spec, hole_id: str, g: CompiledGrammar, hint: Hint, rank: in
     term = parse_hint(hint)
     if term is None:
         return HintUse(rank, hint.term, "syntax-error", "not an S-expression term")
-    membership = g.check(term)
-    text = to_sexpr(term)
+    # --- checks already recorded on the candidate are not made again (issue 13)
+    membership = hint.checks.membership_in(g) or g.check(term)
+    text = hint.term
     if not membership.ok:
         log(f"[{hole_id}] hint #{rank} {text}: not in the grammar")
         return HintUse(rank, text, "not-in-grammar", membership.explanation)
-    metrics = style_metrics(term, spec.synth.style)
+    metrics = membership.style if membership.style is not None else style_metrics(term, spec.synth.style)
     if not metrics.fits:
         return HintUse(rank, text, "over-profile", "; ".join(metrics.violations))
-    verdict = verify(spec, hole_id, term, options.verify, others=others)
-    result.z3_calls += 1
+    verdict = hint.checks.verdict
+    if verdict is None or others or verdict.status not in ("verified", "refuted"):
+        verdict = verify(spec, hole_id, term, options.verify, others=others)
+        result.z3_calls += 1
+    # --- end of the reuse of recorded checks
     log(f"[{hole_id}] hint #{rank} {text}: {verdict.status}")
     if verdict.counterexample is not None:
         examples.add(verdict.counterexample)
@@ -264,8 +268,7 @@ def _search(spec: Spec, hole_id: str, g: CompiledGrammar, limits: Limits, exampl
 
 
 def _canonical(hint: Hint) -> str | None:
-    term = parse_hint(hint)
-    return to_sexpr(term) if term is not None else None
+    return hint.term if hint.expr is not None else None
 
 
 def _level_line(hole_id: str, enum: Enumerator, level: int, pending: int) -> str:

@@ -45,6 +45,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..grammar import CompiledGrammar, Rule
+from ..lang import ops
 from ..lang.batched import (
     I64_MAX,
     I64_MIN,
@@ -753,9 +754,7 @@ def _safe_value(t: Expr, slots: list[BatchValue], env: BatchEnv) -> BatchValue:
     return v
 
 
-_INT_OPS = frozenset({"+", "-", "*", "min", "max"})
-_DIVMOD = frozenset({"div", "mod", "safe_div", "safe_mod"})
-_ORDER = frozenset({"<", "<=", ">", ">="})
+_KIND = {ops.INT: "int", ops.BOOL: "bool"}  # the operator table's sorts as template kinds
 
 
 def _template_kind(t: Expr, kinds: tuple[str, ...], env: BatchEnv) -> str | None:
@@ -782,17 +781,13 @@ def _template_kind(t: Expr, kinds: tuple[str, ...], env: BatchEnv) -> str | None
         args = [_template_kind(x, kinds, env) for x in t.args]
         if None in args or not args:
             return None
-        n, op = len(args), t.op
-        if op in _INT_OPS or op in _DIVMOD:
-            ok = all(k == "int" for k in args) and (n == 2 if op in _DIVMOD else True)
-            return "int" if ok else None
-        if op in _ORDER:
-            return "bool" if n == 2 and args == ["int", "int"] else None
-        if op in ("=", "!="):
-            return "bool" if n == 2 and args[0] == args[1] else None
-        if op in ("and", "or", "xor", "not", "=>"):
-            ok = all(k == "bool" for k in args) and (n == 1 if op == "not" else n == 2 if op == "=>" else True)
-            return "bool" if ok else None
+        entry = ops.TABLE.get(t.op)
+        if entry is None or entry.arity_error(len(args)) is not None:
+            return None
+        if entry.arg_sort is None and entry.family == "compare":  # = and !=: both alike
+            return "bool" if args[0] == args[1] else None
+        ok = all(k == _KIND.get(entry.arg_sort_at(i)) for i, k in enumerate(args))  # type: ignore[arg-type]
+        return _KIND.get(entry.result) if ok else None
     return None
 
 

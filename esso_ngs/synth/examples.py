@@ -16,7 +16,7 @@ from ..lang.expr import Expr, Hole, Var, fill_holes, transform
 from ..spec.model import Place, Spec
 from ..verify.domain import Domain, sample_inputs
 from ..verify.obligations import Obligation, obligations_for
-from ..verify.verifier import Counterexample
+from ..verify.verifier import Counterexample, premise_sample
 
 
 def hole_column(hole_id: str) -> str:
@@ -85,11 +85,8 @@ class ExampleSet:
 
     def _seed_inputs(self, ob: Obligation, n: int, seed: int) -> dict[str, np.ndarray]:
         """A few random inputs that satisfy the premise (the guard and invariants)."""
-        pool = sample_inputs(ob.domain, max(64, 16 * n), seed)
-        size = len(next(iter(pool.values()))) if pool else 0
-        ok = np.asarray(evaluate_batch(ob.premise, pool, self.enums, size), dtype=bool)
-        idx = np.flatnonzero(ok)[:n]
-        return {k: v[idx] for k, v in pool.items()}
+        kept, _ = premise_sample(ob, max(64, 16 * n), seed, self.enums)
+        return {k: v[:n].copy() for k, v in kept.items()}
 
     @property
     def size(self) -> int:

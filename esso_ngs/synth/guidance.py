@@ -17,18 +17,16 @@ from typing import Sequence
 from ..grammar import CompiledGrammar
 from ..grammar.membership import Derivation, Matcher
 from ..lang.expr import Expr, children, ite_count, node_count
-from ..lang.sexpr import TermSyntaxError, parse_term
+from ..verify.candidate import Candidate
 
 SMOOTHING = 0.5  # pseudo-count per rule: unseen rules stay reachable
 SCALE = 1.0  # enumeration levels per bit of surprise
 MAX_EXTRA = 6  # an unlikely rule costs at most this many extra levels
 
 
-@dataclass(frozen=True, slots=True)
-class Hint:
-    term: str
-    score: float = 1.0
-    source: str = ""
+# A hint is the one candidate record (`verify.candidate`): parsed once where its text
+# entered, with the checks already made on it; `Hint` is the synthesizer API's name.
+Hint = Candidate
 
 
 @dataclass(slots=True)
@@ -43,10 +41,8 @@ class Guidance:
 
 
 def parse_hint(hint: Hint) -> Expr | None:
-    try:
-        return parse_term(hint.term)
-    except TermSyntaxError:
-        return None
+    """The hint's term (parsed when the record was made), None when its text is not a term."""
+    return hint.expr
 
 
 def learn_guidance(g: CompiledGrammar, hints: Sequence[Hint], ast_node: int = 1, branch: int = 0) -> Guidance:

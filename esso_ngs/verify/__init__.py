@@ -1,4 +1,5 @@
-"""Verification: the obligations of a hole, cheap refutation, Z3 proof."""
+"""Verification: the obligations of a hole, sample-and-refute, Z3 proof; the candidate
+record (`candidate.py`) and the validation tiers that fill in its checks (`tiers.py`)."""
 from .domain import Domain, sample_inputs
 from .obligations import Obligation, ObligationSet, obligations_for
 from .verifier import Counterexample, Verdict, VerifyOptions, verify, verify_terms

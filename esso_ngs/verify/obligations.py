@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lang.expr import BoolLit, Expr, Hole, Op, Var, holes_in, replace_at, substitute
+from ..memo import IdentityCache
 from ..spec.model import Action, Place, Spec
 from .domain import Domain
 
@@ -75,18 +76,14 @@ def next_state(spec: Spec, action: Action) -> dict[str, Expr]:
 
 # Built once per (spec object, hole): the verifier asks for them on every call, and
 # hashing a whole spec by value each time would cost more than the lookup saves.
-_CACHE: dict[tuple[int, str], tuple[Spec, ObligationSet]] = {}
+_CACHE: IdentityCache[ObligationSet] = IdentityCache(512)
 
 
 def obligations_for(spec: Spec, hole_id: str) -> ObligationSet:
-    hit = _CACHE.get((id(spec), hole_id))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    if len(_CACHE) > 512:
-        _CACHE.clear()
-    result = _build_obligations(spec, hole_id)
-    _CACHE[(id(spec), hole_id)] = (spec, result)
-    return result
+    hit = _CACHE.get((spec,), hole_id)
+    if hit is not None:
+        return hit
+    return _CACHE.put((spec,), hole_id, _build_obligations(spec, hole_id))
 
 
 def _build_obligations(spec: Spec, hole_id: str) -> ObligationSet:

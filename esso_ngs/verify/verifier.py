@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 import z3
@@ -21,9 +21,10 @@ from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import Expr, Op, fill_holes
 from ..lang.intervals import bit_width_for
 from ..lang.sexpr import to_sexpr
-from ..lang.z3enc import to_z3, to_z3_bv, z3_value_to_py
+from ..lang.z3enc import int_then_bv, to_z3, to_z3_bv, z3_value_to_py
+from ..memo import IdentityCache
 from ..spec.model import BoolType, Spec
-from .domain import row, sample_inputs
+from .domain import row, sample_inputs, take
 from .obligations import Obligation, obligations_for
 
 DEFAULT_TIMEOUT_MS = 10_000
@@ -171,24 +172,48 @@ def verify_terms(spec: Spec, terms: Mapping[str, Expr], options: VerifyOptions |
 
 
 # ------------------------------------------------------------------ refutation
-def _refute_by_sampling(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
-                        options: VerifyOptions) -> Counterexample | None:
-    columns = sample_inputs(ob.domain, options.sample_size, options.seed)
-    n = options.sample_size
-    premise = np.asarray(evaluate_batch(ob.premise, columns, enums, n), dtype=bool)
-    if not premise.any():
-        return None
-    goal = np.asarray(evaluate_batch(fill_holes(ob.goal, dict(terms)), columns, enums, n), dtype=bool)
-    bad = np.flatnonzero(premise & ~goal)
-    for i in bad[:8]:
-        cex = _confirm(ob, terms, enums, row(columns, int(i)))
+# The one sample-and-refute: the verifier, the examples tier and CEGIS's examples
+# sample a domain where the premise holds (`premise_sample`) and re-check every
+# mismatch the batched evaluator finds with the exact one (`first_counterexample`).
+def premise_sample(ob: Obligation, n: int, seed: int, enums: Mapping[str, int]
+                   ) -> tuple[dict[str, np.ndarray], int]:
+    """`n` sampled inputs of the obligation's domain, kept (in order) where its
+    premise holds, and how many were kept. Sampling is deterministic and costs most
+    of a verifier call, so it is done once per (domain object, premise, n, seed);
+    the arrays are shared: read them, never write into them."""
+    key = (ob.premise, n, seed, tuple(sorted(enums.items())))
+    hit = _PREMISE_SAMPLES.get((ob.domain,), key)
+    if hit is None:
+        columns = sample_inputs(ob.domain, n, seed)
+        premise = np.asarray(evaluate_batch(ob.premise, columns, enums, n), dtype=bool)
+        hit = _PREMISE_SAMPLES.put((ob.domain,), key, (take(columns, premise), int(premise.sum())))
+    return hit
+
+
+_PREMISE_SAMPLES: IdentityCache[tuple[dict[str, np.ndarray], int]] = IdentityCache(64)
+
+
+def first_counterexample(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
+                         columns: Mapping[str, np.ndarray], rows: Iterable[int]) -> Counterexample | None:
+    """The first of `rows` (suspected failures) that the exact evaluator confirms."""
+    for i in rows:
+        cex = confirm(ob, terms, enums, row(columns, int(i)))
         if cex is not None:
             return cex
     return None
 
 
-def _confirm(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
-             inputs: dict[str, Value]) -> Counterexample | None:
+def _refute_by_sampling(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
+                        options: VerifyOptions) -> Counterexample | None:
+    columns, size = premise_sample(ob, options.sample_size, options.seed, enums)
+    if not size:
+        return None
+    goal = np.asarray(evaluate_batch(fill_holes(ob.goal, dict(terms)), columns, enums, size), dtype=bool)
+    return first_counterexample(ob, terms, enums, columns, np.flatnonzero(~goal)[:8])
+
+
+def confirm(ob: Obligation, terms: Mapping[str, Expr], enums: Mapping[str, int],
+            inputs: dict[str, Value]) -> Counterexample | None:
     """A counterexample re-checked with the exact evaluator, or None if it does not hold."""
     try:
         if not evaluate(ob.premise, inputs, enums):
@@ -218,22 +243,18 @@ def _prove(group: list[Obligation], terms: Mapping[str, Expr], enums: Mapping[st
     goals = [fill_holes(ob.goal, dict(terms)) for ob in group]
     goal = goals[0] if len(goals) == 1 else Op("and", tuple(goals))
     ob = group[0]
-    tried: list[str] = []
-    if options.strategy in ("auto", "int"):
-        outcome = _prove_with(group, terms, goal, enums, options, width=None)
-        if outcome.status != "unknown" or options.strategy == "int":
-            return outcome
-        tried.append(outcome.reason)
-    if options.strategy in ("auto", "bv"):
-        bounds = ob.domain.bounds()
-        width = bit_width_for([ob.premise, goal], bounds) if ob.domain.is_bounded() else None
-        if width is None:
-            tried.append("bit-vector encoding impossible: some name is unbounded")
-        else:
-            outcome = _prove_with(group, terms, goal, enums, options, width=width)
-            if outcome.status != "unknown":
-                return outcome
-            tried.append(outcome.reason)
+
+    def attempt(width: int | None) -> tuple[bool, _Outcome, str]:
+        outcome = _prove_with(group, terms, goal, enums, options, width=width)
+        return outcome.status != "unknown", outcome, outcome.reason
+
+    def width_for() -> int | str:
+        width = bit_width_for([ob.premise, goal], ob.domain.bounds()) if ob.domain.is_bounded() else None
+        return width if width is not None else "bit-vector encoding impossible: some name is unbounded"
+
+    last, decided, tried = int_then_bv(attempt, width_for, options.strategy)
+    if last is not None and (decided or options.strategy == "int"):
+        return last
     return _Outcome("unknown", "z3", reason="; ".join(tried))
 
 
@@ -273,7 +294,7 @@ def _prove_with(group: list[Obligation], terms: Mapping[str, Expr], goal: Expr, 
             inputs[name] = _bv_signed(raw, width) if width is not None and not isinstance(v, z3.BoolRef) \
                 else z3_value_to_py(raw)
         for failed in group:
-            cex = _confirm(failed, terms, enums, inputs)
+            cex = confirm(failed, terms, enums, inputs)
             if cex is not None:
                 return _Outcome("refuted", method, cex)
         return _Outcome("unknown", method, reason=f"{method}: model did not replay under the exact evaluator")

@@ -57,7 +57,7 @@ def test_counts_match_brute_force_benchmarks(h):
 @pytest.mark.skipif(not HOLES, reason="benchmarks/specs not present")
 @pytest.mark.parametrize("h", HOLES, ids=[h.id for h in HOLES])
 def test_samples_are_members_and_parse(h):
-    from esso_ngs.grammar.engines import lark_accepts
+    from .engines import lark_accepts
     g = bench_grammar(h)
     terms = g.sample(15, seed=3)
     assert terms

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from esso_ngs.grammar import EmptyLanguageError
-from esso_ngs.grammar.engines import lark_accepts, lark_parser
+from .engines import lark_accepts, lark_parser
 from esso_ngs.lang.expr import ite_depth, node_count
 from esso_ngs.lang.sexpr import to_sexpr
 
@@ -107,7 +107,7 @@ def test_bounded_defaults_from_style_and_is_finite():
 @pytest.mark.skipif(not HOLES, reason="benchmarks/specs not present")
 @pytest.mark.parametrize("h", HOLES, ids=[h.id for h in HOLES])
 def test_benchmark_text_accepted_by_both_engines(h):
-    from esso_ngs.grammar.engines import llguidance_accepts, llguidance_errors
+    from .engines import llguidance_accepts, llguidance_errors
     g = bench_grammar(h)
     full, bounded = g.lark_text(), g.bounded_lark_text()
     lark_parser(full)
@@ -131,7 +131,7 @@ def test_llguidance_prefix_hazard_avoided():
     """A rule atom that is a prefix of a longer rule text must still lex: the
     one-literal-per-word layout keeps llguidance's greedy lexer right."""
     _llg()
-    from esso_ngs.grammar.engines import llguidance_accepts
+    from .engines import llguidance_accepts
     g = make({"E": ["(* amount bps)", "(* E E)", "amount", "amount_in", "fee", "1", "10", "-1"]}, "E")
     text = g.lark_text()
     for t in ["(* amount fee)", "(* amount bps)", "(* amount_in amount)", "(* 10 -1)", "(* 1 10)"]:

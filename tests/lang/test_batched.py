@@ -205,7 +205,7 @@ def test_exhaustive_small_div_mod_against_exact() -> None:
 )
 def test_torch_matches_numpy(term: str) -> None:
     pytest.importorskip("torch")
-    from esso_ngs.lang.batched import evaluate_batch_torch
+    from esso_ngs.lang.batched_torch import evaluate_batch_torch
 
     for cols in (SMALL, BIG):
         e = parse_term(term)
@@ -216,7 +216,7 @@ def test_torch_matches_numpy(term: str) -> None:
 
 def test_torch_tensor_columns_and_fallback() -> None:
     torch = pytest.importorskip("torch")
-    from esso_ngs.lang.batched import evaluate_batch_torch
+    from esso_ngs.lang.batched_torch import evaluate_batch_torch
 
     x = torch.tensor([2**62, -5, 0], dtype=torch.int64)
     y = torch.tensor([3, 0, -2], dtype=torch.int64)

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("llguidance")
 
-from esso_ngs.grammar.decoding import (GrammarDecodingError, TokenConstraint, hf_tokenizer_of,
+from esso_ngs.neural.token_mask import (GrammarDecodingError, TokenConstraint, hf_tokenizer_of,
                                        validate_lark)
 
 LARK = r'''

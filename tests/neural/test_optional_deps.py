@@ -34,7 +34,7 @@ def test_missing_mlx_is_one_line(capsys, monkeypatch, tiny_model_dir: Path, tmp_
 
 def test_missing_llguidance_is_one_line(monkeypatch, tiny_model_dir: Path) -> None:
     from esso_ngs.errors import UserError
-    from esso_ngs.grammar.decoding import TokenConstraint
+    from esso_ngs.neural.token_mask import TokenConstraint
     monkeypatch.setitem(sys.modules, "llguidance", None)
     with pytest.raises(UserError, match="llguidance"):
         TokenConstraint('start: "a"', object())

@@ -43,7 +43,7 @@ def test_openai_unconstrained_list_mode(server: FakeServer) -> None:
     assert got == {"(safe_div (* amount bps) 10000)": (1, True), "amount": (1, True),
                    "(safe_div (* amount bps) 100)": (1, True), "(+ amount 1)": (1, False)}
     assert r.candidates[-1].term == "(+ amount 1)"  # out of grammar ranks last
-    assert next(c for c in r.candidates if c.term == "amount").best_logprob == -1.5
+    assert next(c for c in r.candidates if c.term == "amount").logprob == -1.5
     # one request per sample, each with its own seed, the prompt as chat messages
     bodies = [q["body"] for q in server.requests]
     assert [q["path"] for q in server.requests] == ["/v1/chat/completions"] * 3

@@ -159,7 +159,7 @@ def test_aggregate_counts_and_ranks() -> None:
     cands, counts = aggregate(samples, g, "term")
     assert [(c.term, c.count, c.in_grammar) for c in cands] == [
         ("(safe_div (* amount bps) 10000)", 2, True), ("amount", 1, True), ("(+ amount 1)", 1, False)]
-    assert cands[0].best_logprob == -2.0
+    assert cands[0].logprob == -2.0
     assert "+" in cands[2].explanation or "amount" in cands[2].explanation
     assert counts == {"token_limit": 1, "unparsable": 1, "errors": 0, "in_grammar": 3}
 

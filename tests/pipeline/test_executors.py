@@ -100,7 +100,7 @@ def test_missing_ray_is_one_line_and_writes_nothing(tmp_path: Path, monkeypatch,
 def test_a_local_worker_process_killed_mid_task_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     from esso_ngs.pipeline.batch import BatchSettings, default_run_id, run_batch
     from esso_ngs.pipeline.executor import LocalExecutor
-    from esso_ngs.pipeline.tiers import ValidationSettings
+    from esso_ngs.verify.tiers import ValidationSettings
     from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
     from esso_ngs.spec import discover_specs
 

@@ -16,7 +16,7 @@ from esso_ngs.pipeline.extension import (ENTRY_POINT_NAME, HintsExtension, Neura
 from esso_ngs.pipeline.hintsfile import hints_data, ranked_hints, write_ranked_hints
 from esso_ngs.pipeline.host import hints_via_extension
 from esso_ngs.pipeline.options import add_model_options, plan_from_args
-from esso_ngs.pipeline.tiers import ValidationSettings
+from esso_ngs.verify.tiers import ValidationSettings
 from esso_ngs.pipeline.two_stage import (GenerateOptions, ModelChoice, ModelPlan, generate_ranked,
                                          plan_from_config)
 from esso_ngs.spec import load_hints, load_spec
@@ -185,7 +185,8 @@ def test_extension_protocol_and_argument_forms(tmp_path: Path, monkeypatch: pyte
     synth_path = kernel_path.with_name("fee_bps_hole.synth.json")
     forms = [("fee_expr", spec.kernel, spec.synth),
              ({"hole_id": "fee_expr"}, str(kernel_path), str(synth_path)),
-             (spec.synth.holes[0], spec.kernel, json.loads(synth_path.read_text()))]
+             (spec.synth.holes[0], spec.kernel, json.loads(synth_path.read_text())),
+             ("fee_expr", spec, None)]  # a host holding a Spec hands it over as it is
     for hole, kernel, synth in forms:
         terms = fresh.hints_for(hole, kernel, synth, [])
         assert isinstance(terms, RankedTerms) and list(terms)[0] == FEE and terms.passing

@@ -21,7 +21,7 @@ from esso_ngs.cli.main import main  # noqa: E402
 from esso_ngs.pipeline.batch import BatchSettings, default_run_id, run_batch  # noqa: E402
 from esso_ngs.pipeline.ray_executor import RayExecutor  # noqa: E402
 from esso_ngs.pipeline.records import read_records  # noqa: E402
-from esso_ngs.pipeline.tiers import ValidationSettings  # noqa: E402
+from esso_ngs.verify.tiers import ValidationSettings  # noqa: E402
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan  # noqa: E402
 from esso_ngs.spec import discover_specs  # noqa: E402
 

@@ -88,7 +88,7 @@ def test_bad_sweep_files_are_one_line_and_write_nothing(tmp_path: Path, capsys) 
 def test_configurations_expand_in_a_fixed_order_over_the_command_line_settings(tmp_path: Path) -> None:
     from esso_ngs.pipeline.batch import BatchSettings
     from esso_ngs.pipeline.sweep import configurations, load_sweep
-    from esso_ngs.pipeline.tiers import ValidationSettings
+    from esso_ngs.verify.tiers import ValidationSettings
     from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
 
     path = tmp_path / "sweep.json"

@@ -5,8 +5,8 @@ import pytest
 
 from esso_ngs.errors import UserError
 from esso_ngs.grammar import grammar_for_hole
-from esso_ngs.pipeline.aggregate import Candidate, rank
-from esso_ngs.pipeline.tiers import (CheapCheck, Checks, ExamplesCheck, FullCheck, TierTimes, ValidationSettings,
+from esso_ngs.verify.candidate import Candidate, rank
+from esso_ngs.verify.tiers import (CheapCheck, Checks, ExamplesCheck, FullCheck, TierTimes, ValidationSettings,
                                      check_cheap, check_examples, check_full, tier_counts, tier_level, validate)
 from esso_ngs.spec import load_spec
 
@@ -65,10 +65,10 @@ def test_full_tier(fee_spec) -> None:
 
 
 def test_validate_runs_tiers_in_order_and_only_where_useful(fee_spec) -> None:
-    terms = [FEE, "(safe_div (* amount fee_bps) 100)", "(+ amount 1)"]
-    checks = [Checks() for _ in terms]
+    cands = [Candidate(t) for t in (FEE, "(safe_div (* amount fee_bps) 100)", "(+ amount 1)")]
+    checks = [c.checks for c in cands]
     times = TierTimes()
-    validate(fee_spec, "fee_expr", terms, checks, ValidationSettings(tier="full", example_inputs=3000), times)
+    validate(fee_spec, "fee_expr", cands, ValidationSettings(tier="full", example_inputs=3000), times)
     good, wrong, off = checks
     assert good.passes("full") and good.full.status == "verified"
     assert wrong.cheap.ok and not wrong.examples.passed and wrong.full is None  # refuted on samples: no Z3
@@ -80,14 +80,14 @@ def test_validate_runs_tiers_in_order_and_only_where_useful(fee_spec) -> None:
     assert f["inputs"] and "got" in f
     assert "grammar" in off.failure()["reason"]
     # rerunning does nothing new
-    validate(fee_spec, "fee_expr", terms, checks, ValidationSettings(tier="full", example_inputs=3000), times)
+    validate(fee_spec, "fee_expr", cands, ValidationSettings(tier="full", example_inputs=3000), times)
     assert times.checked == {"cheap": 3, "examples": 2, "full": 1}
 
 
 def test_tier_none_checks_nothing(fee_spec) -> None:
-    checks = [Checks()]
-    validate(fee_spec, "fee_expr", ["(+ amount 1)"], checks, ValidationSettings(tier="none"))
-    assert checks[0].cheap is None and checks[0].passes("none")
+    cand = Candidate("(+ amount 1)")
+    validate(fee_spec, "fee_expr", [cand], ValidationSettings(tier="none"))
+    assert cand.checks.cheap is None and cand.checks.passes("none")
 
 
 def test_unknown_tier_is_a_user_error() -> None:
@@ -106,7 +106,7 @@ def _cand(term: str, count: int = 1, first: int = 0, cheap: bool | None = None, 
         ch.examples = ExamplesCheck(examples, 1000, int(rate * 1000), "reference")
     if full is not None:
         ch.full = FullCheck(full)
-    return Candidate(term, count, first, None, "single", "test", checks=ch)
+    return Candidate(term, source="test", count=count, first_seen=first, stage="single", checks=ch)
 
 
 def test_ranking_order() -> None:

@@ -18,122 +18,25 @@ the reference on a sampled input is refuted already (no Z3 call needed).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import UserError
-from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
-from ..lang.batched import BatchEnv, evaluate_batch, evaluate_many
-from ..lang.evaluate import EvalError, evaluate
+from ..grammar import CompiledGrammar, Membership, grammar_for_hole, style_metrics
+from ..lang.batched import BatchEnv, evaluate_many
 from ..lang.expr import Expr, fill_holes
-from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
+from ..lang.sexpr import TermSyntaxError, parse_term
+from ..memo import IdentityCache
 from ..spec.model import Spec
-from ..verify import VerifyOptions, obligations_for, sample_inputs, verify
-from ..verify.domain import row, take
-from ..verify.obligations import Obligation
+from .candidate import Candidate, CheapCheck, Checks, ExamplesCheck, FullCheck, tier_level
+from .obligations import Obligation, obligations_for
+from .verifier import Verdict, VerifyOptions, first_counterexample, premise_sample, verify
 
-TIERS = ("none", "cheap", "examples", "full")
 DEFAULT_TIER = "examples"
 DEFAULT_EXAMPLE_INPUTS = 20_000
 DEFAULT_CANDIDATE_TIMEOUT_MS = 4_000
-
-
-def tier_level(tier: str) -> int:
-    if tier not in TIERS:
-        raise UserError(f"unknown validation tier {tier!r} (choose from {', '.join(TIERS)})")
-    return TIERS.index(tier)
-
-
-# ---------------------------------------------------------------- per-candidate outcomes
-@dataclass(slots=True)
-class CheapCheck:
-    ok: bool  # in the grammar and within the style profile
-    in_grammar: bool
-    style_fits: bool
-    cost: int | None  # style-profile cost (None: not a term)
-    reason: str = ""  # why not ok
-    time_s: float = 0.0
-
-
-@dataclass(slots=True)
-class ExamplesCheck:
-    passed: bool
-    inputs: int  # inputs (satisfying the premise) summed over the obligations checked
-    mismatches: int
-    against: str  # "reference", "constraints" (no reference) or "nothing ..." (no evidence either way)
-    first_mismatch: dict[str, Any] | None = None  # obligation, inputs, observed/expected values
-    engine: str = "numpy"
-    time_s: float = 0.0  # this candidate's share of the batched evaluation
-
-    @property
-    def mismatch_rate(self) -> float:
-        return self.mismatches / self.inputs if self.inputs else 0.0
-
-
-@dataclass(slots=True)
-class FullCheck:
-    status: str  # "verified" | "refuted" | "unknown" | "skipped"
-    counterexample: dict[str, Any] | None = None
-    reason: str = ""
-    time_s: float = 0.0
-
-
-@dataclass(slots=True)
-class Checks:
-    """What the tiers found about one candidate (None: that tier did not run on it)."""
-
-    cheap: CheapCheck | None = None
-    examples: ExamplesCheck | None = None
-    full: FullCheck | None = None
-
-    def passes(self, tier: str) -> bool:
-        """Whether the candidate passes `tier` (and every tier below it)."""
-        level = tier_level(tier)
-        if level >= 1 and not (self.cheap is not None and self.cheap.ok):
-            return False
-        if level >= 2 and not (self.examples is not None and self.examples.passed):
-            return False
-        if level >= 3 and not (self.full is not None and self.full.status == "verified"):
-            return False
-        return True
-
-    def failure(self) -> dict[str, Any] | None:
-        """The first failed check, in the shape the prompt builder shows to the model."""
-        if self.cheap is not None and not self.cheap.ok:
-            return {"reason": self.cheap.reason or "not in the grammar"}
-        if self.examples is not None and not self.examples.passed and self.examples.first_mismatch:
-            m = self.examples.first_mismatch
-            out: dict[str, Any] = {"reason": m.get("label") or m.get("obligation") or "wrong",
-                                   "inputs": m.get("inputs", {})}
-            # The field's value for a reference mismatch, else the term's own value.
-            got = m.get("observed") if m.get("observed") is not None else m.get("term_value")
-            if got is not None:
-                out["got"] = got
-            if m.get("expected") is not None:
-                out["expected"] = m["expected"]
-            return out
-        if self.full is not None and self.full.status == "refuted" and self.full.counterexample:
-            cx = self.full.counterexample
-            out = {"reason": f"{cx.get('obligation', '')}: {cx.get('label', '')}".strip(": "),
-                   "inputs": cx.get("inputs", {})}
-            if cx.get("observed") is not None:
-                out["got"] = cx["observed"]
-            if cx.get("expected") is not None:
-                out["expected"] = cx["expected"]
-            return out
-        return None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if self.cheap is not None:
-            out["cheap"] = asdict(self.cheap)
-        if self.examples is not None:
-            out["examples"] = {**asdict(self.examples), "mismatch_rate": round(self.examples.mismatch_rate, 6)}
-        if self.full is not None:
-            out["full"] = asdict(self.full)
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,14 +56,18 @@ class ValidationSettings:
 
 
 # ---------------------------------------------------------------- cheap
-def check_cheap(spec: Spec, grammar: CompiledGrammar, term: str) -> CheapCheck:
+def check_cheap(spec: Spec, grammar: CompiledGrammar, term: str | Expr,
+                membership: Membership | None = None) -> CheapCheck:
+    """Grammar membership and the style profile; `membership` when already checked in `grammar`."""
     t0 = time.perf_counter()
-    try:
-        expr = parse_term(term)
-    except (TermSyntaxError, RecursionError) as exc:
-        return CheapCheck(False, False, False, None, f"not a term: {exc}", time.perf_counter() - t0)
-    membership = grammar.check(expr)
-    metrics = style_metrics(expr, spec.synth.style)
+    if isinstance(term, str):
+        try:
+            term = parse_term(term)
+        except (TermSyntaxError, RecursionError) as exc:
+            return CheapCheck(False, False, False, None, f"not a term: {exc}", time.perf_counter() - t0)
+    if membership is None:
+        membership = grammar.check(term)
+    metrics = membership.style if membership.style is not None else style_metrics(term, spec.synth.style)
     reason = "" if membership.ok else f"not in the grammar: {membership.explanation}"
     if membership.ok and not metrics.fits:
         reason = "over the style profile: " + "; ".join(metrics.violations)
@@ -169,20 +76,26 @@ def check_cheap(spec: Spec, grammar: CompiledGrammar, term: str) -> CheapCheck:
 
 
 # ---------------------------------------------------------------- full
-def check_full(spec: Spec, hole_id: str, term: str, timeout_ms: int, seed: int = 0) -> FullCheck:
+def check_full(spec: Spec, hole_id: str, term: str | Expr, timeout_ms: int, seed: int = 0) -> FullCheck:
     """Z3 with a per-candidate limit: spread over the candidate's queries (one per
     action and premise, and a bit-vector retry each when integers give up)."""
+    return _full(spec, hole_id, term, timeout_ms, seed)[0]
+
+
+def _full(spec: Spec, hole_id: str, term: str | Expr, timeout_ms: int, seed: int
+          ) -> tuple[FullCheck, Verdict | None]:
     t0 = time.perf_counter()
-    try:
-        expr = parse_term(term)
-    except (TermSyntaxError, RecursionError) as exc:
-        return FullCheck("skipped", reason=f"not a term: {exc}")
+    if isinstance(term, str):
+        try:
+            term = parse_term(term)
+        except (TermSyntaxError, RecursionError) as exc:
+            return FullCheck("skipped", reason=f"not a term: {exc}"), None
     obs = obligations_for(spec, hole_id).obligations
     queries = max(1, len({(ob.domain.action_id, ob.premise) for ob in obs}))
     per_query = max(1, timeout_ms // (2 * queries))
-    verdict = verify(spec, hole_id, expr, VerifyOptions(timeout_ms=per_query, seed=seed))
+    verdict = verify(spec, hole_id, term, VerifyOptions(timeout_ms=per_query, seed=seed))
     cex = verdict.counterexample.to_json() if verdict.counterexample is not None else None
-    return FullCheck(verdict.status, cex, verdict.reason, time.perf_counter() - t0)
+    return FullCheck(verdict.status, cex, verdict.reason, time.perf_counter() - t0), verdict
 
 
 # ---------------------------------------------------------------- examples
@@ -198,24 +111,18 @@ class _Inputs:
 
 # Sampling tens of thousands of inputs costs ~0.1 s a variable: keep them per
 # (spec object, action, premise, n, seed) for the life of the process.
-_INPUTS: dict[tuple[int, str, Expr, int, int], tuple[Spec, _Inputs]] = {}
+_INPUTS: IdentityCache[_Inputs] = IdentityCache(64)
 
 
 def _premise_inputs(spec: Spec, ob: Obligation, n: int, seed: int) -> _Inputs:
-    key = (id(spec), ob.domain.action_id, ob.premise, n, seed)
-    hit = _INPUTS.get(key)
-    if hit is not None and hit[0] is spec:
-        return hit[1]
-    if len(_INPUTS) > 64:
-        _INPUTS.clear()
+    key = (ob.domain.action_id, ob.premise, n, seed)
+    hit = _INPUTS.get((spec,), key)
+    if hit is not None:
+        return hit
     enums = spec.kernel.enum_index()
-    columns = sample_inputs(ob.domain, n, seed)
-    premise = np.asarray(evaluate_batch(ob.premise, columns, enums, n), dtype=bool)
-    kept = take(columns, premise)
-    size = int(premise.sum())
+    kept, size = premise_sample(ob, n, seed, enums)
     out = _Inputs(BatchEnv(kept, enums, size) if size else BatchEnv({}, enums, 1), kept, size)
-    _INPUTS[key] = (spec, out)
-    return out
+    return _INPUTS.put((spec,), key, out)
 
 
 def _gpu_plausible() -> bool:
@@ -240,7 +147,7 @@ def torch_engine() -> Any | None:
     if want in ("cpu", "numpy") or (want == "auto" and not _gpu_plausible()):
         return None
     try:
-        from ..lang.batched import torch_device
+        from ..lang.batched_torch import torch_device
         import torch
         device = torch.device(want) if want in ("cuda", "mps") else torch_device()
         if device.type == "cuda" and not torch.cuda.is_available():
@@ -264,27 +171,20 @@ def _goal_values(goals: list[Expr], inputs: _Inputs, device: Any | None) -> list
 
 
 def _mismatch_record(spec: Spec, hole_id: str, ob: Obligation, term: Expr,
-                     inputs: dict[str, Any]) -> dict[str, Any] | None:
+                     columns: Mapping[str, np.ndarray], rows: Iterable[int]) -> dict[str, Any] | None:
     """The first mismatch, re-checked and described with the exact evaluator."""
-    enums = spec.kernel.enum_index()
-    terms = {hole_id: term}
-    try:
-        if evaluate(fill_holes(ob.goal, terms), inputs, enums):
-            return None
-        observed = evaluate(fill_holes(ob.observed, terms), inputs, enums) if ob.observed is not None else None
-        expected = evaluate(ob.expected, inputs, enums) if ob.expected is not None else None
-        value = evaluate(term, inputs, enums)
-    except EvalError:
+    cex = first_counterexample(ob, {hole_id: term}, spec.kernel.enum_index(), columns, rows)
+    if cex is None:
         return None
-    return {"obligation": ob.kind, "place": f"{ob.place.action}.{ob.place.field}", "label": ob.label,
-            "inputs": inputs, "term_value": value, "observed": observed, "expected": expected}
+    return {"obligation": cex.obligation, "place": cex.place, "label": cex.label, "inputs": cex.inputs,
+            "term_value": cex.term_values[hole_id], "observed": cex.observed, "expected": cex.expected}
 
 
-def check_examples(spec: Spec, hole_id: str, terms: Sequence[str], n: int = DEFAULT_EXAMPLE_INPUTS,
+def check_examples(spec: Spec, hole_id: str, terms: Sequence[str | Expr], n: int = DEFAULT_EXAMPLE_INPUTS,
                    seed: int = 0) -> list[ExamplesCheck]:
     """Evaluate all `terms` of one hole at once on `n` sampled inputs per obligation."""
     t0 = time.perf_counter()
-    exprs = [parse_term(t) for t in terms]
+    exprs = [parse_term(t) if isinstance(t, str) else t for t in terms]
     oset = obligations_for(spec, hole_id)
     # Alone, a hole can be judged only by obligations that mention no other hole.
     obligations = [ob for ob in oset.obligations if ob.holes <= {hole_id}]
@@ -307,10 +207,7 @@ def check_examples(spec: Spec, hole_id: str, terms: Sequence[str], n: int = DEFA
             total[i] += inputs.size
             bad[i] += int(misses.size)
             if misses.size and first[i] is None:
-                for j in misses[:4]:
-                    first[i] = _mismatch_record(spec, hole_id, ob, exprs[i], row(inputs.columns, int(j)))
-                    if first[i] is not None:
-                        break
+                first[i] = _mismatch_record(spec, hole_id, ob, exprs[i], inputs.columns, misses[:4])
     if obligations and not any(total):
         against = "nothing (no sampled input satisfies the guard and invariants)"
     share = (time.perf_counter() - t0) / max(1, len(exprs))
@@ -334,22 +231,23 @@ class TierTimes:
         return {"seconds": {k: round(v, 6) for k, v in self.seconds.items()}, "checked": dict(self.checked)}
 
 
-def validate(spec: Spec, hole_id: str, terms: Sequence[str], checks: Sequence[Checks],
-             settings: ValidationSettings, times: TierTimes | None = None,
-             order: Iterable[int] | None = None) -> None:
-    """Fill `checks[i]` for `terms[i]` up to `settings.tier`, skipping tiers already run.
+def validate(spec: Spec, hole_id: str, candidates: Sequence[Candidate], settings: ValidationSettings,
+             times: TierTimes | None = None, order: Iterable[int] | None = None) -> None:
+    """Record on each candidate the tiers up to `settings.tier` it has not been through.
 
     `order` lists candidate indices best-first: Z3 (the `max_full` cap) goes to the
-    best-ranked ones first.
+    best-ranked ones first (default: the given order).
     """
     level = tier_level(settings.tier)
     times = times if times is not None else TierTimes()
+    checks = [c.checks for c in candidates]
+    terms: list[str | Expr] = [c.expr if c.expr is not None else c.term for c in candidates]
     if level >= 1:
         grammar = grammar_for_hole(spec, hole_id)
         todo = [i for i, c in enumerate(checks) if c.cheap is None]
         t0 = time.perf_counter()
         for i in todo:
-            checks[i].cheap = check_cheap(spec, grammar, terms[i])
+            checks[i].cheap = check_cheap(spec, grammar, terms[i], checks[i].membership_in(grammar))
         if todo:
             times.add("cheap", time.perf_counter() - t0, len(todo))
     if level >= 2:
@@ -372,18 +270,11 @@ def validate(spec: Spec, hole_id: str, terms: Sequence[str], checks: Sequence[Ch
             if done >= settings.max_full:
                 c.full = FullCheck("skipped", reason=f"only the best {settings.max_full} candidates go to Z3")
                 continue
-            c.full = check_full(spec, hole_id, terms[i], settings.candidate_timeout_ms, settings.seed)
+            c.full, c.verdict = _full(spec, hole_id, terms[i], settings.candidate_timeout_ms, settings.seed)
             done += 1
             n += 1
         if n:
             times.add("full", time.perf_counter() - t0, n)
-
-
-def canonical_or_none(term: str) -> str | None:
-    try:
-        return to_sexpr(parse_term(term))
-    except (TermSyntaxError, RecursionError):
-        return None
 
 
 def tier_counts(checks: Iterable[Checks]) -> dict[str, int]:

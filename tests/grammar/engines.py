@@ -1,4 +1,4 @@
-"""The two engines that read our Lark text, behind small functions.
+"""Test helpers: the two engines that read our Lark text, behind small functions.
 
 - `lark` (a dependency): an Earley parser over the text, for pre-filtering and for
   tests that the text means what `check` means.
@@ -6,7 +6,7 @@
   constrained decoder. `llguidance_errors` validates a grammar; `llguidance_accepts`
   drives its matcher over a term's bytes with a byte-level tokenizer (one token per
   byte), which checks that a decoder constrained by the text can emit exactly the
-  canonical term. Model-tokenizer decoding itself lives in `grammar/decoding.py`.
+  canonical term. Model-tokenizer decoding itself lives in `neural/token_mask.py`.
 """
 from __future__ import annotations
 
@@ -26,14 +26,6 @@ def lark_accepts(text: str, term_text: str) -> bool:
         lark_parser(text).parse(term_text)
         return True
     except LarkError:
-        return False
-
-
-def llguidance_available() -> bool:
-    try:
-        import llguidance  # noqa: F401
-        return True
-    except ImportError:
         return False
 
 
