@@ -100,10 +100,11 @@ def _descendants(procs: list[tuple[int, int, bytes, float]], root: int) -> set[i
 
 
 def kill_when_busy(is_worker: Callable[[int, bytes], bool], stop: threading.Event, killed: list[int],
-                   window_s: float = 0.5, min_cpu_s: float = 0.1) -> None:
+                   window_s: float = 0.3, min_cpu_s: float = 0.02) -> None:
     """SIGKILL the first worker that has computed for a while: a descendant of this process (never
     anyone else's) matched by `is_worker(parent pid, command line)` for `window_s` running, which
-    used `min_cpu_s` of CPU in that time (an idle worker uses none: the kill lands mid-task)."""
+    used `min_cpu_s` of CPU in that time (an idle worker uses none: the kill lands mid-task; on a
+    loaded machine a busy one may get a tenth of a core, hence the small threshold)."""
     history: dict[int, list[tuple[float, float]]] = {}
     while not stop.is_set():
         now = time.monotonic()

@@ -114,7 +114,7 @@ def test_a_local_worker_process_killed_mid_task_loses_and_duplicates_nothing(tmp
     stop, killed = threading.Event(), []
 
     def pool_worker(ppid: int, cmdline: bytes) -> bool:
-        return ppid == os.getpid() and b"multiprocessing" in cmdline
+        return ppid == os.getpid() and b"spawn_main" in cmdline  # not the resource tracker
 
     # A lost worker breaks the whole pool: every task in flight fails and runs again on a new one.
     thread = threading.Thread(target=kill_when_busy, args=(pool_worker, stop, killed), daemon=True)

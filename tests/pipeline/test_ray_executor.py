@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(local_ray: Any, f
     finally:
         stop.set()
         killer.join()
-    assert len(killed) == 1, "no worker was seen computing for 0.5 s"
+    assert len(killed) == 1, "no worker was seen computing"
     retried = [name for event, name in events if event == "retry"]
     assert len(retried) == 1
     assert sorted(out.ran) == sorted(FOUR_SPECS) and out.summary["totals"]["done"] == 4
