@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from esso_ngs.pipeline.batch import BatchSettings, SpecOutcome, default_run_id, run_batch
-from esso_ngs.pipeline.executor import SpecTask, TaskEvent
+from esso_ngs.pipeline.batch import BatchSettings, SpecOutcome, SpecTask, default_run_id, run_batch
+from esso_ngs.pipeline.executor import TaskEvent
 from esso_ngs.verify.tiers import ValidationSettings
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
 from esso_ngs.spec import discover_specs
@@ -63,7 +63,7 @@ def settings_for(replay: Path) -> BatchSettings:
 def timed_run(specs: Path, run: Path, settings: BatchSettings, executor: Any) -> float:
     paths = discover_specs(specs)
     t0 = time.perf_counter()
-    out = run_batch(paths, specs, run, default_run_id(specs, settings), settings, executor=executor)
+    out = run_batch(paths, specs, run, default_run_id(specs, settings), settings, None, executor)
     wall = time.perf_counter() - t0
     assert out.summary["totals"]["done"] == len(paths), out.summary["totals"]
     return wall

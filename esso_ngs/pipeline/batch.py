@@ -273,6 +273,15 @@ def summarize(run_dir: Path, run_id: str, settings_json: dict[str, Any] | None =
     return summary_doc(list(_finished_entries(run_dir).values()), run_id, settings_json)
 
 
+@dataclass(frozen=True)
+class SpecTask:
+    """One spec for an executor to run."""
+
+    index: int  # position in the batch, for progress
+    path: Path
+    name: str
+
+
 @dataclass
 class BatchOutcome:
     run_dir: Path
@@ -291,9 +300,9 @@ SUMMARY_EVERY_S = 1.0
 
 
 def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
-              progress: Progress | None = None, executor: "Executor | None" = None) -> BatchOutcome:
-    """Run every unfinished spec through `executor` (default: in this process, one at a time);
-    this driver alone writes the run directory, each spec as its outcome arrives."""
+              progress: Progress | None, executor: "Executor") -> BatchOutcome:
+    """Run every unfinished spec through `executor` (executor.LocalExecutor(): in this process,
+    one at a time); this driver alone writes the run directory, each spec as its outcome arrives."""
     if not spec_paths:
         raise UserError(f"{spec_dir}: no `*_hole.yaml` with a `.synth.json` beside it")
     check_models(settings.plan)
@@ -302,9 +311,7 @@ def run_batch(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id:
 
 
 def _run_locked(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
-                progress: Progress | None, executor: "Executor | None") -> BatchOutcome:
-    from .executor import LocalExecutor, SpecTask
-
+                progress: Progress | None, executor: "Executor") -> BatchOutcome:
     prepare_run_dir(run_dir, run_id, spec_dir, settings)
     out = BatchOutcome(run_dir)
     report = progress or (lambda *_: None)
@@ -325,8 +332,7 @@ def _run_locked(spec_paths: Sequence[Path], spec_dir: Path, run_dir: Path, run_i
         atomic_write_text(run_dir / "summary.json", json.dumps(out.summary, indent=2) + "\n")
 
     last_write = float("-inf")
-    runner = executor or LocalExecutor()
-    for task, outcome in runner.run(tasks, run_id, settings, lambda event, t: report(event, t.name, t.index, total)):
+    for task, outcome in executor.run(tasks, run_id, settings, lambda event, t: report(event, t.name, t.index, total)):
         with interrupts.critical():  # the spec's files, and the driver's note of them, go together
             commit_spec(run_dir, outcome)
             result_file = result_path(run_dir, task.name).name

@@ -20,16 +20,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from ..errors import UserError
-from .batch import BatchSettings, SpecOutcome, compute_spec, failed_outcome
+from .batch import BatchSettings, SpecOutcome, SpecTask, compute_spec, failed_outcome
 
 MAX_ATTEMPTS = 2
-
-
-@dataclass(frozen=True)
-class SpecTask:
-    index: int  # position in the batch, for progress
-    path: Path
-    name: str
 
 
 # (event, task): "start" when a task is handed to a worker, "retry" when a failed attempt runs again.

@@ -24,8 +24,8 @@ from typing import Any, Iterator, Sequence
 
 from ..errors import UserError
 from ..spec.load import synth_path_for
-from .batch import BatchSettings, SpecHints, SpecOutcome, finish_spec, generate_spec_hints
-from .executor import MAX_ATTEMPTS, SpecTask, TaskEvent, TaskFailed, stream_outcomes
+from .batch import BatchSettings, SpecHints, SpecOutcome, SpecTask, finish_spec, generate_spec_hints
+from .executor import MAX_ATTEMPTS, TaskEvent, TaskFailed, stream_outcomes
 
 # Backends that only talk to a server or read a file: their actors need no CPU of their own.
 _REMOTE_BACKENDS = ("openai", "replay")
