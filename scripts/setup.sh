@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs esso-ngs for the README's commands (no model downloads, PyPI only).
 #   bash scripts/setup.sh          # esso-ngs with the torch and plot extras
-#   bash scripts/setup.sh --test   # the same and the test tools
+#   bash scripts/setup.sh --test   # the same and the test tools (incl. Ray, for the executor tests)
 # The core alone (`pip install .`: Z3, lark, llguidance, MLX) synthesizes and runs the
 # MLX backend; the extras add torch (the transformers backend, the torch evaluator,
 # `models prepare smollm2-135m`) and matplotlib (`esso-ngs report`'s plot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras="torch,plot"
-[ "${1:-}" = "--test" ] && extras="${extras},test"
+[ "${1:-}" = "--test" ] && extras="${extras},test,ray"
 say() { printf 'setup: %s\n' "$*"; }
 start=$(date +%s)
 say "python: $(command -v python) ($(python -c 'import sys; print(sys.version.split()[0])'))"

@@ -6,8 +6,11 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from ..pipeline.batch import BatchSettings, default_run_id, run_batch
-from ..pipeline.options import add_model_options, generate_options_from_args, plan_from_args
+from ..pipeline.batch import BatchSettings, check_models, default_run_id, run_batch
+from ..pipeline.executor import Executor, LocalExecutor
+from ..pipeline.options import add_model_options, choice_from_args, generate_options_from_args, plan_from_args
+from ..pipeline.sweep import configurations, default_sweep_id, load_sweep, prepare_sweep_dir
+from ..pipeline.two_stage import ModelPlan
 from ..spec import discover_specs
 from ..wording import plural
 
@@ -28,8 +31,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout-ms", type=int, help="synthesis budget per hole (default: each spec's own)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of everything random: the model's sampling and the synthesizer's examples (default 0)")
+    p.add_argument("--sweep", metavar="FILE", help="TOML/JSON file of models, samples, tiers and seeds: one run "
+                                                   "directory per combination, under --output (README: sweeps)")
     add_model_options(p)
+    add_executor_options(p)
     p.set_defaults(func=run)
+
+
+def add_executor_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("where the specs run (the run directory is the same whichever)")
+    g.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: this machine (default); ray: a Ray cluster (pip install 'esso-ngs[ray]')")
+    g.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="local: worker processes (default 1: in this process, one spec at a time)")
+    g.add_argument("--ray-address", metavar="ADDR",
+                   help="ray: the cluster to join (e.g. auto, or ray://head:10001; default: $RAY_ADDRESS, "
+                        "else a cluster started on this machine, else a new local instance)")
+    g.add_argument("--hint-actors", type=int, default=1, metavar="N",
+                   help="ray: model-holding actors generating hints, one model load each (default 1)")
+    g.add_argument("--task-memory-mb", type=int, default=1024, metavar="MB",
+                   help="ray: memory each spec's task asks for (default 1024)")
+
+
+def executor_from_args(args: argparse.Namespace) -> Executor:
+    if args.executor == "ray":
+        if args.workers != 1:
+            raise UserError("--workers is for --executor local (Ray places one task per spec itself)")
+        from ..pipeline.ray_executor import RayExecutor
+        executor = RayExecutor(args.ray_address, args.hint_actors, args.task_memory_mb)
+        try:  # a missing Ray, an unreachable cluster, a request no node meets: before anything is written
+            executor.connect()
+        except UserError:
+            executor.close()
+            raise
+        return executor
+    if args.ray_address:
+        raise UserError("--ray-address is only used with --executor ray")
+    return LocalExecutor(args.workers)
 
 
 def _progress():  # -> (callback, closer)
@@ -39,17 +77,26 @@ def _progress():  # -> (callback, closer)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=Console(stderr=True), transient=False)
     task = None
+    counts = {"done": 0, "running": 0, "failed": 0, "retried": 0}
 
     def report(event: str, name: str, index: int, total: int) -> None:
         nonlocal task
         if task is None:
             progress.start()
             task = progress.add_task("specs", total=total)
-        if event == "start":
-            progress.update(task, description=name)
+        if event in ("start", "retry"):
+            counts["running"] += 1
+            counts["retried"] += event == "retry"
+            if event == "retry":  # the failed attempt is over
+                counts["running"] -= 1
+                progress.console.print(f"{name}: attempt failed, retrying")
         else:
+            if event != "skip":
+                counts["running"] -= 1
+                counts["done" if event == "done" else "failed"] += 1
             progress.console.print(f"{name}: {'skipped (finished earlier)' if event == 'skip' else event}")
             progress.advance(task)
+        progress.update(task, description=" ".join(f"{k} {v}" for k, v in counts.items()))
 
     def stop() -> None:
         if task is not None:  # rich prints a newline even for a bar never shown
@@ -67,12 +114,25 @@ def run(args: argparse.Namespace) -> int:
         missing = wanted - {s.name[: -len("_hole.yaml")] for s in specs}
         if missing:
             raise UserError(f"{spec_dir}: no spec {', '.join(sorted(missing))}")
+    if args.sweep:
+        return _run_sweep(args, spec_dir, specs)
     settings = BatchSettings(plan_from_args(args), generate_options_from_args(args), args.timeout_ms, args.seed)
     run_id = args.run_id or default_run_id(spec_dir, settings)
     run_dir = Path(args.output) if args.output else Path("runs/ngs") / run_id
+    check_models(settings.plan)  # a bad --model fails before a cluster is joined
+    executor = executor_from_args(args)
+    try:
+        return 0 if _run_one(specs, spec_dir, run_dir, run_id, settings, executor) else 1
+    finally:
+        executor.close()
+
+
+def _run_one(specs: list[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
+             executor: Executor) -> bool:
+    """One batch with a progress bar and its closing line; True when no spec ended in an error."""
     report, stop = _progress()
     try:
-        outcome = run_batch(specs, spec_dir, run_dir, run_id, settings, report)
+        outcome = run_batch(specs, spec_dir, run_dir, run_id, settings, report, executor)
     finally:
         stop()
     t = outcome.summary["totals"]
@@ -81,4 +141,36 @@ def run(args: argparse.Namespace) -> int:
           f"{plural(t['errors'], 'error')}; solved {t['solved_plain']} without hints, {t['solved_hinted']} with; "
           f"geometric-mean speedup {speed}")
     print(f"report: esso-ngs report {run_dir}", file=sys.stderr)
-    return 0 if t["errors"] == 0 else 1
+    return t["errors"] == 0
+
+
+def _run_sweep(args: argparse.Namespace, spec_dir: Path, specs: list[Path]) -> int:
+    """Every configuration of the sweep file, one run directory each, one after another."""
+    sweep = load_sweep(args.sweep)
+    if sweep.models:
+        if args.nh_two_stage or args.nh_config or args.nh_large_model:
+            raise UserError(f"{args.sweep}: its `models` replace --model; --two-stage, --large-model and "
+                            "--models-config do not combine with them")
+        defaults = choice_from_args(args, args.nh_backend, args.nh_model or "")
+        plan = ModelPlan(defaults)
+    else:
+        plan = plan_from_args(args)
+        defaults = plan.small
+    base = BatchSettings(plan, generate_options_from_args(args), args.timeout_ms, args.seed)
+    configs = configurations(sweep, base, defaults)
+    for config in configs:  # every model resolves before anything is written
+        check_models(config.settings.plan)
+    sweep_dir = Path(args.output) if args.output else \
+        Path("runs/ngs") / (args.run_id or default_sweep_id(spec_dir, configs))
+    executor = executor_from_args(args)
+    clean = True
+    try:
+        prepare_sweep_dir(sweep_dir, sweep, configs)
+        for config in configs:
+            print(f"configuration {config.label}", file=sys.stderr)
+            clean &= _run_one(specs, spec_dir, sweep_dir / config.label, default_run_id(spec_dir, config.settings),
+                              config.settings, executor)
+    finally:
+        executor.close()
+    print(f"{sweep_dir}: {len(configs)} configurations; compare them: esso-ngs report {sweep_dir}")
+    return 0 if clean else 1

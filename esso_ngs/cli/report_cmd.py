@@ -5,6 +5,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..pipeline.compare import compare, render_comparison, runs_to_compare
 from ..pipeline.report import load_results, render_table, rows
 
 
@@ -15,7 +16,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "without and with hints, and the speedups (synthesis, end-to-end with "
                                    "hint generation counted), in the terminal's width; plus speedups.png "
                                    "(needs the `plot` extra).")
-    p.add_argument("run_dir", help="a runs/ngs/<run_id> directory")
+    p.add_argument("run_dir", nargs="+",
+                   help="a runs/ngs/<run_id> directory; a sweep directory or several runs: compared side by side")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--plot", metavar="PNG", help="where to write the plot (default RUN_DIR/speedups.png)")
     p.add_argument("--no-plot", action="store_true", help="do not write the plot")
@@ -23,7 +25,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    run_dir, docs = load_results(args.run_dir)
+    runs = runs_to_compare(args.run_dir)
+    if runs is not None:
+        return run_comparison(args, runs)
+    run_dir, docs = load_results(args.run_dir[0])
     table = rows(docs)
     plot = None
     if not args.no_plot:
@@ -38,4 +43,14 @@ def run(args: argparse.Namespace) -> int:
     render_table(run_dir, table)
     if plot is not None:
         print(f"plot: {plot}")
+    return 0
+
+
+def run_comparison(args: argparse.Namespace, runs: list[tuple[str, Path]]) -> int:
+    """Configurations side by side (a sweep directory, or several run directories); no plot."""
+    data = compare(runs)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        render_comparison(data)
     return 0

@@ -5,8 +5,12 @@
     hintsfile.py   esso-llm-hints/v1 from rankings, and ranked hints back from a file
     extension.py   the ESSO extension `neural_hints` (entry point group esso.extensions)
     host.py        esso-ngs as a host of that protocol (synth --neural-hints)
-    batch.py       run directories: per-spec hints/results, summary.json, resumable
+    batch.py       run directories: per-spec hints/results, summary.json, resumable; the driver
+    executor.py    where per-spec tasks run: this process or local worker processes; retry policy
+    ray_executor.py  on a Ray cluster, hints from model-holding actors (Ray imported only here)
+    sweep.py       sweep files: one run directory per configuration
     report.py      table and speedup plot of a run
+    compare.py     configurations side by side
     records.py     JSONL records of solutions and failed candidates
 """
 from ..verify.candidate import TIERS, Candidate, Checks, rank, rank_key

@@ -68,6 +68,11 @@ def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
     _add(g, parser, "no-constrain", dest="nh_no_constrain", action="store_true",
          help="sample without the grammar mask (candidates are still checked)")
     _add(g, parser, "base-url", dest="nh_base_url", metavar="URL", help="openai backend: server URL")
+    _add(g, parser, "server-grammar-field", dest="nh_grammar_field", metavar="FIELD",
+         help="openai backend: request field taking the Lark grammar (vLLM: structured_outputs, "
+              "older vLLM: guided_grammar; default none: outputs are filtered by the grammar)")
+    _add(g, parser, "server-concurrency", dest="nh_concurrency", type=int, metavar="N",
+         help="openai backend: requests in flight per worker (default 4)")
     _add(g, parser, "validate", dest="nh_validate", choices=TIERS, default=DEFAULT_TIER,
          help=f"validation tier for candidates: none, cheap (grammar + style), examples (batched "
               f"evaluation on sampled inputs), full (Z3) (default {DEFAULT_TIER})")
@@ -87,9 +92,21 @@ def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
 
 
 def _backend_options(backend: str, args: argparse.Namespace) -> tuple[tuple[str, Any], ...]:
-    if backend == "openai" and getattr(args, "nh_base_url", None):
-        return (("base_url", args.nh_base_url),)
-    return ()
+    if backend != "openai":
+        return ()
+    given = {"base_url": getattr(args, "nh_base_url", None),
+             "grammar_field": getattr(args, "nh_grammar_field", None),
+             "concurrency": getattr(args, "nh_concurrency", None)}
+    return tuple(sorted((k, v) for k, v in given.items() if v is not None))
+
+
+def choice_from_args(args: argparse.Namespace, backend: str, model: str) -> ModelChoice:
+    """One model with the sampling options (range-checked, before anything is written)."""
+    choice = ModelChoice(backend=backend, model=model, samples=args.nh_samples, temperature=args.nh_temp,
+                         top_p=args.nh_top_p, seed=sampling_seed(args), max_tokens=args.nh_max_tokens,
+                         constrained=not args.nh_no_constrain, options=_backend_options(backend, args))
+    choice.settings()
+    return choice
 
 
 def sampling_seed(args: argparse.Namespace) -> int:
@@ -102,11 +119,7 @@ def sampling_seed(args: argparse.Namespace) -> int:
 
 def plan_from_args(args: argparse.Namespace) -> ModelPlan:
     """The model plan the options describe (UserError on a missing or inconsistent choice)."""
-    small = ModelChoice(backend=args.nh_backend, model=args.nh_model or "", samples=args.nh_samples,
-                        temperature=args.nh_temp, top_p=args.nh_top_p, seed=sampling_seed(args),
-                        max_tokens=args.nh_max_tokens, constrained=not args.nh_no_constrain,
-                        options=_backend_options(args.nh_backend, args))
-    small.settings()  # range checks, before anything is written
+    small = choice_from_args(args, args.nh_backend, args.nh_model or "")
     if args.nh_config:
         plan = plan_from_config(args.nh_config, small)
         if args.nh_two_stage and plan.large is None:
@@ -118,11 +131,7 @@ def plan_from_args(args: argparse.Namespace) -> ModelPlan:
         if not args.nh_large_model:
             raise UserError("--two-stage needs --large-model (or a [large] table in --models-config)")
         backend = args.nh_large_backend or args.nh_backend
-        large = ModelChoice(backend=backend, model=args.nh_large_model, samples=args.nh_samples,
-                            temperature=args.nh_temp, top_p=args.nh_top_p, seed=sampling_seed(args),
-                            max_tokens=args.nh_max_tokens, constrained=not args.nh_no_constrain,
-                            options=_backend_options(backend, args))
-        return ModelPlan(small, large)
+        return ModelPlan(small, choice_from_args(args, backend, args.nh_large_model))
     if args.nh_large_model:
         raise UserError("--large-model is only used with --two-stage")
     return ModelPlan(small)

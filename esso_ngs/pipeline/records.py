@@ -122,8 +122,7 @@ def append_records(run_dir: str | Path, records: Iterable[Mapping[str, Any]]) ->
 
     path = Path(run_dir) / FILENAME
     with interrupts.critical():
-        existing = repair_records(path)
-        seen = {r.get("key") or record_key(r) for r in existing}
+        seen = set(_known_keys(path))  # a copy: the cache changes only once the lines are written
         lines = []
         for r in records:
             rec = dict(r)
@@ -139,7 +138,38 @@ def append_records(run_dir: str | Path, records: Iterable[Mapping[str, Any]]) ->
             fh.write("".join(lines))
             fh.flush()
             os.fsync(fh.fileno())
+        _remember(path, seen)
     return path
+
+
+# The keys of a records file as this process last left it: a batch driver appends to
+# the same file after every spec, and reading it all each time would slow the run down
+# as it grows. Any change by someone else (size, mtime or inode differ) reads it again.
+_KNOWN: dict[str, tuple[tuple[int, int, int], set[str]]] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _known_keys(path: Path) -> set[str]:
+    """The keys of the records in `path` (after cutting a torn tail)."""
+    cached = _KNOWN.get(str(path.resolve()))
+    if cached is not None and cached[0] == _stamp(path):
+        return cached[1]
+    seen = {r.get("key") or record_key(r) for r in repair_records(path)}
+    _remember(path, seen)
+    return seen
+
+
+def _remember(path: Path, seen: set[str]) -> None:
+    stamp = _stamp(path)
+    if stamp is not None:
+        _KNOWN[str(path.resolve())] = (stamp, seen)
 
 
 def repair_records(path: str | Path) -> list[dict[str, Any]]:

@@ -19,7 +19,8 @@ config file, JSON or TOML:
     base_url = "http://127.0.0.1:8080/v1"
 
 Keys of a stage: backend, model, samples, temperature, top_p, seed, max_tokens,
-constrained, and backend options (base_url, grammar_field, device, batch_size).
+constrained, and backend options (base_url, grammar_field, concurrency, max_retries, device,
+batch_size).
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from ..wording import noun
 from .aggregate import HoleRanking, add_samples
 
 STAGE_KEYS = ("backend", "model", "samples", "temperature", "top_p", "seed", "max_tokens", "constrained")
-BACKEND_OPTION_KEYS = ("base_url", "grammar_field", "device", "batch_size")
+BACKEND_OPTION_KEYS = ("base_url", "grammar_field", "concurrency", "max_retries", "device", "batch_size")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class ModelPlan:
 
 
 # ---------------------------------------------------------------- config files
-def _stage_from_mapping(data: Any, where: str, defaults: ModelChoice | None) -> ModelChoice:
+def stage_from_mapping(data: Any, where: str, defaults: ModelChoice | None) -> ModelChoice:
     if not isinstance(data, Mapping):
         raise UserError(f"{where}: expected a table/object with backend and model")
     unknown = sorted(set(data) - set(STAGE_KEYS) - set(BACKEND_OPTION_KEYS))
@@ -110,13 +111,13 @@ def _stage_from_mapping(data: Any, where: str, defaults: ModelChoice | None) -> 
     return choice
 
 
-def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> ModelPlan:
-    """A ModelPlan from a JSON or TOML file with a `small` (or `model`) and optional `large` table."""
+def load_config_file(path: str | Path, what: str) -> Any:
+    """The data of a JSON or TOML (by suffix) config file; UserError naming the file otherwise."""
     p = Path(path)
     try:
         text = p.read_text()
     except OSError as exc:
-        raise UserError(f"{p}: cannot read the model config ({exc.strerror or exc})") from None
+        raise UserError(f"{p}: cannot read the {what} ({exc.strerror or exc})") from None
     if p.suffix.lower() == ".toml":
         try:
             import tomllib
@@ -126,14 +127,19 @@ def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> M
             except ImportError:
                 raise UserError(f"{p}: reading TOML needs Python 3.11+ or the package 'tomli'") from None
         try:
-            data = tomllib.loads(text)
+            return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{p}: not valid TOML ({exc})") from None
-    else:
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise UserError(f"{p}: not valid JSON ({exc})") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UserError(f"{p}: not valid JSON ({exc})") from None
+
+
+def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> ModelPlan:
+    """A ModelPlan from a JSON or TOML file with a `small` (or `model`) and optional `large` table."""
+    p = Path(path)
+    data = load_config_file(p, "model config")
     if not isinstance(data, dict):
         raise UserError(f"{p}: expected an object with `small` and optional `large`")
     unknown = sorted(set(data) - {"small", "large", "model"})
@@ -142,8 +148,8 @@ def plan_from_config(path: str | Path, defaults: ModelChoice | None = None) -> M
     first = data.get("small", data.get("model"))
     if first is None:
         raise UserError(f"{p}: no `small` table (the first-stage model)")
-    small = _stage_from_mapping(first, f"{p}: small", defaults)
-    large = _stage_from_mapping(data["large"], f"{p}: large", small) if "large" in data else None
+    small = stage_from_mapping(first, f"{p}: small", defaults)
+    large = stage_from_mapping(data["large"], f"{p}: large", small) if "large" in data else None
     return ModelPlan(small, large)
 
 

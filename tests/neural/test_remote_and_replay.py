@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -16,69 +14,27 @@ from esso_ngs.neural.backend import SampleSettings, make_backend
 from esso_ngs.neural.hints import hints_for_spec
 from esso_ngs.spec import load_hints, load_spec
 
+from .fake_openai import FakeServer, reply
+
 FEE = Path(__file__).parent / "fixtures" / "fee_hole.yaml"
 
 
-class _FakeServer:
-    """Answers /v1/chat/completions from a script of replies; records the requests."""
-
-    def __init__(self, replies: list[dict[str, Any]], status: int = 200) -> None:
-        self.replies = replies
-        self.status = status
-        self.requests: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "body": body})
-                reply = outer.replies[(len(outer.requests) - 1) % len(outer.replies)]
-                data = json.dumps(reply if outer.status == 200 else {"error": "model not loaded"}).encode()
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> "_FakeServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-def _reply(text: str, finish: str = "stop", logprobs: list[float] | None = None) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": text},
-                              "finish_reason": finish}
-    if logprobs is not None:
-        choice["logprobs"] = {"content": [{"token": "t", "logprob": lp} for lp in logprobs]}
-    return {"choices": [choice], "usage": {"completion_tokens": 7}}
-
-
 @pytest.fixture
-def server() -> Iterator[_FakeServer]:
+def server() -> Iterator[FakeServer]:
     replies = [
-        _reply("Here you go:\n1. (safe_div (* amount bps) 10000)\n2. amount\n3. amount * bps / 10000",
+        reply("Here you go:\n1. (safe_div (* amount bps) 10000)\n2. amount\n3. amount * bps / 10000",
                logprobs=[-0.5, -1.0]),
-        _reply("(safe_div (* amount bps) 100)\n(+ amount 1)"),
-        _reply("(safe_div (* amount", finish="length"),
+        reply("(safe_div (* amount bps) 100)\n(+ amount 1)"),
+        reply("(safe_div (* amount", finish="length"),
     ]
-    with _FakeServer(replies) as s:
+    with FakeServer(replies) as s:
         yield s
 
 
-def test_openai_unconstrained_list_mode(server: _FakeServer) -> None:
+def test_openai_unconstrained_list_mode(server: FakeServer) -> None:
     spec = load_spec(FEE)
-    backend = make_backend("openai", "smol", base_url=server.url)
+    # one request at a time: the fake answers in arrival order, and this test reads replies by index
+    backend = make_backend("openai", "smol", base_url=server.url, concurrency=1)
     assert not backend.supports_constraints
     [r] = hints_for_spec(spec, backend, SampleSettings(n=3, temperature=0.7, seed=5, max_tokens=40))
     assert r.mode == "list" and not r.constrained
@@ -97,7 +53,7 @@ def test_openai_unconstrained_list_mode(server: _FakeServer) -> None:
     assert "guided_grammar" not in bodies[0]
 
 
-def test_openai_server_grammar_field(server: _FakeServer) -> None:
+def test_openai_server_grammar_field(server: FakeServer) -> None:
     spec = load_spec(FEE)
     backend = make_backend("openai", "smol", base_url=server.url, grammar_field="guided_grammar")
     [r] = hints_for_spec(spec, backend, SampleSettings(n=1, seed=0))
@@ -108,8 +64,9 @@ def test_openai_server_grammar_field(server: _FakeServer) -> None:
     assert r.candidates[0].term == "(safe_div (* amount bps) 10000)" and r.candidates[0].in_grammar
 
 
-def test_openai_errors_are_one_line(capsys) -> None:
-    with _FakeServer([_reply("x")], status=503) as s:
+def test_openai_errors_are_one_line(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("ESSO_NGS_OPENAI_RETRIES", "1")  # one retry, after 0.5 s
+    with FakeServer([reply("x")], status=503) as s:
         err_rc = main(["hints", str(FEE), "--backend", "openai", "--model", "smol", "--base-url", s.url,
                        "--samples", "1", "--no-cache"])
     assert err_rc == 2
