@@ -270,11 +270,16 @@ def run_sample(args: argparse.Namespace) -> int:
     return _budgeted(_run_sample, args)
 
 
-def _run_sample(args: argparse.Namespace, budget: Budget) -> int:
+def _one_grammar(args: argparse.Namespace, budget: Budget) -> CompiledGrammar:
+    """The compiled grammar of the one hole `sample` and `show` work on (no reference read)."""
     spec = load_spec(args.spec, with_reference=False)
     hole_id = _holes(spec, args.hole, all_when_none=False)[0]
     budget.phase = f"compiling the grammar of hole {hole_id}"
-    g = grammar_for_hole(spec, hole_id)
+    return grammar_for_hole(spec, hole_id)
+
+
+def _run_sample(args: argparse.Namespace, budget: Budget) -> int:
+    g = _one_grammar(args, budget)
     if g.is_empty:
         raise UserError(f"grammar {g.grammar_id}: the language is empty")
     budget.phase = f"sampling {args.n} terms (counting terms by size first)"
@@ -294,10 +299,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _run_show(args: argparse.Namespace, budget: Budget) -> int:
-    spec = load_spec(args.spec, with_reference=False)
-    hole_id = _holes(spec, args.hole, all_when_none=False)[0]
-    budget.phase = f"compiling the grammar of hole {hole_id}"
-    g = grammar_for_hole(spec, hole_id)
+    g = _one_grammar(args, budget)
     budget.phase = "writing the bounded grammar" if args.bounded else "writing the grammar"
     if args.bounded:
         print(g.bounded_lark_text(args.max_nodes, args.max_nesting), end="")

@@ -23,6 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "candidates with frequency, log-probability and in-grammar status.")
     p.add_argument("spec", help="X_hole.yaml (its .synth.json is found beside it)")
     p.add_argument("--model", required=True,
+                   # Option declarations resemble synth's (cli/synth_cmd.py): argparse boilerplate, each command's own help.
                    help="model directory or alias (see `esso-ngs models list`); for openai the server's "
                         "model name; for replay a hints file or sample-cache directory")
     p.add_argument("--backend", choices=BACKEND_CHOICES, default="auto",

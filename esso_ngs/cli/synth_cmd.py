@@ -45,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="where to write the filled kernel and result.json "
                                                    "(default runs/ngs/synth/<spec>)")
     p.add_argument("--seed", type=int, default=0,
+                   # Option declarations resemble hints' (cli/hints_cmd.py): argparse boilerplate, each command's own help.
                    help="seed of everything random: the synthesizer's examples and, with --model, the sampling "
                         "(default 0)")
     p.add_argument("--intent", choices=INTENT_MODES, default="warn",

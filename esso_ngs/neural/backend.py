@@ -71,6 +71,7 @@ class Prompt:
         return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()
 
 
+# Field lists of plain settings records (also BackendStats below, sygus.common.SolveOptions): same shape, different data.
 @dataclass(frozen=True, slots=True)
 class SampleSettings:
     n: int = 10
@@ -133,6 +134,12 @@ class BackendStats:
     gen_s: float = 0.0
     mask_time_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def record_decoding(self, samples: list[Sample], started: float) -> None:
+        """Decoding time, tokens and mask time of the samples one `sample` call produced."""
+        self.gen_s = time.perf_counter() - started
+        self.gen_tokens = sum(s.tokens for s in samples)
+        self.mask_time_s = sum(s.mask_time_s for s in samples)
 
 
 @runtime_checkable

@@ -191,9 +191,7 @@ class MLXBackend(InProcessBackend):
                                     settings, constraints, eos,
                                     lambda toks: hf.decode(toks, skip_special_tokens=True),
                                     sample_events(on_event, prompt.hole_id, first)))
-        stats.gen_s = time.perf_counter() - t0
-        stats.gen_tokens = sum(s.tokens for s in out)
-        stats.mask_time_s = sum(s.mask_time_s for s in out)
+        stats.record_decoding(out, t0)
         return out
 
     def speed_probe(self, prompt_tokens: int = 128, rows: int = 8, steps: int = 8) -> dict[str, float]:

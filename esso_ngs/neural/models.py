@@ -47,6 +47,7 @@ def load_registry() -> dict[str, dict[str, Any]]:
     path = registry_path()
     if not path.is_file():
         return {}
+    # Same shape as the replay backend's hints-file read: a different file, message and key; a shared reader would only move the two messages into arguments.
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:

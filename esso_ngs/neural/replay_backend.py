@@ -35,6 +35,7 @@ class ReplayBackend:
         self.stats = BackendStats()
         self._hints: dict[str, Any] | None = None
         if path.is_file():
+            # Same shape as the model registry's read (neural/models.py): different file and message, kept apart on purpose.
             try:
                 data = json.loads(path.read_text())
             except (OSError, ValueError) as exc:

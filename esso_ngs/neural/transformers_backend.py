@@ -188,9 +188,7 @@ class TransformersBackend(InProcessBackend):
                                         [settings.seed_for(i) for i in rows], settings, constraints, eos,
                                         lambda toks: tok.decode(toks, skip_special_tokens=True),
                                         sample_events(on_event, prompt.hole_id, first)))
-        stats.gen_s = time.perf_counter() - t0
-        stats.gen_tokens = sum(s.tokens for s in samples)
-        stats.mask_time_s = sum(s.mask_time_s for s in samples)
+        stats.record_decoding(samples, t0)
         return samples
 
     def speed_probe(self, prompt_tokens: int = 128, rows: int = 8, steps: int = 8) -> dict[str, float]:

@@ -115,6 +115,7 @@ class _KernelReader:
         if value is None:
             return None
         if type(value) is not int:
+            # Field checks read alike in the kernel and synth loaders (spec/synth.py): each names its own field and message.
             raise self.err(path + (key,), f"`{key}` must be an integer, got {kind_of(value)}")
         return value
 
@@ -420,6 +421,7 @@ class _KernelReader:
             return Const(value), INT
         if key == "bool":
             if not isinstance(value, bool):
+                # Each leaf node kind (bool, hole) has its own one-line check: alike in shape only.
                 raise self.err(vpath, f"`bool` must be true or false, got {kind_of(value)}")
             return BoolLit(value), BOOL
         if key == "enum":
@@ -432,6 +434,7 @@ class _KernelReader:
             if not isinstance(value, str) or not value:
                 raise self.err(vpath, f"`hole` must be a hole id, got {kind_of(value)}")
             if not scope.record_holes:
+                # Alike in shape to the bool leaf above: a different node kind and message.
                 raise self.err(path, f"a hole may stand only in an effect or an update, not in {scope.where_part}")
             return Hole(value), None
         if key == "var":

@@ -98,6 +98,7 @@ class _SynthReader:
               required: bool = False) -> str:
         """A field naming one of `allowed` (the first is the default): a value we do not know
         the meaning of would be silently misread, so it is refused."""
+        # Field checks read alike in the synth and kernel loaders (spec/kernel.py): each names its own field and message.
         value = self.string(obj, key, path) if required else self.string(obj, key, path, default=allowed[0])
         if value not in allowed:
             raise self.err(path + (key,), f"unknown `{key}` {value!r} (known: {', '.join(allowed)})")
@@ -153,6 +154,7 @@ class _SynthReader:
         items = self.arr(raw, ("holes",), "an array of holes")
         if not items:
             raise self.err(("holes",), "no holes: a synth spec needs at least one")
+        # The holes and grammars arrays are read alike (see _grammars): different record types and messages.
         holes: list[HoleSpec] = []
         for i, h in enumerate(items):
             p: FieldPath = ("holes", i)
@@ -256,6 +258,7 @@ class _SynthReader:
         if raw is None:
             raise self.err(("grammars",), "missing `grammars`")
         items = self.arr(raw, ("grammars",), "an array of grammars")
+        # Read like the holes array above: different record type and messages.
         out: list[GrammarSpec] = []
         for i, g in enumerate(items):
             p: FieldPath = ("grammars", i)

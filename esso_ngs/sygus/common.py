@@ -17,6 +17,7 @@ from .problem import SygusProblem, SynthFun
 Trace = Callable[[str], None]
 
 
+# A plain settings record: its field list has the shape of neural.backend.SampleSettings, nothing in common.
 @dataclass(frozen=True, slots=True)
 class SolveOptions:
     timeout_s: float = 60.0

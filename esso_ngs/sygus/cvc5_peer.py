@@ -71,6 +71,7 @@ def solve_file(path: str | Path, si: str = "all") -> dict[str, Any]:
         parser = cvc5.InputParser(solver, sm)
         parser.setFileInput(cvc5.InputLanguage.SYGUS_2_1, str(path))
         output = ""
+        # cvc5's command loop, as its API wants it; the solve loop below reads alike with other commands.
         while True:
             cmd = parser.nextCommand()
             if cmd.isNull():
@@ -142,6 +143,7 @@ def check_solution(path: str | Path, solution: str) -> str:
     parser.setStringInput(cvc5.InputLanguage.SMT_LIB_2_6, smt_check_text(path, solution), "check")
     answer = ""
     try:
+        # cvc5's command loop again (see check above): the API's idiom, different commands handled.
         while True:
             cmd = parser.nextCommand()
             if cmd.isNull():

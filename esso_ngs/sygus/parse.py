@@ -178,6 +178,7 @@ class _Builder:
 
     def _define_fun(self, cmd: Command) -> None:
         if len(cmd.body) != 4 or sym(cmd.body[0]) is None:
+            # define-fun and synth-fun (below) check their heads alike: different commands, forms and messages.
             raise TermError("expected (define-fun name ((param Sort) ...) Sort body)")
         name = sym(cmd.body[0])
         assert name is not None
@@ -203,6 +204,7 @@ class _Builder:
 
     def _synth_fun(self, cmd: Command, is_inv: bool = False) -> None:
         if len(cmd.body) < 2 or sym(cmd.body[0]) is None:
+            # Head check alike to define-fun's above: a different command and form.
             raise TermError("expected (synth-fun name ((param Sort) ...) Sort [grammar])")
         name = sym(cmd.body[0])
         assert name is not None
