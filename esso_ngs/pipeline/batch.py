@@ -23,7 +23,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -59,6 +59,11 @@ class BatchSettings:
         return {"models": self.plan.to_json(), "tier": v.tier, "example_inputs": v.example_inputs,
                 "candidate_timeout_ms": v.candidate_timeout_ms, "synth_timeout_ms": self.synth_timeout_ms,
                 "synth_seed": self.synth_seed}
+
+    def for_workers(self) -> "BatchSettings":
+        """These settings as sent to worker processes and Ray actors: progress lines belong to
+        the driver's terminal (and a console cannot be pickled)."""
+        return replace(self, generate=replace(self.generate, progress=None))
 
 
 def default_run_id(spec_dir: Path, settings: BatchSettings) -> str:

@@ -124,7 +124,7 @@ class _Pool:
 
     def __init__(self, workers: int, run_id: str, settings: BatchSettings) -> None:
         self.window = workers
-        self.run_id, self.settings = run_id, settings
+        self.run_id, self.settings = run_id, settings.for_workers()
         self.pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:

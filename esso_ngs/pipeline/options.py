@@ -68,10 +68,10 @@ def add_model_options(parser: argparse.ArgumentParser, *, rounds: bool = False,
     _add(g, parser, "no-constrain", dest="nh_no_constrain", action="store_true",
          help="sample without the grammar mask (candidates are still checked)")
     _add(g, parser, "base-url", dest="nh_base_url", metavar="URL", help="openai backend: server URL")
-    _add(g, parser, "server-grammar-field", dest="nh_grammar_field", metavar="FIELD",
+    _add(g, parser, "server-grammar-field", dest="nh_server_grammar_field", metavar="FIELD",
          help="openai backend: request field taking the Lark grammar (vLLM: structured_outputs, "
               "older vLLM: guided_grammar; default none: outputs are filtered by the grammar)")
-    _add(g, parser, "server-concurrency", dest="nh_concurrency", type=int, metavar="N",
+    _add(g, parser, "server-concurrency", dest="nh_server_concurrency", type=int, metavar="N",
          help="openai backend: requests in flight per worker (default 4)")
     _add(g, parser, "validate", dest="nh_validate", choices=TIERS, default=DEFAULT_TIER,
          help=f"validation tier for candidates: none, cheap (grammar + style), examples (batched "
@@ -95,8 +95,8 @@ def _backend_options(backend: str, args: argparse.Namespace) -> tuple[tuple[str,
     if backend != "openai":
         return ()
     given = {"base_url": getattr(args, "nh_base_url", None),
-             "grammar_field": getattr(args, "nh_grammar_field", None),
-             "concurrency": getattr(args, "nh_concurrency", None)}
+             "grammar_field": getattr(args, "nh_server_grammar_field", None),
+             "concurrency": getattr(args, "nh_server_concurrency", None)}
     return tuple(sorted((k, v) for k, v in given.items() if v is not None))
 
 

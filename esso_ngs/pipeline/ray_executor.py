@@ -73,6 +73,7 @@ def _alive_nodes(ray: Any) -> list[dict[str, float]]:
 class _RayRunner:
     def __init__(self, ray: Any, run_id: str, settings: BatchSettings, hint_actors: int, memory_mb: int,
                  window: int | None) -> None:
+        settings = settings.for_workers()
         self.ray, self.run_id, self.settings, self.memory_mb = ray, run_id, settings, memory_mb
         total = int(ray.cluster_resources().get("CPU", 1))
         node_cpus = max(1, int(max((n.get("CPU", 0) for n in _alive_nodes(ray)), default=1)))

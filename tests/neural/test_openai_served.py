@@ -99,7 +99,7 @@ def test_batch_against_a_served_model(tmp_path: Path, capsys) -> None:
         assert main(["batch", str(specs), "--backend", "openai", "--model", "served", "--base-url", server.url,
                      "--server-grammar-field", "structured_outputs", "--server-concurrency", "2",
                      "--samples", "3", "--validate", "cheap", "--output", str(run)]) == 0
-    assert "1 specs done" in capsys.readouterr().out
+    assert "1 spec done" in capsys.readouterr().out
     assert len(server.requests) == 3 and all("structured_outputs" in q["body"] for q in server.requests)
     doc = json.loads((run / "fee.result.json").read_text())
     assert doc["hinted"]["holes"]["fee_expr"]["term"] == ANSWER

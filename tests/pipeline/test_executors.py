@@ -47,7 +47,7 @@ def test_a_crashing_task_is_retried_once_then_recorded_as_failed(tmp_path: Path,
     run = tmp_path / "run"
     assert main(batch_argv(specs, replay, run)) == 1
     captured = capsys.readouterr()
-    assert "1 specs done (2 now, 0 earlier), 1 errors" in captured.out
+    assert "1 spec done (2 now, 0 earlier), 1 error" in captured.out
     assert "attempt failed, retrying" in captured.err
     assert sorted(calls) == ["credit_single_hole.yaml"] * 2 + ["fee_bps_hole.yaml"] * 2
     failed = json.loads((run / "credit_single.result.json").read_text())

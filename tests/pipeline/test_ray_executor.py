@@ -107,7 +107,7 @@ def test_ray_batch_with_hints_from_a_served_model(local_ray: Any, tmp_path: Path
         assert main(["batch", str(specs), "--executor", "ray", "--backend", "openai", "--model", "served",
                      "--base-url", server.url, "--server-grammar-field", "structured_outputs", "--samples", "2",
                      "--validate", "cheap", "--output", str(run)]) == 0
-    assert "1 specs done (1 now, 0 earlier)" in capsys.readouterr().out
+    assert "1 spec done (1 now, 0 earlier)" in capsys.readouterr().out
     assert len(server.requests) == 2 and all("structured_outputs" in q["body"] for q in server.requests)
     doc = json.loads((run / "fee_bps.result.json").read_text())
     assert doc["holes"]["fee_expr"]["ranking"]["best"] == intended and doc["hinted"]["solved"]
