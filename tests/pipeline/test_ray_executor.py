@@ -75,7 +75,9 @@ def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(local_ray: Any, f
     run = tmp_path / "run"
     events: list[tuple[str, str]] = []
     stop, killed = threading.Event(), []
-    killer = threading.Thread(target=kill_when_busy, args=(_ray_spec_task, stop, killed), daemon=True)
+    # A spec task lasts a fraction of a second on an idle machine: watch a short window.
+    killer = threading.Thread(target=kill_when_busy, args=(_ray_spec_task, stop, killed),
+                              kwargs={"window_s": 0.05, "min_cpu_s": 0.01}, daemon=True)
     killer.start()
     try:
         out = run_batch(discover_specs(specs), specs, run, default_run_id(specs, settings), settings,
