@@ -11,8 +11,8 @@ def _model_request(args: argparse.Namespace) -> tuple[str, str] | None:
     if getattr(args, "command", None) == "hints":
         return getattr(args, "backend", ""), getattr(args, "model", "")
     if getattr(args, "nh_enabled", False) or getattr(args, "command", None) == "batch":
-        if getattr(args, "nh_config", None):
-            return None  # the config file names its own backends; they are settled when made
+        if getattr(args, "nh_config", None) or getattr(args, "sweep", None):
+            return None  # the config or sweep file names its own backends; they are settled when made
         return getattr(args, "nh_backend", ""), getattr(args, "nh_model", "") or ""
     return None
 

@@ -120,7 +120,7 @@ def test_ray_batch_with_a_local_model_in_the_hint_actor(local_ray: Any, tmp_path
     """The actor holds a CPU for the model: the two-hole spec's task gets the other one (no deadlock)."""
     specs = spec_folder(tmp_path, ("breaker_window", "fee_bps"))
     run = tmp_path / "run"
-    assert main(["batch", str(specs), "--executor", "ray", "--model", str(tiny_model_dir), "--samples", "2",
+    assert main(["batch", str(specs), "--executor", "ray", "--backend", "mlx", "--model", str(tiny_model_dir), "--samples", "2",
                  "--max-tokens", "32", "--example-inputs", "2000", "--output", str(run)]) == 0
     assert "2 specs done (2 now, 0 earlier)" in capsys.readouterr().out
     for prefix in ("breaker_window", "fee_bps"):
