@@ -258,6 +258,12 @@ def bench_exported(spec: Spec, hole_id: str, path: Path, logic: str, limit: floa
     return row
 
 
+def progress_line(row: Row) -> str:
+    """Both tools' outcome and time for one problem, as every suite prints it while running."""
+    return (f"cvc5 {row.cvc5_status:10} {row.cvc5_time_s:6.2f}s | "
+            f"esso-ngs {row.esso_status:8} {row.esso_time_s:6.2f}s")
+
+
 def bench_sl(path: Path, limit: float, tmp: Path) -> Row:
     try:
         problem = load_problem(path)
@@ -428,8 +434,7 @@ def run_suite(args: argparse.Namespace) -> int:
             row.extra["track"] = track
             row.extra["answered_by"] = row.esso_note if row.esso_status == "solved" else ""
             rows.append(row)
-            print(f"{track:8} {src:60} cvc5 {row.cvc5_status:10} {row.cvc5_time_s:6.2f}s | "
-                  f"esso-ngs {row.esso_status:8} {row.esso_time_s:6.2f}s {row.esso_size or ''}", flush=True)
+            print(f"{track:8} {src:60} {progress_line(row)} {row.esso_size or ''}", flush=True)
     wall = time.perf_counter() - start
     header = (f"# Public SyGuS problems: cvc5 vs esso-ngs\n\n"
               f"Run {datetime.date.today().isoformat()} with `python benchmarks/bench_cvc5.py --suite DIR "
@@ -502,15 +507,13 @@ def main() -> int:
                 path.write_text(e.text)
                 row = bench_exported(spec, e.hole_id, path, e.logic, args.limit, tmp, native)
                 rows.append(row)
-                print(f"{row.problem:45} cvc5 {row.cvc5_status:10} {row.cvc5_time_s:6.2f}s | "
-                      f"esso-ngs {row.esso_status:8} {row.esso_time_s:6.2f}s | .sl {row.esso_sl_status}", flush=True)
+                print(f"{row.problem:45} {progress_line(row)} | .sl {row.esso_sl_status}", flush=True)
         for path in sorted(SYGUS.glob("*.sl")):
             if not wanted(path.stem):
                 continue
             row = bench_sl(path, args.limit, tmp)
             rows.append(row)
-            print(f"{row.problem:45} cvc5 {row.cvc5_status:10} {row.cvc5_time_s:6.2f}s | "
-                  f"esso-ngs {row.esso_status:8} {row.esso_time_s:6.2f}s", flush=True)
+            print(f"{row.problem:45} {progress_line(row)}", flush=True)
     wall = time.perf_counter() - start
     header = (f"# cvc5 vs esso-ngs, side by side\n\n"
               f"Run {datetime.date.today().isoformat()} with `python benchmarks/bench_cvc5.py --limit {args.limit:g}`"
