@@ -38,7 +38,7 @@ from esso_ngs.pipeline.batch import BatchSettings, SpecOutcome, SpecTask, defaul
 from esso_ngs.pipeline.executor import TaskEvent
 from esso_ngs.verify.tiers import ValidationSettings
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
-from esso_ngs.spec import discover_specs
+from esso_ngs.formats import discover_specs
 
 HERE = Path(__file__).resolve().parent
 SPECS = HERE / "specs"

@@ -41,9 +41,9 @@ from typing import Any
 from esso_ngs.grammar import grammar_for_hole, style_metrics
 from esso_ngs.lang.expr import Expr, Op, node_count, transform, walk
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.spec import load_spec
-from esso_ngs.spec.load import discover_specs
-from esso_ngs.spec.model import Spec
+from esso_ngs.formats import load_spec
+from esso_ngs.formats.load import discover_specs
+from esso_ngs.formats.model import Spec
 from esso_ngs.sygus import SygusError, check, export_spec, load_problem, read_solutions
 from esso_ngs.sygus.terms import to_sygus
 from esso_ngs.verify import VerifyOptions, verify_terms

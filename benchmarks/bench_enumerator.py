@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from esso_ngs.grammar import grammar_for_hole
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.synth import cegis
 from esso_ngs.synth.enumerate import Enumerator, LevelDone, Limits
 from esso_ngs.synth.examples import ExampleSet

@@ -23,7 +23,7 @@ from esso_ngs.grammar import compile_grammar, hole_variables
 from esso_ngs.grammar.compile import CompiledGrammar
 from esso_ngs.lang.expr import Op, Var, replace_at, walk
 from esso_ngs.lang.sexpr import to_sexpr
-from esso_ngs.spec import discover_specs, load_spec
+from esso_ngs.formats import discover_specs, load_spec
 
 
 def probe_terms(g: CompiledGrammar, n: int = 40) -> list[str]:

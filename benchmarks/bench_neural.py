@@ -49,7 +49,7 @@ def _child(backend_name: str, model_dir: str, samples: int, seed: int) -> int:
     from esso_ngs.neural.backend import SampleSettings, make_backend
     from esso_ngs.neural.prompt import build_prompt
     from esso_ngs.neural.sampling import sample_hole
-    from esso_ngs.spec import load_spec
+    from esso_ngs.formats import load_spec
 
     spec = load_spec(SPECS / "fee_bps_hole.yaml")
     grammar = grammar_for_hole(spec, "fee_expr")
@@ -186,7 +186,7 @@ def main(argv: list[str]) -> int:
     from esso_ngs.neural.backend import SampleSettings, make_backend
     from esso_ngs.neural.prompt import build_prompt
     from esso_ngs.neural.sampling import sample_hole
-    from esso_ngs.spec import load_spec
+    from esso_ngs.formats import load_spec
 
     try:
         from esso_ngs.verify import VerifyOptions, verify

@@ -30,7 +30,7 @@ from esso_ngs.pipeline.extension import NeuralHintsExtension
 from esso_ngs.pipeline.host import hints_in_background
 from esso_ngs.verify.tiers import ValidationSettings, check_cheap, check_examples, check_full
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.synth import SynthOptions, SynthResult, synthesize
 
 HERE = Path(__file__).resolve().parent

@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     from esso_ngs.neural.prompt import build_prompt_for_task, task_from_spec
     from esso_ngs.neural.sampling import sample_hole
     from esso_ngs.pipeline.tiers import check_examples
-    from esso_ngs.spec import load_spec
+    from esso_ngs.formats import load_spec
 
     backend = make_backend(args.backend, args.model)
     table = variants()

@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from esso_ngs.spec import discover_specs, load_spec
+from esso_ngs.formats import discover_specs, load_spec
 from esso_ngs.verify.realizability import check_realizability
 
 ROOT = Path(__file__).resolve().parent

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.verify import VerifyOptions, verify
 
 SPECS = Path(__file__).resolve().parent / "specs"

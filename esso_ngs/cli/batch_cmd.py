@@ -11,7 +11,7 @@ from ..pipeline.executor import Executor, LocalExecutor
 from ..pipeline.options import add_model_options, choice_from_args, generate_options_from_args, plan_from_args
 from ..pipeline.sweep import configurations, default_sweep_id, load_sweep, prepare_sweep_dir
 from ..pipeline.two_stage import ModelPlan
-from ..spec import discover_specs
+from ..formats import discover_specs
 from ..wording import plural
 
 

@@ -7,9 +7,9 @@ import json
 from ..errors import UserError
 from ..lang.expr import Expr, free_vars
 from ..lang.sexpr import TermSyntaxError, parse_term
-from ..spec import load_spec
-from ..spec.model import Spec
-from ..spec.sorts import BOOL, INT, Sort, SortError, compatible, describe, enum_symbol_sorts, infer, sort_of_type
+from ..formats import load_spec
+from ..formats.model import Spec
+from ..formats.sorts import BOOL, INT, Sort, SortError, compatible, describe, enum_symbol_sorts, infer, sort_of_type
 from ..verify import VerifyOptions, verify, weak_spec_warnings
 from ..verify.realizability import check_realizability
 from ..verify.verifier import DEFAULT_TIMEOUT_MS

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import UserError
-from ..spec.model import Spec
+from ..formats.model import Spec
 
 
 def resolve_hole(spec: Spec, hole_id: str | None) -> str:

@@ -21,9 +21,9 @@ from ..interrupts import Budget, BudgetExceeded
 from ..limits import DEFAULT_TOOL_BUDGET_S
 from ..grammar import CompiledGrammar, Diagnostic, Membership, grammar_for_hole
 from ..lang.sexpr import to_sexpr
-from ..spec import load_spec
-from ..spec.jsonload import LoadedJson, load_json
-from ..spec.model import Spec
+from ..formats import load_spec
+from ..formats.jsonload import LoadedJson, load_json
+from ..formats.model import Spec
 from ..wording import plural
 from .common import resolve_hole
 

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from ..pipeline.report import describe_ranking
     from ..verify.tiers import ValidationSettings
     from ..pipeline.two_stage import rank_samples
-    from ..spec import load_spec
+    from ..formats import load_spec
 
     spec = load_spec(args.spec)
     if args.output:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..fsutil import atomic_write_text, locked_output_dir
-from ..spec import discover_specs, load_spec
+from ..formats import discover_specs, load_spec
 from ..sygus import SolveOptions, check, format_solution, load_problem, read_solutions, solve, write_exports
 
 DEFAULT_TIMEOUT_MS = 60_000

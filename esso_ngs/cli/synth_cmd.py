@@ -16,9 +16,9 @@ from ..pipeline.hintsfile import ranked_hints
 from ..pipeline.host import BackgroundHints, HostHints, hints_in_background
 from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_notes_hints
 from ..pipeline.records import append_records, candidate_records, solution_records
-from ..spec import dump_kernel_yaml, load_spec
-from ..spec.ir import fill_holes_raw
-from ..spec.model import Spec
+from ..formats import dump_kernel_yaml, load_spec
+from ..formats.ir import fill_holes_raw
+from ..formats.model import Spec
 from ..synth import Hint, HintStream, SynthOptions, SynthResult, synthesize
 from ..lang.sexpr import parse_term
 from ..verify import VerifyOptions

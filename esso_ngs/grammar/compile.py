@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..lang.expr import BoolLit, Const, Expr, Var, walk
 from ..lang.sexpr import TermSyntaxError, parse_term
-from ..spec.model import GrammarSpec, StyleProfile
+from ..formats.model import GrammarSpec, StyleProfile
 from . import analysis
 from .diagnostic import Diagnostic
 from .rules import Rule, make_rule

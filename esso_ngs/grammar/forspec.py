@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..errors import UserError
-from ..spec.model import BoolType, Spec
+from ..formats.model import BoolType, Spec
 from .compile import CompiledGrammar, compile_grammar
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lang.expr import Expr, Ite, children
-from ..spec.model import StyleProfile
+from ..formats.model import StyleProfile
 from ..wording import plural
 
 

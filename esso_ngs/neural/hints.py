@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from ..grammar import grammar_for_hole
-from ..spec import Spec
+from ..formats import Spec
 from .backend import Backend, SampleSettings
 from .cache import SampleCache
 from .progress import Progress

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from ..lang.expr import Expr, Hole, replace_at
 from ..lang.sexpr import to_sexpr
-from ..spec.model import BoolType, EnumType, GrammarSpec, IntType, Spec, Type
+from ..formats.model import BoolType, EnumType, GrammarSpec, IntType, Spec, Type
 from .backend import Message, Prompt
 
 MODES = ("term", "list")

@@ -31,8 +31,8 @@ from ..errors import UserError
 from .. import interrupts
 from ..fsutil import LOCK_NAME, atomic_write_text, locked_output_dir
 from ..limits import default_max_memory_bytes
-from ..spec import load_spec, write_hints
-from ..spec.hashing import canonical_json
+from ..formats import load_spec, write_hints
+from ..formats.hashing import canonical_json
 from ..synth import SynthOptions, SynthResult, synthesize
 from .aggregate import HoleRanking
 from .hintsfile import hints_data, hints_from_rankings

@@ -45,13 +45,13 @@ import yaml
 
 from ..errors import UserError
 from ..memo import IdentityCache
-from ..spec import load_kernel, load_spec, model_hash, synth_hash
-from ..spec.jsonload import load_json_text
-from ..spec.kernel import kernel_from_yaml
-from ..spec.load import existing_reference, spec_from_parts
-from ..spec.model import HoleSpec, Kernel, Spec, SynthSpec
-from ..spec.synth import synth_from_json
-from ..spec.yamlload import load_yaml_text
+from ..formats import load_kernel, load_spec, model_hash, synth_hash
+from ..formats.jsonload import load_json_text
+from ..formats.kernel import kernel_from_yaml
+from ..formats.load import existing_reference, spec_from_parts
+from ..formats.model import HoleSpec, Kernel, Spec, SynthSpec
+from ..formats.synth import synth_from_json
+from ..formats.yamlload import load_yaml_text
 from .aggregate import HoleRanking
 from .host import hole_ranking
 from .options import add_model_options, generate_options_from_args, plan_from_args
@@ -197,7 +197,7 @@ def _build_spec(kernel: Any, synth: Any) -> Spec:
     if isinstance(synth, SynthSpec):
         s = synth
     elif isinstance(synth, (str, Path)):
-        from ..spec import load_synth
+        from ..formats import load_synth
         s = load_synth(synth, k)
     elif isinstance(synth, Mapping):
         s = synth_from_json(load_json_text(json.dumps(dict(synth)), "<host synth spec>"), k)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..grammar import CompiledGrammar, grammar_for_hole
-from ..spec.jsonload import load_json
-from ..spec import HintCandidate, HoleHints, Spec, hints_to_json, load_hints, write_hints
+from ..formats.jsonload import load_json
+from ..formats import HintCandidate, HoleHints, Spec, hints_to_json, load_hints, write_hints
 from ..verify.candidate import Candidate
 from .aggregate import HoleRanking
 

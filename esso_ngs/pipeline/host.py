@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from ..spec.model import Spec
+from ..formats.model import Spec
 from ..synth import Hint, HintStream
 from .aggregate import HoleRanking
 from .hintsfile import hints_from_rankings

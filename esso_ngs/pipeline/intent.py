@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from ..grammar import grammar_for_hole
 from ..lang.sexpr import parse_term
-from ..spec.model import Spec
+from ..formats.model import Spec
 from ..synth import Hint, SynthResult
 from ..verify.intent import SOURCE, intent_check, intent_hint_terms, with_intent
 

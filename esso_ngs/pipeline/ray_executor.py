@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..errors import UserError
-from ..spec.load import synth_path_for
+from ..formats.load import synth_path_for
 from .batch import BatchSettings, SpecHints, SpecOutcome, SpecTask, finish_spec, generate_spec_hints
 from .executor import MAX_ATTEMPTS, TaskEvent, TaskFailed, stream_outcomes
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..neural.prompt import build_prompt
-from ..spec import model_hash, synth_hash
-from ..spec.model import Spec
+from ..formats import model_hash, synth_hash
+from ..formats.model import Spec
 from ..synth import SynthResult
 from .aggregate import HoleRanking
 

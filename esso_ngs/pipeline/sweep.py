@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 from ..errors import UserError
 from ..fsutil import atomic_write_text
-from ..spec.hashing import canonical_json
+from ..formats.hashing import canonical_json
 from ..verify.candidate import TIERS
 from .batch import BatchSettings, check_run_dir
 from .two_stage import ModelChoice, ModelPlan, load_config_file, stage_from_mapping

@@ -36,7 +36,7 @@ from ..neural.cache import SampleCache
 from ..neural.hints import hints_for_spec
 from ..neural.progress import Progress, emit
 from ..neural.sampling import HoleSamples
-from ..spec.model import Spec
+from ..formats.model import Spec
 from ..verify.candidate import rank
 from ..verify.tiers import ValidationSettings, validate
 from ..wording import noun

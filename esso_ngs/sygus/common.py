@@ -8,7 +8,7 @@ from typing import Callable, Mapping, Sequence
 from ..grammar import CompiledGrammar, compile_grammar
 from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
-from ..spec.model import StyleProfile
+from ..formats.model import StyleProfile
 from ..synth.enumerate import Limits
 from .check import CheckResult, check
 from .examples import apps_in

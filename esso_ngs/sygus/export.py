@@ -28,7 +28,7 @@ from ..errors import UserError
 from ..fsutil import atomic_write_text
 from ..grammar import CompiledGrammar, grammar_for_hole
 from ..lang.expr import BoolLit, Const, EnumLit, Expr, Op, Var, transform, walk
-from ..spec.model import BoolType, EnumType, IntType, Spec, Type
+from ..formats.model import BoolType, EnumType, IntType, Spec, Type
 from ..verify import obligations_for
 from ..verify.domain import Domain
 from ..wording import plural

@@ -12,7 +12,7 @@ from typing import Iterable, Mapping
 
 from ..lang.sexpr import to_sexpr
 from ..lang.expr import BoolLit, Const, Expr, Var
-from ..spec.model import GrammarSpec
+from ..formats.model import GrammarSpec
 from .reader import Sexp, show, sym
 from .terms import BOOL, INT, NONTERMINAL_PREFIX, DefineFun, Names, Scope, TermError, read_sort, read_term
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..grammar import compile_grammar
 from ..lang.expr import Const, Expr, Op, Var, children, substitute, walk
-from ..spec.model import StyleProfile
+from ..formats.model import StyleProfile
 from ..wording import plural
 from .defined import register
 from .grammars import default_grammar, read_grammar

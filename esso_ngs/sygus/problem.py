@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from ..lang.expr import Expr
-from ..spec.model import GrammarSpec
+from ..formats.model import GrammarSpec
 from .terms import App, DefineFun, Names
 
 

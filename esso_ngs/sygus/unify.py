@@ -22,7 +22,7 @@ from ..grammar import CompiledGrammar, compile_grammar
 from ..lang.batched import to_array
 from ..lang.expr import Expr, Ite, Var
 from ..lang.sexpr import to_sexpr
-from ..spec.model import GrammarSpec, StyleProfile
+from ..formats.model import GrammarSpec, StyleProfile
 from ..synth.enumerate import Entry, Enumerator, LevelDone
 from ..wording import plural
 from .common import Run, compiled, limits_for

@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Sequence
 
 from ..lang.expr import Expr
 from ..lang.sexpr import parse_term
-from ..spec.model import Spec
+from ..formats.model import Spec
 from ..verify import obligations_for, verify_terms
 from ..verify.realizability import check_realizability
 from .cegis import SynthOptions, Trace, solve_hole

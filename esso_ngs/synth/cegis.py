@@ -33,7 +33,7 @@ from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
 from ..lang.batched import batch_value, to_array
 from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
-from ..spec.model import Spec
+from ..formats.model import Spec
 from ..verify import VerifyOptions, verify
 from ..wording import plural
 from .enumerate import Entry, Enumerator, LevelDone, Limits

@@ -72,7 +72,7 @@ from ..lang.expr import (
     node_count,
     replace_at,
 )
-from ..spec.model import StyleProfile
+from ..formats.model import StyleProfile
 
 _blake2b = hashlib.blake2b
 _new_value = functools.partial(tuple.__new__, BatchValue)  # BatchValue from a (data, lo, hi) tuple

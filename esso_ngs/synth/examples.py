@@ -13,7 +13,7 @@ import numpy as np
 
 from ..lang.batched import BatchEnv, BatchValue, batch_value, evaluate_batch
 from ..lang.expr import Expr, Hole, Var, fill_holes, transform
-from ..spec.model import Place, Spec
+from ..formats.model import Place, Spec
 from ..verify.domain import Domain, sample_inputs
 from ..verify.obligations import Obligation, obligations_for
 from ..verify.verifier import Counterexample, premise_sample

@@ -13,7 +13,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from ..spec.model import Action, BoolType, EnumType, IntType, Kernel, Type
+from ..formats.model import Action, BoolType, EnumType, IntType, Kernel, Type
 
 # Inputs within this magnitude live in int64 arrays; larger bounds use Python ints.
 _INT64_SAFE = 2**62

@@ -23,8 +23,8 @@ from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import Const, Expr, Ite, Op, Var, fill_holes, free_vars, node_count, substitute, transform
 from ..lang.infix import InfixSyntaxError, parse_infix, to_infix
 from ..lang.sexpr import to_sexpr
-from ..spec.model import Spec
-from ..spec.sorts import BOOL, INT, SortError, enum_symbol_sorts, infer, sort_of_type
+from ..formats.model import Spec
+from ..formats.sorts import BOOL, INT, SortError, enum_symbol_sorts, infer, sort_of_type
 from .domain import Domain, simpler_input
 from .obligations import Obligation, obligations_for
 from .verifier import VerifyOptions, verify_terms

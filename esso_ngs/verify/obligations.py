@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..lang.expr import BoolLit, Expr, Hole, Op, Var, holes_in, replace_at, substitute
 from ..memo import IdentityCache
-from ..spec.model import Action, Place, Spec
+from ..formats.model import Action, Place, Spec
 from .domain import Domain
 
 

@@ -25,7 +25,7 @@ import z3
 from ..lang.evaluate import EvalError, Value, evaluate
 from ..lang.expr import BoolLit, Const, Expr, Hole, Op, Var, children, free_vars, substitute
 from ..lang.z3enc import EncodeError, to_z3, z3_value_to_py
-from ..spec.model import BoolType, Constraint, Place, Spec
+from ..formats.model import BoolType, Constraint, Place, Spec
 from .domain import Domain, simpler_input
 from .obligations import holed_field, premise_of
 from .verifier import VerifyOptions, verify_terms

@@ -30,7 +30,7 @@ from ..lang.batched import BatchEnv, evaluate_many
 from ..lang.expr import Expr, fill_holes
 from ..lang.sexpr import TermSyntaxError, parse_term
 from ..memo import IdentityCache
-from ..spec.model import Spec
+from ..formats.model import Spec
 from ..wording import plural
 from .candidate import Candidate, CheapCheck, Checks, ExamplesCheck, FullCheck, tier_level
 from .obligations import Obligation, obligations_for

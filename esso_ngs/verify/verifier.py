@@ -23,7 +23,7 @@ from ..lang.intervals import bit_width_for
 from ..lang.sexpr import to_sexpr
 from ..lang.z3enc import int_then_bv, to_z3, to_z3_bv, z3_value_to_py
 from ..memo import IdentityCache
-from ..spec.model import BoolType, Spec
+from ..formats.model import BoolType, Spec
 from ..wording import plural
 from .domain import row, sample_inputs, take
 from .obligations import Obligation, obligations_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..lang.expr import Const, Expr, Var
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
-from ..spec.model import IntType, Spec
+from ..formats.model import IntType, Spec
 from .domain import Domain
 from .intent import with_intent
 from .verifier import VerifyOptions, verify_terms

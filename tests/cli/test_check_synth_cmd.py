@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from esso_ngs.cli.main import main
-from esso_ngs.spec import load_kernel
+from esso_ngs.formats import load_kernel
 
 from benchspecs import MALFORMED_DIR, spec_path
 
@@ -68,8 +68,8 @@ def test_synth_writes_filled_kernel_and_result(tmp_path: Path, capsys) -> None:
 
 
 def test_synth_with_hints_file_and_trace(tmp_path: Path, capsys) -> None:
-    from esso_ngs.spec import hints_to_json, load_spec, write_hints
-    from esso_ngs.spec.model import HoleHints
+    from esso_ngs.formats import hints_to_json, load_spec, write_hints
+    from esso_ngs.formats.model import HoleHints
     spec = load_spec(spec_path("best_quote"))
     term = "(ite (<= q0 q1) (ite (<= q1 q2) q2 q1) (ite (<= q0 q2) q2 q0))"
     hints = tmp_path / "best_quote.hints.json"
@@ -92,8 +92,8 @@ def test_console_script_runs() -> None:
 def test_synth_reports_a_verified_hint_at_once_then_the_proven_cheaper_term(tmp_path: Path, capsys,
                                                                             monkeypatch) -> None:
     from esso_ngs.cli import synth_cmd
-    from esso_ngs.spec import hints_to_json, load_spec, write_hints
-    from esso_ngs.spec.model import HoleHints
+    from esso_ngs.formats import hints_to_json, load_spec, write_hints
+    from esso_ngs.formats.model import HoleHints
     import shutil
     # Without the notes' formula (it would be a hint ranked first): the file's hint is the first answer.
     for suffix in ("_hole.yaml", "_hole.synth.json"):  # (this spec has no reference kernel)

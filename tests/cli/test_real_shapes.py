@@ -13,7 +13,7 @@ from esso_ngs.cli.main import main
 from esso_ngs.lang.expr import Const, Var
 from esso_ngs.lang.infix import parse_infix
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.verify import VerifyOptions, verify_terms
 
 from benchspecs import ROOT

@@ -73,8 +73,8 @@ class Outcome:
 
 # ------------------------------------------------------------------ base files
 def base_files() -> dict[str, bytes]:
-    from esso_ngs.spec import hints_to_json, load_spec
-    from esso_ngs.spec.model import HintCandidate, HoleHints
+    from esso_ngs.formats import hints_to_json, load_spec
+    from esso_ngs.formats.model import HintCandidate, HoleHints
 
     files = {name: (SPECS / name).read_bytes() for name in (KERNEL, SYNTH, REF)}
     spec = load_spec(SPECS / KERNEL)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from esso_ngs.grammar import CompiledGrammar, compile_grammar, grammar_for_hole
 from esso_ngs.lang.expr import Expr
-from esso_ngs.spec.model import GrammarSpec, Penalties, StyleProfile
+from esso_ngs.formats.model import GrammarSpec, Penalties, StyleProfile
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "benchmarks" / "specs"
@@ -37,7 +37,7 @@ _LOADED: dict[str, object] = {}
 
 
 def load_bench_spec(prefix: str):
-    from esso_ngs.spec import load_spec
+    from esso_ngs.formats import load_spec
     if prefix not in _LOADED:
         _LOADED[prefix] = load_spec(SPECS / f"{prefix}_hole.yaml")
     return _LOADED[prefix]

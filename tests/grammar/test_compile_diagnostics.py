@@ -5,7 +5,7 @@ import pytest
 
 from esso_ngs.grammar import compile_grammar, style_metrics
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.spec.model import GrammarSpec, Penalties, StyleProfile
+from esso_ngs.formats.model import GrammarSpec, Penalties, StyleProfile
 
 from .helpers import AMBIGUOUS, FEE, FEE_STYLE, bench_grammar, bench_holes, make
 

@@ -11,7 +11,7 @@ from esso_ngs.lang.evaluate import evaluate
 from esso_ngs.lang.expr import OPERATORS, Const, Op, Var
 from esso_ngs.lang.sexpr import TermSyntaxError, parse_term
 from esso_ngs.lang.z3enc import to_z3
-from esso_ngs.spec.sorts import infer
+from esso_ngs.formats.sorts import infer
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from esso_ngs.cli.main import main
-from esso_ngs.spec import load_hints, load_spec
+from esso_ngs.formats import load_hints, load_spec
 
 FEE = Path(__file__).parent / "fixtures" / "fee_hole.yaml"
 

@@ -15,7 +15,7 @@ from esso_ngs.neural.backend import SampleSettings, make_backend
 from esso_ngs.neural.cache import SampleCache
 from esso_ngs.neural.hints import hints_for_spec
 from esso_ngs.neural.prompt import build_prompt
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 
 from .fake_openai import FakeServer, reply
 

@@ -9,7 +9,7 @@ import pytest
 from esso_ngs.neural.backend import Prompt
 from esso_ngs.neural.prompt import (EXAMPLES, SYSTEM, build_prompt, render_counterexample,
                                     render_productions)
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 
 HERE = Path(__file__).parent
 FEE = HERE / "fixtures" / "fee_hole.yaml"
@@ -90,7 +90,7 @@ def test_render_productions_start_first() -> None:
 
 
 def test_every_benchmark_spec_prompts(tmp_path: Path) -> None:
-    from esso_ngs.spec import discover_specs
+    from esso_ngs.formats import discover_specs
     root = HERE.parent.parent / "benchmarks" / "specs"
     for path in discover_specs(root):
         spec = load_spec(path)

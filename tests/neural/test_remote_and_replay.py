@@ -12,7 +12,7 @@ from esso_ngs.errors import UserError
 from esso_ngs.grammar import grammar_for_hole
 from esso_ngs.neural.backend import SampleSettings, make_backend
 from esso_ngs.neural.hints import hints_for_spec
-from esso_ngs.spec import load_hints, load_spec
+from esso_ngs.formats import load_hints, load_spec
 
 from .fake_openai import FakeServer, reply
 

@@ -10,7 +10,7 @@ from esso_ngs.neural.backend import BackendStats, Message, Prompt, Sample, Sampl
 from esso_ngs.neural.cache import SampleCache
 from esso_ngs.neural.hints import hints_for_spec
 from esso_ngs.neural.sampling import aggregate, extract_terms, sample_hole
-from esso_ngs.spec import discover_specs, load_spec
+from esso_ngs.formats import discover_specs, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SPECS = discover_specs(ROOT / "benchmarks" / "specs")

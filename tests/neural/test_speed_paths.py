@@ -17,7 +17,7 @@ from esso_ngs.neural.models import resolve_model
 from esso_ngs.neural.progress import stream
 from esso_ngs.neural.prompt import build_prompt
 from esso_ngs.neural.sampling import sample_hole
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 
 FEE = Path(__file__).parent / "fixtures" / "fee_hole.yaml"
 SETTINGS = SampleSettings(n=5, temperature=1.2, seed=11, max_tokens=40)

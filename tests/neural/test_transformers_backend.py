@@ -7,7 +7,7 @@ import pytest
 
 from esso_ngs.grammar import grammar_for_hole
 from esso_ngs.neural.backend import Message, Prompt, SampleSettings, make_backend
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 
 FEE = Path(__file__).parent / "fixtures" / "fee_hole.yaml"
 

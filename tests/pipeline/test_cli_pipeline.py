@@ -9,7 +9,7 @@ import pytest
 
 from esso_ngs.cli.main import main
 from esso_ngs.pipeline.records import SCHEMA, read_records
-from esso_ngs.spec import load_hints, load_spec
+from esso_ngs.formats import load_hints, load_spec
 
 from .helpers import INTENDED, WRONG, replay_file, spec_file
 

@@ -102,7 +102,7 @@ def test_a_local_worker_process_killed_mid_task_loses_and_duplicates_nothing(tmp
     from esso_ngs.pipeline.executor import LocalExecutor
     from esso_ngs.verify.tiers import ValidationSettings
     from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
-    from esso_ngs.spec import discover_specs
+    from esso_ngs.formats import discover_specs
 
     from .batch_helpers import FOUR_SPECS
     from .helpers import INTENDED

@@ -16,7 +16,7 @@ from esso_ngs.pipeline import two_stage
 from esso_ngs.pipeline.extension import NeuralHintsExtension
 from esso_ngs.pipeline.host import hints_via_extension
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.synth import SynthOptions, synthesize
 from esso_ngs.verify import verifier
 from esso_ngs.verify.tiers import ValidationSettings

@@ -19,7 +19,7 @@ from esso_ngs.pipeline.options import add_model_options, plan_from_args
 from esso_ngs.verify.tiers import ValidationSettings
 from esso_ngs.pipeline.two_stage import (GenerateOptions, ModelChoice, ModelPlan, generate_ranked,
                                          plan_from_config)
-from esso_ngs.spec import load_hints, load_spec
+from esso_ngs.formats import load_hints, load_spec
 
 from .helpers import INTENDED, WRONG, replay_file, spec_file
 

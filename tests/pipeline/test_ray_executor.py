@@ -23,7 +23,7 @@ from esso_ngs.pipeline.ray_executor import RayExecutor  # noqa: E402
 from esso_ngs.pipeline.records import read_records  # noqa: E402
 from esso_ngs.verify.tiers import ValidationSettings  # noqa: E402
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan  # noqa: E402
-from esso_ngs.spec import discover_specs  # noqa: E402
+from esso_ngs.formats import discover_specs  # noqa: E402
 
 from .batch_helpers import FOUR_SPECS, batch_argv, kill_when_busy, replay_for, run_dir_contents, spec_folder  # noqa: E402,E501
 from .helpers import INTENDED  # noqa: E402

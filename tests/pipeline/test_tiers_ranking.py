@@ -8,7 +8,7 @@ from esso_ngs.grammar import grammar_for_hole
 from esso_ngs.verify.candidate import Candidate, rank
 from esso_ngs.verify.tiers import (CheapCheck, Checks, ExamplesCheck, FullCheck, TierTimes, ValidationSettings,
                                      check_cheap, check_examples, check_full, tier_counts, tier_level, validate)
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 
 from .helpers import INTENDED, WRONG, spec_file
 

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("cvc5")
 
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.sygus import export_spec, format_solution, load_problem, parse_problem, read_solutions, solve
 from esso_ngs.sygus import cvc5_peer
 from esso_ngs.verify import verify_terms

@@ -9,7 +9,7 @@ import pytest
 from esso_ngs.cli.main import main
 from esso_ngs.lang.evaluate import evaluate
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.sygus import SolveOptions, check, export_spec, parse_problem, solve
 from esso_ngs.sygus.check import instantiate
 from esso_ngs.verify import verify_terms

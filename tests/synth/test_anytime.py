@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.synth import Hint, HintStream, HoleResult, SynthOptions, SynthResult, synthesize
 
 from benchspecs import manifest, spec_path

@@ -44,8 +44,8 @@ from esso_ngs.lang.expr import (
     replace_at,
 )
 from esso_ngs.lang.sexpr import to_sexpr
-from esso_ngs.spec import load_spec
-from esso_ngs.spec.model import GrammarSpec, Penalties, StyleProfile
+from esso_ngs.formats import load_spec
+from esso_ngs.formats.model import GrammarSpec, Penalties, StyleProfile
 from esso_ngs.synth.enumerate import Enumerator, EnumStats, LevelDone, Limits
 from esso_ngs.synth.examples import ExampleSet
 from esso_ngs.synth.guidance import Hint, learn_guidance

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.synth import Hint, SynthOptions, synthesize
 from esso_ngs.verify import verify_terms
 

@@ -9,7 +9,7 @@ import pytest
 
 from esso_ngs.lang.sexpr import parse_term
 from esso_ngs.pipeline.intent import with_notes_hints
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 from esso_ngs.synth import Hint
 from esso_ngs.verify import verify, verify_terms
 from esso_ngs.verify.intent import intent_check, intent_hint_terms, stated_intents, with_intent

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from esso_ngs.spec import discover_specs, load_spec
+from esso_ngs.formats import discover_specs, load_spec
 from esso_ngs.synth import SynthOptions, synthesize
 from esso_ngs.verify.realizability import check_realizability
 

@@ -6,7 +6,7 @@ import pytest
 from esso_ngs.lang.evaluate import evaluate
 from esso_ngs.lang.expr import fill_holes
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.spec import IntType, load_spec
+from esso_ngs.formats import IntType, load_spec
 from esso_ngs.verify import VerifyOptions, obligations_for, verify, weak_spec_warnings
 from esso_ngs.verify.domain import Domain
 

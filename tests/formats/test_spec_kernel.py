@@ -7,10 +7,10 @@ import pytest
 
 from esso_ngs.errors import SpecError
 from esso_ngs.lang.expr import BoolLit, Const, EnumLit, Hole, Ite, Op, Var
-from esso_ngs.spec import BoolType, EnumType, IntType, load_kernel
-from esso_ngs.spec.ir import expr_to_ir, fill_kernel_raw
-from esso_ngs.spec.kernel import kernel_from_yaml
-from esso_ngs.spec.yamlload import LoadedYaml, load_yaml_text
+from esso_ngs.formats import BoolType, EnumType, IntType, load_kernel
+from esso_ngs.formats.ir import expr_to_ir, fill_kernel_raw
+from esso_ngs.formats.kernel import kernel_from_yaml
+from esso_ngs.formats.yamlload import LoadedYaml, load_yaml_text
 
 
 def test_fixture_kernel_loads(fixtures_dir: Path) -> None:

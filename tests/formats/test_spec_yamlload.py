@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from esso_ngs.errors import SpecError
-from esso_ngs.spec.yamlload import comment_of, format_path, load_yaml, load_yaml_text
+from esso_ngs.formats.yamlload import comment_of, format_path, load_yaml, load_yaml_text
 
 
 @pytest.mark.parametrize("line, comment", [
@@ -78,7 +78,7 @@ def test_yaml_anchor_and_merge_keys() -> None:
 
 
 def test_guess_field_from_indentation() -> None:
-    from esso_ngs.spec.yamlload import guess_field
+    from esso_ngs.formats.yamlload import guess_field
     lines = tuple("""actions:
   - id: a
   - id: quote

@@ -115,7 +115,7 @@ class _KernelReader:
         if value is None:
             return None
         if type(value) is not int:
-            # Field checks read alike in the kernel and synth loaders (spec/synth.py): each names its own field and message.
+            # Field checks read alike in the kernel and synth loaders (formats/synth.py): each names its own field and message.
             raise self.err(path + (key,), f"`{key}` must be an integer, got {kind_of(value)}")
         return value
 

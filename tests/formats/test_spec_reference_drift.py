@@ -10,8 +10,8 @@ import pytest
 
 from esso_ngs.cli.main import main
 from esso_ngs.errors import SpecError
-from esso_ngs.spec import discover_specs, load_spec
-from esso_ngs.spec.load import ref_path_for
+from esso_ngs.formats import discover_specs, load_spec
+from esso_ngs.formats.load import ref_path_for
 
 FEE_FILES = ("fee_hole.yaml", "fee_hole.synth.json")
 

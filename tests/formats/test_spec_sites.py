@@ -6,8 +6,8 @@ from typing import Any, Callable
 import pytest
 
 from esso_ngs.lang.expr import Const, Op, Var
-from esso_ngs.spec import Site, load_spec
-from esso_ngs.spec.sites import describe_path, placeholder_diffs
+from esso_ngs.formats import Site, load_spec
+from esso_ngs.formats.sites import describe_path, placeholder_diffs
 
 Write = Callable[[str, Any], Path]
 FEE = "      fee: {const: 0}\n"
@@ -112,7 +112,7 @@ def test_rule4_ambiguous(write: Write, kernel_text: str, make_synth) -> None:
 
 
 def test_benchmark_sites_cover_every_rule(benchmarks_dir: Path) -> None:
-    from esso_ngs.spec import discover_specs
+    from esso_ngs.formats import discover_specs
     rules = set()
     for path in discover_specs(benchmarks_dir / "specs"):
         spec = load_spec(path)

@@ -98,7 +98,7 @@ class _SynthReader:
               required: bool = False) -> str:
         """A field naming one of `allowed` (the first is the default): a value we do not know
         the meaning of would be silently misread, so it is refused."""
-        # Field checks read alike in the synth and kernel loaders (spec/kernel.py): each names its own field and message.
+        # Field checks read alike in the synth and kernel loaders (formats/kernel.py): each names its own field and message.
         value = self.string(obj, key, path) if required else self.string(obj, key, path, default=allowed[0])
         if value not in allowed:
             raise self.err(path + (key,), f"unknown `{key}` {value!r} (known: {', '.join(allowed)})")

@@ -9,7 +9,7 @@ import pytest
 
 from esso_ngs.errors import SpecError
 from esso_ngs.fsutil import atomic_write_text
-from esso_ngs.spec import (HintCandidate, HoleHints, canonical_json, hints_to_json, load_hints, load_kernel,
+from esso_ngs.formats import (HintCandidate, HoleHints, canonical_json, hints_to_json, load_hints, load_kernel,
                            load_spec, load_synth, model_hash, sha256_of, synth_hash, write_hints)
 
 Write = Callable[[str, Any], Path]

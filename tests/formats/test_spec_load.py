@@ -11,9 +11,9 @@ import pytest
 from esso_ngs.errors import SpecError
 from esso_ngs.lang.evaluate import evaluate
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.spec import IntType, discover_specs, fill_kernel_raw, load_spec
-from esso_ngs.spec.kernel import kernel_from_yaml
-from esso_ngs.spec.yamlload import LoadedYaml
+from esso_ngs.formats import IntType, discover_specs, fill_kernel_raw, load_spec
+from esso_ngs.formats.kernel import kernel_from_yaml
+from esso_ngs.formats.yamlload import LoadedYaml
 
 Write = Callable[[str, Any], Path]
 

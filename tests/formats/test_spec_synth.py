@@ -8,7 +8,7 @@ import pytest
 
 from esso_ngs.errors import SpecError
 from esso_ngs.lang.expr import Const, EnumLit, Op, Var
-from esso_ngs.spec import Penalties, StyleProfile, load_kernel, load_synth
+from esso_ngs.formats import Penalties, StyleProfile, load_kernel, load_synth
 
 Write = Callable[[str, Any], Path]
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from esso_ngs.errors import SpecError
-from esso_ngs.spec import load_spec
+from esso_ngs.formats import load_spec
 
 MALFORMED = Path(__file__).resolve().parents[2] / "benchmarks" / "specs_malformed"
 

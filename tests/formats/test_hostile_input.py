@@ -6,9 +6,9 @@ import yaml
 
 from esso_ngs.errors import SpecError
 from esso_ngs.limits import MAX_DOCUMENT_DEPTH, MAX_DOCUMENT_NODES
-from esso_ngs.spec.ir import dump_kernel_yaml
-from esso_ngs.spec.jsonload import load_json_text
-from esso_ngs.spec.yamlload import load_yaml_text
+from esso_ngs.formats.ir import dump_kernel_yaml
+from esso_ngs.formats.jsonload import load_json_text
+from esso_ngs.formats.yamlload import load_yaml_text
 
 
 def _refused(load, text: str) -> str:
