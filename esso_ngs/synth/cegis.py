@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Generator, Mapping, Sequence
 
 from ..limits import rss_bytes
-from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
+from ..grammar import CompiledGrammar, check_term, grammar_for_hole, style_metrics
 from ..lang.batched import batch_value, to_array
 from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
@@ -370,7 +370,7 @@ class _HintWork:
             if env is not None and not ctx.examples.passes({ctx.hole_id: to_array(batch_value(n.term, env),
                                                                                    env.size)}):
                 continue  # fails a counterexample learned since the neighbourhood was evaluated
-            if not ctx.g.check(n.term).ok:
+            if not check_term(ctx.g, n.term).ok:
                 continue
             first = False
             self.tried.add(text)
@@ -416,7 +416,7 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     if term is None:
         return HintUse(rank, hint.term, "syntax-error", "not an S-expression term")
     # Checks already recorded on the candidate are not made again (issue 13).
-    membership = hint.checks.membership_in(ctx.g) or ctx.g.check(term)
+    membership = hint.checks.membership_in(ctx.g) or check_term(ctx.g, term)
     text = hint.term
     if not membership.ok:
         ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: not in the grammar")
