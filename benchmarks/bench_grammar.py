@@ -12,6 +12,7 @@ included), in = parsed terms of the language, out = parsed terms outside it
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -93,9 +94,10 @@ def main(argv: list[str] | None = None) -> int:
             ins = [m.term for m in results if m.ok]
             outs = [m.term for m in results if not m.ok and m.term is not None]
             third = args.seconds_per_grammar / 3
-            mix_s = rate(g.check, terms, third)  # text: parsing included
-            in_s = rate(g.check, ins, third)  # parsed terms in the language
-            out_s = rate(g.check, outs, third)  # parsed terms outside: explanation included
+            check = functools.partial(check_term, g)
+            mix_s = rate(check, terms, third)  # text: parsing included
+            in_s = rate(check, ins, third)  # parsed terms in the language
+            out_s = rate(check, outs, third)  # parsed terms outside: explanation included
             name = f"{spec.name}:{hole.hole_id}"
             shown = " ".join(str(c) for c in counts[1:])
             print(f"{name:<36} {compile_ms:>6.1f}ms {n_in:>3}/{len(terms) - n_in:<3} {mix_s:>7.0f} "
