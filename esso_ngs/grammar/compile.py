@@ -21,7 +21,7 @@ from ..lang.sexpr import TermSyntaxError, parse_term
 from ..formats.model import GrammarSpec, StyleProfile
 from . import analysis
 from .diagnostic import Diagnostic
-from .rules import Rule, make_rule
+from .rules import Head, Rule, make_rule
 from .sorts import infer_sorts
 
 # One `variables` argument in hashable form: (name, sort or "") pairs, sorted.
@@ -50,7 +50,7 @@ class CompiledGrammar:
     unsorted: tuple[str, ...]
     # Static facts (see analysis.py).
     closure: Mapping[str, tuple[str, ...]]
-    index: Mapping
+    index: Mapping[str, Mapping[Head, tuple[Rule, ...]]]
     # Unit chains A -> ... -> B for derivations, precomputed: a membership check
     # builds one derivation per accepted term and must stay cheap.
     unit_chains: Mapping[tuple[str, str], tuple[str, ...]]
