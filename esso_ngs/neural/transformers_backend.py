@@ -198,10 +198,10 @@ class TransformersBackend(InProcessBackend):
                      decode: Callable[[Any], T]) -> T:
         """`decode(stepper)` over `rows` rows continuing the prompt cache `base` (batch 1):
         with the prompt's KV shared by the rows where the model allows it (see
-        shared_prefix.py), else over a copy of it per row. A decode is deterministic
+        shared_prompt_torch.py), else over a copy of it per row. A decode is deterministic
         given its seeds, so a batch that finds sharing unsupported is simply redone."""
         if rows > 1 and _SHARED_OK.get(id(model), True):
-            from .shared_prefix import SharedPromptUnsupported
+            from .shared_prompt_torch import SharedPromptUnsupported
             try:
                 return decode(_SharedPromptStepper(model, base, prompt_len, device))
             except SharedPromptUnsupported:
@@ -224,7 +224,7 @@ class TransformersBackend(InProcessBackend):
 
 
 class _SharedPromptStepper:
-    """Rows continuing one prompt whose KV cache is shared, not copied (shared_prefix.py)."""
+    """Rows continuing one prompt whose KV cache is shared, not copied (shared_prompt_torch.py)."""
 
     def __init__(self, model: Any, prompt_cache: Any, prompt_len: int, device: str) -> None:
         from transformers import DynamicCache
@@ -238,14 +238,14 @@ class _SharedPromptStepper:
 
     def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
         import torch
-        from . import shared_prefix
+        from . import shared_prompt_torch
         y = torch.tensor([list(t) for t in tokens], device=self.device)
         rows, k = y.shape
-        position_ids = shared_prefix.positions(self.prompt_len, self.generated, rows, k, self.device)
-        with torch.no_grad(), shared_prefix.shared_prompt(self.model, self.prompt_cache):
+        position_ids = shared_prompt_torch.positions(self.prompt_len, self.generated, rows, k, self.device)
+        with torch.no_grad(), shared_prompt_torch.shared_prompt(self.model, self.prompt_cache):
             out = self.model(y, use_cache=True, position_ids=position_ids, **{self.cache_kw: self.cache})
-            if shared_prefix.calls() == 0:  # the model never asked the attention interface: its
-                raise shared_prefix.SharedPromptUnsupported("attention not dispatched")  # output is wrong
+            if shared_prompt_torch.calls() == 0:  # the model never asked the attention interface: its
+                raise shared_prompt_torch.SharedPromptUnsupported("attention not dispatched")  # output is wrong
         self.cache = _out_cache(out)
         self.generated += k
         logits = out.logits.float().cpu().numpy()
