@@ -122,7 +122,7 @@ def test_mlx_shared_prompt_matches_widened_caches(tiny_model_dir: Path) -> None:
             rows = 2
     assert all(c.calls == 4 for c in caches)
 
-    lark = grammar_for_hole(load_spec(FEE), "fee_expr").bounded_lark_text()
+    lark = bounded_lark_text(grammar_for_hole(load_spec(FEE), "fee_expr"))
     settings = SampleSettings(n=4, temperature=1.2, seed=3, max_tokens=40)
     shared = mb.sample(PROMPT, settings, lark)
     assert mb.stats.extra["shared_prompt_kv"] is True
