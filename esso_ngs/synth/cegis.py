@@ -22,11 +22,12 @@ arriving hint (one verifier call) is not capped: it is how an exact hint wins.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import heapq
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Generator, Mapping, Sequence
+from typing import Callable, Generator, Iterator, Mapping, Sequence
 
 from ..limits import rss_bytes
 from ..grammar import CompiledGrammar, check_term, grammar_for_hole, style_metrics
@@ -135,14 +136,31 @@ class _Hole:
     start: float
     on_update: OnUpdate | None = None
     best: _Best | None = None
-    hint_time: float = 0.0  # seconds spent on repair and guided enumeration
+    hint_time: float = 0.0  # seconds spent on repair and guided enumeration, finished steps
+    guiding_since: float | None = None  # when the repair or guided step in progress began
     within_level: Callable[[], None] | None = None  # called now and then inside a long main level
     next_poll: float = 0.0
 
     @property
+    def guidance_s(self) -> float:
+        """Seconds spent on repair and guided enumeration, the step in progress included."""
+        running = time.perf_counter() - self.guiding_since if self.guiding_since is not None else 0.0
+        return self.hint_time + running
+
+    @property
     def main_time(self) -> float:
         """Seconds the cost-ordered search (and hint verification) has had."""
-        return time.perf_counter() - self.start - self.hint_time
+        return time.perf_counter() - self.start - self.guidance_s
+
+    @contextlib.contextmanager
+    def guiding(self) -> Iterator[None]:
+        """Count the time inside as guidance (repair or guided enumeration)."""
+        self.guiding_since = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.hint_time += time.perf_counter() - self.guiding_since
+            self.guiding_since = None
 
     def bound(self) -> int | None:
         """Only terms of at most this cost can improve on the answer in hand."""
@@ -170,7 +188,7 @@ class _Hole:
 
     def guidance_allowed(self) -> bool:
         return not self.options.guided_cap or \
-            self.hint_time < GUIDED_ALLOWANCE_S + GUIDED_SHARE * self.main_time
+            self.guidance_s < GUIDED_ALLOWANCE_S + GUIDED_SHARE * self.main_time
 
     def verify(self, term: Expr, text: str) -> tuple[bool, bool]:
         """Verify a candidate: (accepted, a counterexample joined the examples)."""
@@ -324,12 +342,9 @@ class _HintWork:
         repair them (the guided enumeration waits for the level's end)."""
         self.poll()
         while self.to_repair and self.ctx.best is None and self.ctx.guidance_allowed():
-            t = time.perf_counter()
-            try:
+            with self.ctx.guiding():
                 rank, term = self.to_repair.pop(0)
                 self._repair(rank, term)
-            finally:
-                self.ctx.hint_time += time.perf_counter() - t
 
     def step(self) -> None:
         """Repair and guided enumeration, as long as the cap allows."""
@@ -337,15 +352,12 @@ class _HintWork:
         # Once a term is verified, only the cost-ordered search can improve on it usefully:
         # it must examine every cheaper term anyway to prove minimality.
         while ctx.best is None and ctx.guidance_allowed() and ctx.budget.exceeded() is None:
-            t = time.perf_counter()
-            try:
+            with ctx.guiding():
                 if self.to_repair:
                     rank, term = self.to_repair.pop(0)
                     self._repair(rank, term)
                 elif not self._guided_level():
                     return
-            finally:
-                ctx.hint_time += time.perf_counter() - t
 
     def _repair(self, rank: int, hint: Expr) -> None:
         ctx = self.ctx
@@ -389,7 +401,8 @@ class _HintWork:
                 env = ctx.examples.env()
 
     def _guided_level(self) -> bool:
-        """One level of the guided enumeration; False when there is nothing to do."""
+        """The guided enumeration up to its next pause (a level's end, or the cap); False when
+        there is nothing to do."""
         ctx = self.ctx
         if not ctx.options.use_guidance or not self.hints:
             return False
@@ -459,9 +472,9 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         def should_stop(built: int) -> bool:
             if budget.exceeded(built - counted[0]) is not None:
                 return True
-            if guided:  # a guided level may overrun the cap; past twice the cap it is cut short
+            if guided:  # it pauses at the cap (below); a stretch without a term to pause at ends at twice it
                 return ctx.options.guided_cap and \
-                    ctx.hint_time > 2 * (GUIDED_ALLOWANCE_S + GUIDED_SHARE * ctx.main_time)
+                    ctx.guidance_s > 2 * (GUIDED_ALLOWANCE_S + GUIDED_SHARE * ctx.main_time)
             now = time.perf_counter()
             if ctx.within_level is not None and now >= ctx.next_poll:
                 ctx.next_poll = now + POLL_S
@@ -522,6 +535,8 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                     break
                 continue
             entry = item
+            if guided and not ctx.guidance_allowed():
+                yield  # past the cap within a level: the cost-ordered search goes on, this resumes later
             cost = entry.cost(nesting)
             if bound is not None and cost > bound:
                 continue

@@ -111,3 +111,33 @@ def test_seeded_hint_subterm_is_a_cheap_atom_for_the_guided_search() -> None:
     hole = synthesize(spec, {"chargeable": [Hint("(- amount free_allowance)")]}, options).hole("chargeable")
     assert hole.status == "solved" and hole.found_by == "guided enumeration"
     assert hole.candidates < plain.candidates / 2, (hole.candidates, plain.candidates)
+
+
+def test_useless_hints_get_no_more_than_the_guidance_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Repair and guided enumeration of useless hints are held to GUIDED_ALLOWANCE_S +
+    GUIDED_SHARE of the search's time, the step in progress counted (a guided level
+    pauses at the cap). A fake clock makes time deterministic: 1 ms per reading, and
+    5 ms per term the enumerators yield (their work)."""
+    import types
+    from esso_ngs.synth import cegis
+
+    ticks = [0.0]
+
+    def clock() -> float:
+        ticks[0] += 0.001
+        return ticks[0]
+
+    class Working(cegis.Enumerator):
+        def terms(self):  # type: ignore[no-untyped-def]
+            for item in super().terms():
+                ticks[0] += 0.005
+                yield item
+
+    monkeypatch.setattr(cegis, "time", types.SimpleNamespace(perf_counter=clock))
+    monkeypatch.setattr(cegis, "Enumerator", Working)
+    spec = load_spec(spec_path("dyn_fee").parents[1] / "specs_hard" / "dyn_fee_hole.yaml")
+    garbage = [Hint("(+ 0 0)"), Hint("(safe_div (safe_div (safe_div 1 1) 1) 1)"), Hint("(* base_bps 3)")]
+    hole = synthesize(spec, {"fee_expr": garbage}, SynthOptions(timeout_ms=20_000)).hole("fee_expr")
+    assert hole.guidance_s > 0.2  # the hints were repaired and guided a search
+    cap = cegis.GUIDED_ALLOWANCE_S + cegis.GUIDED_SHARE * (hole.time_s - hole.guidance_s)
+    assert hole.guidance_s <= cap + 0.05, (hole.guidance_s, cap)
