@@ -126,6 +126,7 @@ def solve_invariant(problem: SygusProblem, task: InvTask, run: Run) -> tuple[str
         if text in undecided:
             return None
         learned = unknown = refuted = False
+        res.last_candidate = text
         for kind, formula in vcs(term):
             status, cex, _ = check_formula(formula, sorts, run.options.z3_timeout_ms, run.deadline)
             res.z3_calls += 1

@@ -90,10 +90,13 @@ def _solve_all(run: Run) -> tuple[str, str]:
                 status, reason = "timeout", "time limit reached"
                 break
             run.deadline = now + left * share
+            # Logged as running first: a caller that cuts the search short sees where it was.
+            entry = {"functions": list(comp), "strategy": name, "share_s": round(left * share, 3),
+                     "spent_s": None, "outcome": "running"}
+            run.result.strategies.append(entry)
             status, terms, reason = strategy(run, funs, cidx)
             spent = time.perf_counter() - now
-            run.result.strategies.append({"functions": list(comp), "strategy": name, "share_s": round(left * share, 3),
-                                          "spent_s": round(spent, 3), "outcome": status})
+            entry.update(spent_s=round(spent, 3), outcome=status)
             run.log(f"{', '.join(comp)}: {name} ({left * share:.1f} s): {status} in {spent:.2f} s"
                     + (f": {reason}" if reason and status != "solved" else ""))
             if status in ("solved", "infeasible"):
