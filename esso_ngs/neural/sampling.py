@@ -3,7 +3,7 @@
 Every candidate is the one candidate record (`verify.candidate.Candidate`): the
 term parsed once from the model's text, its canonical S-expression, how many
 samples produced it, the best model log-probability among them and its grammar
-check (`grammar.check`, also for constrained samples: the mask is trusted only as
+check (`grammar.check_term`, also for constrained samples: the mask is trusted only as
 far as it is checked), recorded so that no later layer checks it again.
 Samples that hit the token limit are incomplete: they are dropped and counted,
 never turned into candidates.
@@ -13,22 +13,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from typing import Any
 
+from ..grammar import CompiledGrammar, bounded_lark_text, check_term
 from ..lang.expr import Expr
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
 from ..verify.candidate import Candidate, Checks, rank
 from .backend import Backend, Prompt, Sample, SampleSettings
 from .cache import SampleCache, sample_key, text_sha
 from .progress import Event, Progress, emit
-
-
-class GrammarLike(Protocol):
-    """What sampling needs of a compiled grammar (esso_ngs.grammar.CompiledGrammar)."""
-
-    def bounded_lark_text(self, max_nodes: int | None = None, max_nesting: int | None = None) -> str: ...
-
-    def check(self, term: Any) -> Any: ...
 
 
 # ---------------------------------------------------------------- parsing free text
@@ -152,7 +145,7 @@ class HoleSamples:
         return out
 
 
-def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> tuple[list[Candidate], dict[str, int]]:
+def aggregate(samples: list[Sample], grammar: CompiledGrammar | None, mode: str) -> tuple[list[Candidate], dict[str, int]]:
     """Distinct candidates (ranked) and counters from raw samples."""
     by_term: dict[str, Candidate] = {}
     counts = {"token_limit": 0, "unparsable": 0, "errors": 0, "in_grammar": 0}
@@ -174,7 +167,7 @@ def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> 
             c = by_term.get(term)
             if c is None:
                 # The one grammar check of this term: recorded for the tiers and the synthesizer.
-                checks = Checks() if grammar is None else Checks(membership=grammar.check(expr), grammar=grammar)
+                checks = Checks() if grammar is None else Checks(membership=check_term(grammar, expr), grammar=grammar)
                 c = by_term[term] = Candidate(term, count=0, first_seen=index, logprob=s.logprob, checks=checks,
                                               expr=expr)
             elif s.logprob is not None and (c.logprob is None or s.logprob > c.logprob):
@@ -186,7 +179,7 @@ def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> 
 
 
 # ---------------------------------------------------------------- one hole
-def _sample_reporter(progress: Progress | None, grammar: GrammarLike | None,
+def _sample_reporter(progress: Progress | None, grammar: CompiledGrammar | None,
                      mode: str) -> Progress | None:
     """Turns a backend's raw `sample` events into events people and the anytime
     search can use: the sample's (first) term, canonical, and whether it is in
@@ -203,7 +196,7 @@ def _sample_reporter(progress: Progress | None, grammar: GrammarLike | None,
         terms = [] if raw.hit_token_limit or raw.finish == "error" else sample_terms(raw, mode)
         term = terms[0] if terms else None
         if term is not None and term not in memo:
-            memo[term] = True if grammar is None else bool(grammar.check(term).ok)
+            memo[term] = True if grammar is None else bool(check_term(grammar, term).ok)
         progress(Event("sample", event.hole_id, {
             "index": event.data.get("index"), "term": term, "in_grammar": memo.get(term) if term else None,
             "tokens": raw.tokens, "finish": raw.finish, "seconds": raw.gen_time_s, "logprob": raw.logprob}))
@@ -211,7 +204,7 @@ def _sample_reporter(progress: Progress | None, grammar: GrammarLike | None,
     return report
 
 
-def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, grammar: GrammarLike | None,
+def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, grammar: CompiledGrammar | None,
                 *, constrained: bool = True, cache: SampleCache | None = None,
                 max_nodes: int | None = None, max_nesting: int | None = None,
                 on_event: Progress | None = None) -> HoleSamples:
@@ -225,7 +218,7 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
     """
     constraint_text: str | None = None
     if constrained and grammar is not None and backend.supports_constraints:
-        constraint_text = grammar.bounded_lark_text(max_nodes=max_nodes, max_nesting=max_nesting)
+        constraint_text = bounded_lark_text(grammar, max_nodes=max_nodes, max_nesting=max_nesting)
     key = ""
     samples: list[Sample] | None = None
     if cache is not None:
