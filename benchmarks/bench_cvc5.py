@@ -422,13 +422,43 @@ def suite_markdown(rows: list[Row], limit: float, header: str, wall: float) -> s
     return "\n".join(out) + "\n"
 
 
+def code_state() -> str:
+    """The commit benchmarked, and whether the work tree differs from it."""
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+        except OSError:
+            return ""
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    branch = git("rev-parse", "--abbrev-ref", "HEAD")
+    dirty = " with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return f"{branch + ' at ' if branch else ''}{head}{dirty}"
+
+
+def load_summary(samples: list[float]) -> str:
+    """1-minute load averages sampled before each problem: min / median / max."""
+    if not samples:
+        return "not measured"
+    return (f"1-min load average {min(samples):.1f} / {statistics.median(samples):.1f} / {max(samples):.1f} "
+            f"(min / median / max over the run) on {os.cpu_count()} cores, benchmark niceness {os.nice(0)}")
+
+
+def over_budget_rows(rows: list[Row], limit: float, share: float = 0.05) -> list[str]:
+    """The problems where esso-ngs's process ran past the limit by more than `share`."""
+    return [f"{r.problem} ({r.esso_time_s:.2f} s, {100 * overshoot(r, limit):.1f}%)"
+            for r in rows if overshoot(r, limit) > share]
+
+
 def run_suite(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     items = [(t, p, s) for t, p, s in read_manifest(args.suite)
              if (not args.only or any(x in p.name for x in args.only)) and (not args.tracks or t in args.tracks)]
     rows: list[Row] = []
+    loads: list[float] = []
+    code = code_state()
     with tempfile.TemporaryDirectory(prefix="esso-cvc5-") as tmpname:
         for track, path, src in items:
+            loads.append(os.getloadavg()[0])
             row = bench_sl(path, args.limit, Path(tmpname))
             row.problem = src
             row.extra["track"] = track
@@ -436,15 +466,20 @@ def run_suite(args: argparse.Namespace) -> int:
             rows.append(row)
             print(f"{track:8} {src:60} {progress_line(row)} {row.esso_size or ''}", flush=True)
     wall = time.perf_counter() - start
+    over = over_budget_rows(rows, args.limit)
+    name_opt = f" --name {args.name}" if args.name != "sygus_public" else ""
     header = (f"# Public SyGuS problems: cvc5 vs esso-ngs\n\n"
               f"Run {datetime.date.today().isoformat()} with `python benchmarks/bench_cvc5.py --suite DIR "
-              f"--limit {args.limit:g}`{' --tracks ' + ' '.join(args.tracks) if args.tracks else ''} on {machine()}, "
-              f"DIR written by `benchmarks/extract_sygus.py` from the selection in `benchmarks/sygus_public.txt` "
-              f"({len(rows)} problems run). Time limit {args.limit:g} s per problem and tool, one process each; "
-              f"times are wall-clock with process start-up (the machine is shared: timings are noisy). "
+              f"--limit {args.limit:g}{name_opt}`{' --tracks ' + ' '.join(args.tracks) if args.tracks else ''} "
+              f"on {machine()}, DIR written by `benchmarks/extract_sygus.py` from the selection in "
+              f"`benchmarks/{args.name}.txt` ({len(rows)} problems run). Code: {code}. "
+              f"Machine load: {load_summary(loads)}. Time limit {args.limit:g} s per problem and tool, one process "
+              f"each; times are wall-clock with process start-up (the machine is shared: timings are noisy). "
               f"Every answer re-verified: Z3 on the constraints (both tools), and esso-ngs's answers also by "
-              f"cvc5's SMT solver. Size: AST nodes. Overshoot: esso-ngs's process wall time past the limit.")
-    report(suite_markdown(rows, args.limit, header, wall), rows, "sygus_public", args.no_write)
+              f"cvc5's SMT solver. Size: AST nodes. Overshoot: esso-ngs's process wall time past the limit "
+              f"(its `--timeout-ms` is the limit, counted from the process start). Runs over 5%: "
+              f"{'; '.join(over) if over else 'none'}.")
+    report(suite_markdown(rows, args.limit, header, wall), rows, args.name, args.no_write)
     return 0
 
 
@@ -483,6 +518,9 @@ def main() -> int:
     ap.add_argument("--suite", type=Path, metavar="DIR",
                     help="run the public problems extracted into DIR by extract_sygus.py instead")
     ap.add_argument("--tracks", nargs="*", default=[], help="with --suite: only these tracks (clia, inv, general)")
+    ap.add_argument("--name", default="sygus_public",
+                    help="with --suite: the selection's name (benchmarks/NAME.txt), and the results written "
+                         "to benchmarks/results/NAME.{md,csv} (default sygus_public)")
     ap.add_argument("--no-write", action="store_true", help="print only, do not write benchmarks/results")
     args = ap.parse_args()
     if args.suite:

@@ -9,30 +9,29 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
+import time
 from pathlib import Path
 
+from .. import clock, interrupts
 from ..errors import UserError
 from ..fsutil import atomic_write_text, locked_output_dir
 from ..formats import discover_specs, load_spec
-from ..sygus import SolveOptions, check, format_solution, load_problem, read_solutions, solve, write_exports
+from ..sygus import (SolveOptions, SolveResult, SygusProblem, check, format_solution, load_problem, read_solutions,
+                     solve, write_exports)
+from ..sygus.common import Trace
 
 DEFAULT_TIMEOUT_MS = 60_000
-# Kept from the budget for printing the answer and the interpreter's exit (0.5-1.5 s
-# measured on a heavily loaded 2-core machine).
+# The budget counts from the process start (`clock`). The search ends this much before
+# the budget does, leaving time to print the answer and for the interpreter's exit
+# (0.5-1.5 s measured on a heavily loaded 2-core machine)...
 OUTPUT_RESERVE_S = 0.5
 OUTPUT_RESERVE_SHARE = 0.03
-
-
-def process_age_s() -> float:
-    """Seconds since this process started (0 where /proc is not there)."""
-    try:
-        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
-    except (OSError, ValueError, IndexError):
-        return 0.0
+# ...and should a step overrun it (a Z3 query or a numpy call that does not look at
+# the clock), an alarm cuts the search this much before the budget ends and the best
+# partial state is reported.
+ALARM_RESERVE_S = 0.2
+ALARM_RESERVE_SHARE = 0.01
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -82,25 +81,54 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_synth_parser(sub: argparse._SubParsersAction) -> None:
+    """`esso-ngs synth FILE.sl`: the CLI routes .sl files here before the ESSO pipeline
+    (and its models) is imported; the ESSO-only options of `synth` are refused (main.py)."""
+    p = sub.add_parser("synth", help="solve a SyGuS-IF file (0 solved, 1 not, 2 bad input)")
+    add_solve_arguments(p)
+    p.set_defaults(func=run_sl)
+
+
+def solve_deadlines(timeout_ms: int, start: float) -> tuple[float, float]:
+    """(when the search must end, when the alarm cuts it), as `time.perf_counter()`
+    values, for a budget of `timeout_ms` counted from `start`."""
+    budget_s = timeout_ms / 1000
+    end = start + budget_s
+    return (end - OUTPUT_RESERVE_S - OUTPUT_RESERVE_SHARE * budget_s,
+            end - ALARM_RESERVE_S - ALARM_RESERVE_SHARE * budget_s)
+
+
+def solve_within(problem: SygusProblem, timeout_ms: int, seed: int, trace: Trace | None) -> SolveResult:
+    """`solve` within a budget counted from the command's start (`clock.command_start`).
+    The solver watches its own deadline; the alarm is the guarantee for a step that
+    does not, and ends the search with status `timeout` and what was found so far."""
+    search_end, alarm_at = solve_deadlines(timeout_ms, clock.command_start())
+    result = SolveResult("unknown")
+    started = time.perf_counter()
+    try:
+        with interrupts.Budget(max(0.001, alarm_at - started)) as alarm:
+            alarm.phase = "solving"
+            return solve(problem, SolveOptions(timeout_s=max(0.05, search_end - started), seed=seed), trace, result)
+    except interrupts.BudgetExceeded:
+        result.status, result.time_s = "timeout", time.perf_counter() - started
+        last = f"; last candidate checked: {result.last_candidate}" if result.last_candidate else ""
+        result.reason = f"time limit reached (the alarm stopped a step that overran the deadline){last}"
+        if trace:
+            trace(f"alarm: {result.reason}")
+        return result
+
+
 def run_sl(args: argparse.Namespace) -> int:
     """Solve a .sl file; also what `esso-ngs synth FILE.sl` runs."""
-    if getattr(args, "hints", None):
-        raise UserError("--hints applies to ESSO specs, not to SyGuS-IF files")
     problem = load_problem(args.spec)
     timeout_ms = args.timeout_ms or DEFAULT_TIMEOUT_MS
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     for note in problem.notes:
         if trace:
             trace(f"note: {note}")
-    # The budget covers the whole command: when this process was started for it (its
-    # command line names the file), what start-up and reading took is taken off; a
-    # little is kept for writing the answer.
-    started_for_it = args.spec in sys.argv[1:]
-    reserve = OUTPUT_RESERVE_S + OUTPUT_RESERVE_SHARE * timeout_ms / 1000 if started_for_it else 0.0
-    budget_s = max(0.05, timeout_ms / 1000 - (process_age_s() if started_for_it else 0.0) - reserve)
     # With --output, the folder is held for the run (a second run into it fails at once).
     with locked_output_dir(args.output) if args.output else contextlib.nullcontext():
-        result = solve(problem, SolveOptions(timeout_s=budget_s, seed=args.seed), trace)
+        result = solve_within(problem, timeout_ms, args.seed, trace)
         solution = format_solution(problem, result.terms) if result.solved else None
         record = {"file": args.spec, "status": result.status, "solution": solution, "reason": result.reason,
                   "time_s": round(result.time_s, 4), "timeout_s": timeout_ms / 1000, "rounds": result.rounds,

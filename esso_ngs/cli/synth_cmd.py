@@ -11,7 +11,7 @@ from ..errors import UserError
 from .. import interrupts
 from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
 from ..fsutil import atomic_write_text, locked_output_dir
-from ..pipeline.extension import hints_requested, load_extension
+from ..pipeline.extension import load_extension
 from ..pipeline.hintsfile import ranked_hints
 from ..pipeline.host import BackgroundHints, HostHints, hints_in_background
 from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_notes_hints
@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Enumerative CEGIS with Z3: the cheapest term of each hole's grammar "
                                    "that verifies, optionally guided by ranked hints.")
     p.add_argument("spec", help="X_hole.yaml (its .synth.json and X_ref.yaml are found beside it), "
-                                "or a SyGuS-IF problem FILE.sl")
+                                "or a SyGuS-IF problem FILE.sl (routed to `sygus solve` by cli/main.py)")
     p.add_argument("--hints", metavar="FILE", help="an esso-llm-hints/v1 file for this spec")
     p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms)")
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
@@ -111,11 +111,6 @@ def summary(result: SynthResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if str(args.spec).endswith(".sl"):  # a SyGuS-IF problem: the SyGuS solver answers it
-        if hints_requested(args):
-            raise UserError("--neural-hints/--model work on ESSO specs (X_hole.yaml), not on SyGuS-IF problems")
-        from .sygus_cmd import run_sl
-        return run_sl(args)
     ext = load_extension()
     neural = ext.configure(args)
     if neural and args.hints:

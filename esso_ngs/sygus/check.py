@@ -70,13 +70,13 @@ def check(problem: SygusProblem, terms: Mapping[str, Expr], timeout_ms: int = 50
     out = CheckResult("valid")
     shared = _SharedApps.build(problem, terms)
     for i, c in instantiate(problem, terms, indices):
-        limit = timeout_ms if deadline is None else min(timeout_ms, int((deadline - time.perf_counter()) * 1000))
+        limit = z3_limit_ms(timeout_ms, deadline)
         if limit <= 0:
             unknown.append("time limit reached")
             break
         status, cex, reason = shared.check(problem.constraints[i], c, limit) if shared else ("unknown", None, "")
-        if status == "unknown":
-            status, cex, reason = check_formula(c, sorts, limit)
+        if status == "unknown":  # the fallback gets what is left, not a second full limit
+            status, cex, reason = check_formula(c, sorts, timeout_ms, deadline)
         if status == "invalid":
             assert cex is not None
             out.status = "invalid"
@@ -138,9 +138,18 @@ class _SharedApps:
             self.solver.pop()
 
 
-def check_formula(c: Expr, sorts: Mapping[str, str], timeout_ms: int = 5000
+def z3_limit_ms(cap_ms: int, deadline: float | None) -> int:
+    """The time limit of one Z3 call: `cap_ms`, but never past the `deadline` (a
+    `time.perf_counter()` value; None: no deadline). 0 or less: no time is left."""
+    if deadline is None:
+        return cap_ms
+    return min(cap_ms, int((deadline - time.perf_counter()) * 1000))
+
+
+def check_formula(c: Expr, sorts: Mapping[str, str], timeout_ms: int = 5000, deadline: float | None = None
                   ) -> tuple[str, Assignment | None, str]:
-    """("valid" | "invalid" | "unknown", counterexample, reason) for a closed-over-vars formula."""
+    """("valid" | "invalid" | "unknown", counterexample, reason) for a closed-over-vars formula.
+    Each query (integers, then bit-vectors) gets `z3_limit_ms(timeout_ms, deadline)`."""
     names = sorted(free_vars(c))
     missing = [n for n in names if n not in sorts]
     if missing:
@@ -148,8 +157,11 @@ def check_formula(c: Expr, sorts: Mapping[str, str], timeout_ms: int = 5000
     bounds: dict[str, tuple[int | None, int | None]] = {}
 
     def attempt(width: int | None) -> tuple[bool, tuple[str, Assignment | None, str], str]:
-        out = (_int_check(c, names, sorts, timeout_ms) if width is None
-               else _bv_check(c, names, sorts, bounds, width, timeout_ms))  # type: ignore[arg-type]
+        limit = z3_limit_ms(timeout_ms, deadline)
+        if limit <= 0:
+            return False, ("unknown", None, "time limit reached"), "time limit reached"
+        out = (_int_check(c, names, sorts, limit) if width is None
+               else _bv_check(c, names, sorts, bounds, width, limit))  # type: ignore[arg-type]
         return out[0] != "unknown", out, out[2]
 
     def width_for() -> int | None:

@@ -10,7 +10,7 @@ from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
 from ..formats.model import StyleProfile
 from ..synth.enumerate import Limits
-from .check import CheckResult, check
+from .check import CheckResult, check, z3_limit_ms
 from .examples import apps_in
 from .problem import SygusProblem, SynthFun
 
@@ -59,8 +59,7 @@ class Run:
 
     def z3_ms(self) -> int:
         """A Z3 time limit that ends by the deadline (at least 1 ms)."""
-        left = int((self.deadline - time.perf_counter()) * 1000)
-        return max(1, min(self.options.z3_timeout_ms, left))
+        return max(1, z3_limit_ms(self.options.z3_timeout_ms, self.deadline))
 
     def check(self, terms: Mapping[str, Expr], cidx: Sequence[int]) -> CheckResult:
         """`check.check` of candidate terms within the deadline, counted."""

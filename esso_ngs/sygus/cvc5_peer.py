@@ -112,7 +112,8 @@ def smt_check_text(path: str | Path, solution: str) -> str:
             lines.append(f"(declare-const {sym(cmd.body[0])} {show(cmd.body[1])})")
             lines.append(f"(declare-const {sym(cmd.body[0])}! {show(cmd.body[1])})")
         elif cmd.head in ("constraint", "assume"):
-            term = cmd.text.strip()[len(cmd.head) + 1:-1].strip()
+            # `( constraint ...)` is legal too: drop the parentheses, then the head.
+            term = cmd.text.strip()[1:-1].strip()[len(cmd.head):].strip()
             (goals if cmd.head == "constraint" else lines).append(term if cmd.head == "constraint"
                                                                    else f"(assert {term})")
         elif cmd.head == "inv-constraint":

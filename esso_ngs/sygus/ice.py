@@ -111,7 +111,7 @@ def solve_invariant(problem: SygusProblem, task: InvTask, run: Run) -> tuple[str
 
     # Seed one state of pre and one violating post: the first candidates then already split them.
     for kind, formula in (("pos", Op("not", (task.pre,))), ("neg", task.post)):
-        status, cex, _ = check_formula(formula, sorts, run.z3_ms())
+        status, cex, _ = check_formula(formula, sorts, run.options.z3_timeout_ms, run.deadline)
         res.z3_calls += 1
         if status == "invalid" and cex is not None:
             s = ex.state(cex, task.state)
@@ -126,8 +126,9 @@ def solve_invariant(problem: SygusProblem, task: InvTask, run: Run) -> tuple[str
         if text in undecided:
             return None
         learned = unknown = refuted = False
+        res.last_candidate = text
         for kind, formula in vcs(term):
-            status, cex, _ = check_formula(formula, sorts, run.z3_ms())
+            status, cex, _ = check_formula(formula, sorts, run.options.z3_timeout_ms, run.deadline)
             res.z3_calls += 1
             if status == "unknown":
                 unknown = True

@@ -190,6 +190,7 @@ class _Checker:
     def check(self, run: Run, tree: Expr) -> tuple[str, list[dict[str, Value]]]:
         """("valid" | "invalid" | "unknown", counterexamples) of a tree over the declared variables."""
         run.result.z3_calls += 1
+        run.result.last_candidate = to_sexpr(tree)
         solver = z3.Solver()
         solver.add(self.r == to_z3(tree, self.env))
         status, cexes = "valid", []

@@ -49,9 +49,12 @@ from .unify import condition_nonterminal, solve_unify
 __all__ = ["SolveOptions", "SolveResult", "solve"]
 
 
-def solve(problem: SygusProblem, options: SolveOptions = SolveOptions(), trace: Trace | None = None) -> SolveResult:
+def solve(problem: SygusProblem, options: SolveOptions = SolveOptions(), trace: Trace | None = None,
+          result: SolveResult | None = None) -> SolveResult:
+    """Solve within `options.timeout_s`. `result` (default a new one) is filled as the
+    search goes: a caller that cuts the search short reads the best partial state there."""
     start = time.perf_counter()
-    result = SolveResult("unknown")
+    result = result if result is not None else SolveResult("unknown")
     run = Run(problem, options, start + options.timeout_s, result, trace or (lambda _m: None))
     status, reason = _solve_all(run)
     result.status, result.reason = status, reason
@@ -66,7 +69,7 @@ def _solve_all(run: Run) -> tuple[str, str]:
     for i, funs in enumerate(uses):
         if not funs:
             status, cex, reason = check_formula(problem.constraints[i], problem.var_sorts,
-                                                run.z3_ms())
+                                                run.options.z3_timeout_ms, run.deadline)
             run.result.z3_calls += 1
             if status == "invalid":
                 return "infeasible", f"constraint {i + 1} mentions no function and is false at {_show(cex)}"
@@ -87,10 +90,13 @@ def _solve_all(run: Run) -> tuple[str, str]:
                 status, reason = "timeout", "time limit reached"
                 break
             run.deadline = now + left * share
+            # Logged as running first: a caller that cuts the search short sees where it was.
+            entry = {"functions": list(comp), "strategy": name, "share_s": round(left * share, 3),
+                     "spent_s": None, "outcome": "running"}
+            run.result.strategies.append(entry)
             status, terms, reason = strategy(run, funs, cidx)
             spent = time.perf_counter() - now
-            run.result.strategies.append({"functions": list(comp), "strategy": name, "share_s": round(left * share, 3),
-                                          "spent_s": round(spent, 3), "outcome": status})
+            entry.update(spent_s=round(spent, 3), outcome=status)
             run.log(f"{', '.join(comp)}: {name} ({left * share:.1f} s): {status} in {spent:.2f} s"
                     + (f": {reason}" if reason and status != "solved" else ""))
             if status in ("solved", "infeasible"):

@@ -122,7 +122,10 @@ def solve_unify(run: Run, f: SynthFun, cond_nt: str, cidx: list[int]) -> tuple[s
             if not t_done and (t_level <= c_level or c_done):
                 level, t_done, batch = _next_level(t_stream)
                 t_level = level or t_level
-                for e in batch:
+                for e in batch:  # a level may hold many thousand terms: the clock is read at each
+                    if run.out_of_time():
+                        outcome = "timeout"
+                        break
                     cov = ctx.cover({f.name: (e.term, to_array(e.value, env.size))})
                     if cov.all():
                         outcome = attempt(e.term)
@@ -137,6 +140,9 @@ def solve_unify(run: Run, f: SynthFun, cond_nt: str, cidx: list[int]) -> tuple[s
                 level, c_done, batch = _next_level(c_stream)
                 c_level = level or c_level
                 for e in batch:
+                    if run.out_of_time():
+                        outcome = "timeout"
+                        break
                     vals = np.asarray(to_array(e.value, env.size), dtype=bool)
                     if vals.any() and not vals.all():
                         conds.add(e.term, vals)

@@ -72,3 +72,12 @@ def test_cvc5_rejects_2_0_forms_that_we_accept() -> None:
         parse_problem((data / name).read_text())
         with pytest.raises(RuntimeError):
             cvc5_peer.parse_file(data / name)
+
+
+def test_cvc5_check_reads_constraints_written_with_a_space_after_the_parenthesis(tmp_path: Path) -> None:
+    path = tmp_path / "spaced.sl"  # the SyGuS-Comp mpg files write `( constraint ...)`
+    path.write_text("(set-logic LIA)\n(synth-fun f ((x Int)) Int)\n(declare-var x Int)\n"
+                    "( constraint (= (f x) (+ x 1)))\n(check-synth)\n")
+    assert "(assert (not (= (f x) (+ x 1))))" in cvc5_peer.smt_check_text(path, "(define-fun f ((x Int)) Int (+ x 1))")
+    assert cvc5_peer.check_solution(path, "(define-fun f ((x Int)) Int (+ x 1))") == "valid"
+    assert cvc5_peer.check_solution(path, "(define-fun f ((x Int)) Int x)") == "invalid"

@@ -1,0 +1,40 @@
+"""When a command started: its wall-clock budget counts from the start of the process.
+
+`--timeout-ms` is the user's budget for the whole command, so the seconds spent
+starting the interpreter and importing modules (several under load) are inside it.
+On Linux the process start comes from /proc; elsewhere, and for commands run
+in-process (tests, `main([...])`), from the moment the command line was entered.
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+_command_start: float | None = None  # time.perf_counter() value
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started, or None where /proc cannot say."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def mark_command_start(from_process_start: bool) -> None:
+    """Called at CLI entry: the budget counts from the process start when the process
+    was started for this command, else from now."""
+    global _command_start
+    now = time.perf_counter()
+    age = process_age_s() if from_process_start else None
+    _command_start = now - age if age is not None else now
+
+
+def command_start() -> float:
+    """The `time.perf_counter()` value at which the running command's budget began
+    (now, when no command line was entered: a library call)."""
+    return _command_start if _command_start is not None else time.perf_counter()
+
