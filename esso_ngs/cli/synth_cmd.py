@@ -157,13 +157,13 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
         print(summary(result), flush=True)  # the answer now; a model may still finish a hole below
     host: HostHints | None = None
     if background is not None:
-        if not background.stop():
-            # Holes not started are skipped; the one in progress cannot be interrupted, and a
-            # process must not exit under a model thread (native thread pools abort).
-            if trace:
-                trace("waiting for the model to finish the hole in progress (its hints are no longer needed)")
-            background.thread.join()
+        # Generation stops within a decoding step (a model still loading finishes its load);
+        # the thread is joined all the same: a process must not exit under a model's native threads.
+        waited = background.stop()
+        if trace:
+            trace(f"hint generation stopped after the search ({waited:.2f} s to end the model's work)")
         host = background.host
+        host.stop_wait_s = waited
         if background.error:
             if isinstance(background.error[0], UserError):  # bad input: no output of this run stays
                 for name in ("result.json", f"{spec.name}_filled.yaml"):
@@ -187,7 +187,9 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
         print(json.dumps(result.to_json(), indent=2))
     else:
         if host is not None:
-            gen = ", ".join(f"{h}: {plural(len(v), 'candidate')}" for h, v in host.hints.items())
+            gen = ", ".join(f"{h}: {plural(len(v), 'candidate')}"
+                            + (" (stopped: no longer needed)" if h in host.rankings and host.rankings[h].stopped
+                               else "") for h, v in host.hints.items())
             print(f"neural hints in {host.time_s:.2f} s ({gen}; generated alongside the search)")
         print("wrote " + ", ".join(str(p) for p in written))
     return 0 if result.solved else 1

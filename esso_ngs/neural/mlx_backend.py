@@ -29,7 +29,8 @@ import numpy as np
 
 from ..errors import UserError
 from .token_mask import TokenConstraint, hf_tokenizer_of
-from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
+from .backend import (BackendStats, InProcessBackend, PrefillStopped, Prompt, Sample, SampleSettings, StopCheck,
+                      require)
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, fastest_step_s, sample_events
 from .models import LocalModel, model_dir_hash, offline
@@ -120,20 +121,24 @@ class MLXBackend(InProcessBackend):
         return model, tokenizer
 
     # ------------------------------------------------------------------ prefill
-    def _run(self, model: Any, cache: list[Any], ids: Sequence[int]) -> None:
+    def _run(self, model: Any, cache: list[Any], ids: Sequence[int], stop: StopCheck | None = None) -> None:
+        """Prefill `ids` chunk by chunk; `stop` is asked before each chunk (PrefillStopped)."""
         import mlx.core as mx
         for start in range(0, len(ids), self.prefill_step):
+            if stop is not None and stop():
+                raise PrefillStopped
             chunk = mx.array(list(ids[start: start + self.prefill_step]), dtype=mx.uint32)
             model(chunk[None], cache=cache)
             mx.eval([c.state for c in cache])
 
-    def _head(self, model: Any, head: list[int]) -> tuple[list[Any], bool]:
-        """The KV cache after the static head: from disk, or prefilled and saved."""
+    def _head(self, model: Any, head: list[int], stop: StopCheck | None = None) -> tuple[list[Any], bool]:
+        """The KV cache after the static head: from disk, or prefilled and saved (a
+        prefill stopped half-way raises PrefillStopped before anything is saved)."""
         from mlx_lm.models.cache import load_prompt_cache, make_prompt_cache, save_prompt_cache
 
         def compute() -> list[Any]:
             cache = make_prompt_cache(model)
-            self._run(model, cache, head)
+            self._run(model, cache, head, stop)
             return cache
 
         if not head:
@@ -143,7 +148,7 @@ class MLXBackend(InProcessBackend):
         return cached_prefix(self.prefix_store, path, lambda p: load_prompt_cache(str(p)), compute,
                              lambda p, cache: save_prompt_cache(str(p), cache))
 
-    def _prefill(self, model: Any, ids: list[int], head_len: int) -> list[Any]:
+    def _prefill(self, model: Any, ids: list[int], head_len: int, stop: StopCheck | None = None) -> list[Any]:
         """The KV cache after `ids`: the longest prefix cached in this process, else
         the static head (`ids[:head_len]`) from disk, then the rest."""
         from mlx_lm.models.cache import LRUPromptCache
@@ -153,17 +158,17 @@ class MLXBackend(InProcessBackend):
         cache, rest = self._prompt_cache.fetch_nearest_cache(self.local.path, ids)
         reused, from_disk = len(ids) - len(rest), False
         if cache is None or reused < head_len:
-            cache, from_disk = self._head(model, ids[:head_len])
+            cache, from_disk = self._head(model, ids[:head_len], stop)
             rest = ids[head_len:]
             reused = head_len if from_disk else 0
         self.stats.extra.update(prefill_reused_tokens=reused, prefix_from_disk=from_disk)
-        self._run(model, cache, rest)
+        self._run(model, cache, rest, stop)  # stopped: nothing half-filled goes into the LRU
         self._prompt_cache.insert_cache(self.local.path, list(ids), copy.deepcopy(cache))
         return cache
 
     # ------------------------------------------------------------------ sampling
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
-                on_event: Progress | None) -> list[Sample]:
+                on_event: Progress | None, should_stop: StopCheck) -> list[Sample]:
         model, tokenizer = self.load(on_event)
         hf = hf_tokenizer_of(tokenizer)
         ids = encode_prompt(prompt, hf)
@@ -172,8 +177,9 @@ class MLXBackend(InProcessBackend):
         stats.prompt_tokens = len(ids)
 
         # Prefill all but the last prompt token; decoding starts by feeding it.
+        emit(on_event, "prefill_start", prompt.hole_id, prompt_tokens=len(ids))
         t0 = time.perf_counter()
-        base = self._prefill(model, ids[:-1], static_prefix_len(prompt, hf, ids))
+        base = self._prefill(model, ids[:-1], static_prefix_len(prompt, hf, ids), should_stop)
         stats.prefill_s = time.perf_counter() - t0
         emit(on_event, "prefill", prompt.hole_id, prompt_tokens=len(ids),
              reused_tokens=stats.extra.get("prefill_reused_tokens", 0), seconds=stats.prefill_s)
@@ -183,6 +189,8 @@ class MLXBackend(InProcessBackend):
         out: list[Sample] = []
         t0 = time.perf_counter()
         for first in range(0, settings.n, batch):
+            if should_stop():
+                break
             rows = list(range(first, min(settings.n, first + batch)))
             cache = _widen(base, len(rows)) if batch > 1 else copy.deepcopy(base)
             constraints = (TokenConstraint(constraint_text, tokenizer, _vocab_size(model)).copies(len(rows))
@@ -190,7 +198,7 @@ class MLXBackend(InProcessBackend):
             out.extend(decode_batch(_MLXStepper(model, cache), ids[-1], [settings.seed_for(i) for i in rows],
                                     settings, constraints, eos,
                                     lambda toks: hf.decode(toks, skip_special_tokens=True),
-                                    sample_events(on_event, prompt.hole_id, first)))
+                                    sample_events(on_event, prompt.hole_id, first), should_stop))
         stats.record_decoding(out, t0)
         return out
 

@@ -22,7 +22,8 @@ import numpy as np
 from ..errors import UserError
 from ..extras import require_extra
 from .token_mask import TokenConstraint
-from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
+from .backend import (BackendStats, InProcessBackend, PrefillStopped, Prompt, Sample, SampleSettings, StopCheck,
+                      require)
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, fastest_step_s, sample_events
 from .models import LocalModel, model_dir_hash, offline
@@ -162,12 +163,15 @@ class TransformersBackend(InProcessBackend):
         return self._forward(model, rest, cache, device) if rest else cache
 
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
-                on_event: Progress | None) -> list[Sample]:
+                on_event: Progress | None, should_stop: StopCheck) -> list[Sample]:
         model, tok, device = self.load(on_event)
+        if should_stop():  # the prompt is one forward pass: asked before it
+            raise PrefillStopped
         ids = encode_prompt(prompt, tok)
         stats = self.stats
         stats.extra = {}
         stats.prompt_tokens = len(ids)
+        emit(on_event, "prefill_start", prompt.hole_id, prompt_tokens=len(ids))
         t0 = time.perf_counter()
         base = self._prefill(model, ids[:-1], static_prefix_len(prompt, tok, ids), device)
         stats.prefill_s = time.perf_counter() - t0
@@ -178,6 +182,8 @@ class TransformersBackend(InProcessBackend):
         samples: list[Sample] = []
         t0 = time.perf_counter()
         for first in range(0, settings.n, self.batch_size):
+            if should_stop():
+                break
             rows = list(range(first, min(settings.n, first + self.batch_size)))
             cache = copy.deepcopy(base)
             if len(rows) > 1:
@@ -187,7 +193,7 @@ class TransformersBackend(InProcessBackend):
             samples.extend(decode_batch(_TorchStepper(model, cache, device), ids[-1],
                                         [settings.seed_for(i) for i in rows], settings, constraints, eos,
                                         lambda toks: tok.decode(toks, skip_special_tokens=True),
-                                        sample_events(on_event, prompt.hole_id, first)))
+                                        sample_events(on_event, prompt.hole_id, first), should_stop))
         stats.record_decoding(samples, t0)
         return samples
 
