@@ -13,7 +13,7 @@ from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
 from ..fsutil import atomic_write_text, locked_output_dir
 from ..pipeline.extension import hints_requested, load_extension
 from ..pipeline.hintsfile import ranked_hints
-from ..pipeline.host import BackgroundHints, HostHints, hints_in_background
+from ..pipeline.host import HEAD_START_S, BackgroundHints, HostHints, hints_in_background
 from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_notes_hints
 from ..pipeline.records import append_records, candidate_records, solution_records
 from ..formats import dump_kernel_yaml, load_spec
@@ -137,7 +137,8 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
     background: BackgroundHints | None = None
     given: Mapping[str, Sequence[Hint] | HintStream] = with_notes_hints(spec, hints)
     if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
-        background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given)
+        background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given,
+                                         head_start_s=0.0 if args.wait_for_hints else HEAD_START_S)
         given = background.streams
     # Anytime: each cheaper verified term is an answer at once (result.json, minimal: false).
     reported: dict[str, str] = {}

@@ -169,6 +169,10 @@ class MLXBackend(InProcessBackend):
     # ------------------------------------------------------------------ sampling
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
                 on_event: Progress | None, should_stop: StopCheck) -> list[Sample]:
+        if self.local.path not in _MODELS:
+            require("mlx_lm", "mlx-lm")  # the import takes a while: asked again after it
+            if should_stop():
+                raise PrefillStopped
         model, tokenizer = self.load(on_event)
         hf = hf_tokenizer_of(tokenizer)
         ids = encode_prompt(prompt, hf)

@@ -164,6 +164,11 @@ class TransformersBackend(InProcessBackend):
 
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
                 on_event: Progress | None, should_stop: StopCheck) -> list[Sample]:
+        if (self.local.path, self.device_request) not in _MODELS:
+            # Importing torch and transformers takes seconds on a busy CPU: asked again after it.
+            require("transformers", "transformers")
+            if should_stop():
+                raise PrefillStopped
         model, tok, device = self.load(on_event)
         if should_stop():  # the prompt is one forward pass: asked before it
             raise PrefillStopped

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import pytest
 
 from esso_ngs.neural import mlx_backend
+from esso_ngs.neural.progress import Event
 from esso_ngs.pipeline.extension import NeuralHintsExtension
 from esso_ngs.pipeline.host import BackgroundHints, hints_in_background
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
@@ -48,7 +49,7 @@ def _run(model_dir: Path, monkeypatch: pytest.MonkeyPatch, rounds: int = 1,
     monkeypatch.setattr(mlx_backend._MLXStepper, "forward", counted)
     spec = load_spec(spec_file(SPEC))
     background = hints_in_background(_extension(model_dir, rounds), spec, rounds,
-                                     first={HOLE: first} if first else None)
+                                     first={HOLE: first} if first else None, head_start_s=0.0)
     holder.append(background)
     background.thread.join(timeout=300)
     assert not background.thread.is_alive() and not background.error
@@ -86,3 +87,14 @@ def test_a_cancelled_stream_stops_the_decoding_within_a_step(tiny_model_dir: Pat
     ranking = background.host.rankings[HOLE]
     assert ranking.stopped and background.host.rounds[HOLE] == 1  # no further round after a stop
     assert sum(s.samples for s in ranking.stages) < 6
+
+
+def test_a_search_done_within_its_head_start_never_touches_the_model(tiny_model_dir: Path) -> None:
+    ext = _extension(tiny_model_dir, rounds=2)
+    events: list[Event] = []
+    ext.options.progress = events.append
+    background = hints_in_background(ext, load_spec(spec_file(SPEC)), 2, head_start_s=60.0)
+    for stream in background.streams.values():
+        stream.cancel()  # the search is done at once
+    background.stop()
+    assert events == [] and background.host.rankings == {} and not background.error
