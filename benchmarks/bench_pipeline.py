@@ -155,6 +155,7 @@ def main() -> None:
     ap.add_argument("--total", action="store_true", help="replay column: count the minimality search too")
     ap.add_argument("--csv", default=str(HERE / "results" / "pipeline.csv"))
     ap.add_argument("--md", default=str(HERE / "results" / "pipeline.md"))
+    ap.add_argument("--head-start-ms", type=int, help="synth's --head-start-ms (default: synth's own)")
     args = ap.parse_args()
 
     command = "python benchmarks/bench_pipeline.py " + " ".join(sys.argv[1:])
@@ -171,6 +172,8 @@ def main() -> None:
     budget = ["--timeout-ms", str(args.timeout_ms)]
     neural = ["--neural-hints", "--model", args.model, "--samples", str(args.samples), "--validate", args.tier,
               "--example-inputs", str(args.example_inputs), "--no-cache"]
+    if args.head_start_ms is not None:
+        neural += ["--head-start-ms", str(args.head_start_ms)]
 
     print(f"samples {args.samples}, tier {args.tier}; model {args.model} ({load['backend']}), "
           f"load {load['load_s']:.2f} s in a fresh process; load average {load_start[0]:.2f} at start")
@@ -211,6 +214,7 @@ def main() -> None:
                         "model_stop_wait_s": round(hints.get("stop_wait_s", 0.0), 3),
                         "model_gen_s": round(hints["time_s"], 3),
                         "load_ref_s": round(load["load_s"], 3),
+                        "model_over_plain": round(wall / plain_wall, 3),
                         "model_over_plain_load": round(wall / (plain_wall + load["load_s"]), 3)})
             first_hole = spec.synth.holes[0].hole_id
             model_cands = [c["term"] for c in hints["holes"].get(first_hole, {}).get("candidates", [])]
@@ -254,23 +258,27 @@ def write_markdown(path: Path, rows: list[dict[str, Any]], command: str, load: d
         "# `synth --neural-hints` against plain `synth` (benchmarks/specs)", "",
         f"Command: `{command}`  ",
         f"Model: {args.model}, backend {load['backend']}, load {load['load_s']:.2f} s in a fresh process; "
-        f"{args.samples} samples per hole, tier {args.tier}, sample cache off.  ",
+        f"{args.samples} samples per hole, tier {args.tier}, sample cache off, synth's head start "
+        f"{'default (1000 ms)' if args.head_start_ms is None else f'{args.head_start_ms} ms'}.  ",
         f"Machine: {os.cpu_count()} CPUs, shared; load average (1/5/15 min) "
         f"{' / '.join(f'{x:.2f}' for x in load_start)} at start, {' / '.join(f'{x:.2f}' for x in load_end)} "
         f"at the end: timings are noisy.", "",
         "Every time is a fresh `esso-ngs synth` process (`wall`: start to exit, as a user waits) except `first` "
         "(the search clock, from result.json: until every hole had a verified term). `m/(p+l)` = model wall / "
         "(plain wall + model load); the target is <= 1.2. `wait` = from the search's end to the model "
-        "thread's end (a load in progress is not interruptible; a decoding step is).", "",
+        "thread's end (a load in progress is not interruptible; a decoding step is). `load (run)`: the load "
+        "this run paid (- : the model was never loaded). `won by a hint`: holes whose answer came from a hint "
+        "(the notes' stated formulas go first, then the model's samples).", "",
         "| spec | plain first s | plain wall s | model first s | model wall s | load (run) s | samples | "
-        "stopped holes | wait s | m/(p+l) | won by hint |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+        "stopped holes | wait s | m/p | m/(p+l) | won by a hint |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(f"| {r['spec']} | {f(r['plain_first_s'])} | {f(r['plain_wall_s'])} | {f(r.get('model_first_s'))} "
                      f"| {f(r.get('model_wall_s'))} | {f(r.get('model_loaded_s'))} | {f(r.get('model_samples'))} "
                      f"| {r.get('model_stopped') or '-'} | {f(r.get('model_stop_wait_s'))} "
-                     f"| {f(r.get('model_over_plain_load'))} | {f(r.get('model_hint_won'))} |")
+                     f"| {f(r.get('model_over_plain'))} | {f(r.get('model_over_plain_load'))} "
+                     f"| {f(r.get('model_hint_won'))} |")
     ratios = [r["model_over_plain_load"] for r in rows if r.get("model_over_plain_load") is not None]
     if ratios:
         lines += ["", f"m/(p+l): median {statistics.median(ratios):.2f}, max {max(ratios):.2f}; "

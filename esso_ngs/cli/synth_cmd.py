@@ -42,6 +42,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait-for-hints", action="store_true",
                    help="with --neural-hints: start the search once all hints are generated (reproducible runs); "
                         "by default the search starts at once and hints join it as they arrive")
+    p.add_argument("--head-start-ms", type=int, metavar="MS",
+                   help=f"with --neural-hints: the search runs alone this long before the model is touched, so "
+                        f"that a hole it settles at once never waits for a model load (default "
+                        f"{HEAD_START_S * 1000:.0f}; 0 with --wait-for-hints)")
     p.add_argument("-o", "--output", metavar="DIR", help="where to write the filled kernel and result.json "
                                                    "(default runs/ngs/synth/<spec>)")
     p.add_argument("--seed", type=int, default=0,
@@ -110,6 +114,14 @@ def summary(result: SynthResult) -> str:
     return "\n".join(lines)
 
 
+def _head_start_s(args: argparse.Namespace) -> float:
+    if args.head_start_ms is not None:
+        if args.head_start_ms < 0:
+            raise UserError(f"--head-start-ms must be >= 0, got {args.head_start_ms}")
+        return args.head_start_ms / 1000
+    return 0.0 if args.wait_for_hints else HEAD_START_S
+
+
 def run(args: argparse.Namespace) -> int:
     if str(args.spec).endswith(".sl"):  # a SyGuS-IF problem: the SyGuS solver answers it
         if hints_requested(args):
@@ -138,7 +150,7 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
     given: Mapping[str, Sequence[Hint] | HintStream] = with_notes_hints(spec, hints)
     if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
         background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given,
-                                         head_start_s=0.0 if args.wait_for_hints else HEAD_START_S)
+                                         head_start_s=_head_start_s(args))
         given = background.streams
     # Anytime: each cheaper verified term is an answer at once (result.json, minimal: false).
     reported: dict[str, str] = {}

@@ -12,7 +12,8 @@ the `sample` events as candidates, a test records them. Kinds, in order:
   tokens, seconds, tokens/s);
 - `validating`: the new candidates of a hole go through the validation tiers (candidates, tier);
 - `validated`: a candidate's validation tier result (term, tier, passed, reason);
-- `searching`: a host's synthesizer runs (label, e.g. "without hints"; batch).
+- `searching`: a host's synthesizer runs (label, e.g. "without hints"; batch);
+- `spec`: batch --json only: a spec starts or ends (spec, status, index of total).
 
 `stream(work)` runs `work(progress)` in a background thread and yields its
 events as they happen, then one `done` event holding the result.
