@@ -29,8 +29,8 @@ import numpy as np
 
 from ..errors import UserError
 from .token_mask import TokenConstraint, hf_tokenizer_of
-from .backend import (BackendStats, InProcessBackend, PrefillStopped, Prompt, Sample, SampleSettings, StopCheck,
-                      require)
+from .backend import (PREFILL_STEP, BackendStats, InProcessBackend, PrefillStopped, Prompt, Sample,
+                      SampleSettings, StopCheck, require)
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, fastest_step_s, sample_events
 from .models import LocalModel, model_dir_hash, offline
@@ -42,13 +42,18 @@ _MODELS: dict[Path, tuple[Any, Any, float]] = {}  # path -> (model, tokenizer wr
 _LOAD_LOCK = threading.Lock()
 
 
+def import_mlx_lm() -> Any:
+    """mlx_lm (and mlx), or a one-line BackendUnavailable naming the package to install."""
+    require("mlx.core", "mlx", 'on Linux: pip install "mlx[cpu]"')
+    return require("mlx_lm", "mlx-lm")
+
+
 def load_mlx_model(path: Path) -> tuple[Any, Any, float]:
     """(model, tokenizer, load seconds), loaded once per process per path."""
     with _LOAD_LOCK:
         if path not in _MODELS:
             offline()
-            require("mlx.core", "mlx", 'on Linux: pip install "mlx[cpu]"')
-            mlx_lm = require("mlx_lm", "mlx-lm")
+            mlx_lm = import_mlx_lm()
             t0 = time.perf_counter()
             try:
                 model, tokenizer = mlx_lm.load(str(path))
@@ -96,7 +101,7 @@ class MLXBackend(InProcessBackend):
     name = "mlx"
     supports_constraints = True
 
-    def __init__(self, model: str, batch_size: int = 16, prefill_step: int = 512,
+    def __init__(self, model: str, batch_size: int = 16, prefill_step: int = PREFILL_STEP,
                  prompt_cache_entries: int = 4, prefix_cache: bool = True) -> None:
         self.local: LocalModel = resolve_or_prepare(model)
         self.model_id = self.local.model_id
@@ -170,7 +175,7 @@ class MLXBackend(InProcessBackend):
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
                 on_event: Progress | None, should_stop: StopCheck) -> list[Sample]:
         if self.local.path not in _MODELS:
-            require("mlx_lm", "mlx-lm")  # the import takes a while: asked again after it
+            import_mlx_lm()  # the import takes a while: asked again after it
             if should_stop():
                 raise PrefillStopped
         model, tokenizer = self.load(on_event)

@@ -264,7 +264,8 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
         samples = cache.get(key)
     from_cache = samples is not None
     label = getattr(backend, "choice_label", None) or backend.name
-    report = _sample_reporter(on_event, grammar, prompt.mode, settings.n, f"{label}:{backend.model_id}")
+    source = f"{label}:{backend.model_id}"
+    report = _sample_reporter(on_event, grammar, prompt.mode, settings.n, source)
     streamed = False
     stop = _Latch(should_stop) if should_stop is not None else None
     if samples is None:
@@ -281,6 +282,7 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
                 "grammar_sha": text_sha(constraint_text), "prompt_sha": prompt.sha256(),
             }, prompt)
     if report is not None and not streamed:  # cached or non-streaming: report them all now
+        report = _sample_reporter(on_event, grammar, prompt.mode, len(samples), source)  # k of those there are
         for index, s in enumerate(samples):
             report(Event("sample", prompt.hole_id, {"index": index, "raw": s}))
     candidates, counts = aggregate(samples, grammar, prompt.mode)

@@ -67,7 +67,7 @@ def test_auto_choice_is_reported_in_verbose_output_and_records(tiny_model_dir: P
     err = capsys.readouterr().err
     assert rc in (0, 1)
     assert "backend auto: transformers" in err and "transformers 500 prompt tok/s" in err
-    assert "sample 1:" in err and "sample 2:" in err  # progress lines
+    assert "sample 1 of 2:" in err and "sample 2 of 2:" in err  # progress lines
     records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
     hints = json.loads((out / "neural_hints.json").read_text())
     stages = [s for h in hints["holes"].values() for s in h["stages"]]
