@@ -164,7 +164,12 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                     print(f"  {h.hole_id}: {h.term}  cost {h.cost}, verified at {h.time_s:.2f} s by {h.found_by}; "
                           "searching for a cheaper term...", flush=True)
 
-    result = synthesize(spec, given, options, trace, on_update)
+    try:
+        result = synthesize(spec, given, options, trace, on_update)
+    except BaseException:  # Ctrl-C or a bug: still never exit under the model's thread (native pools abort)
+        if background is not None:
+            background.stop()
+        raise
     record_intent(spec, result)
     if not args.json:
         print(summary(result), flush=True)  # the answer now; a model may still finish a hole below

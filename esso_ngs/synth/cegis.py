@@ -449,6 +449,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         result.cegis_rounds += 1
         env = examples.env()
         counted = [0]  # terms of this run already added to result.candidates
+        grown = [False]  # a hint refuted inside the level added examples: the level's values are stale
 
         def should_stop(built: int) -> bool:
             if budget.exceeded(built - counted[0]) is not None:
@@ -460,6 +461,9 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
             if ctx.within_level is not None and now >= ctx.next_poll:
                 ctx.next_poll = now + POLL_S
                 ctx.within_level()
+                if examples.size != env.size:
+                    grown[0] = True
+                    return True
                 if ctx.best is not None and not ctx.options.minimize:
                     return True
                 bound = ctx.bound()
@@ -515,6 +519,9 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                     restart = True
                     break
                 continue
+            if grown[0]:  # terms built before the stop, on the old examples: start over on the new ones
+                restart = True
+                break
             entry = item
             cost = entry.cost(nesting)
             if bound is not None and cost > bound:
@@ -525,6 +532,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                 seq += 1
             else:
                 out.last_rejected = entry
+        restart = restart or grown[0]
         result.candidates += enum.stats.built - counted[0]
         result.candidates_kept += enum.stats.kept
         ctx.log(_search_summary(ctx.hole_id, enum))
