@@ -10,10 +10,12 @@ KV cache) and **warm** (the prefix KV cache of the previous run on disk; still
 no sample cache), for the backend `--backend auto` chooses here and for each
 candidate backend (transformers; mlx with the system OpenBLAS, preloaded as
 auto does; mlx with its bundled BLAS only with --bundled, it takes minutes).
-Columns: process wall time (imports and model load included), the hole's time
-(prefill + decoding), prompt tokens (of them from the prefix cache), prompt and
-generation tokens/s. The load average before and after each run is printed:
-the machine is shared, read the numbers with it.
+Columns: process wall time (imports, model load, spec loading included), the
+framework's import and the model's load, the hole's time (prompt, prefill,
+grammar-constraint set-up, decoding) and of it the prefill and the decoding,
+prompt tokens (of them from the prefix cache), prompt and generation tokens/s.
+The load average before and after each run is printed: the machine may be
+shared, read the numbers with it.
 
 --quality: load time; prompt tokens/s; generation tokens/s unconstrained vs
 constrained; mask time per token; the share of samples in the grammar; and per
@@ -55,13 +57,16 @@ def _child(backend_name: str, model_dir: str, samples: int, seed: int) -> int:
     grammar = grammar_for_hole(spec, "fee_expr")
     backend = make_backend(backend_name, model_dir)
     t0 = time.perf_counter()
+    backend.load()  # the framework's import and the model's load, apart from the hole's own time
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
     r = sample_hole(backend, build_prompt(spec, "fee_expr"), SampleSettings(n=samples, seed=seed), grammar)
     hole_s = time.perf_counter() - t0
     st = backend.stats
     uncached = st.prompt_tokens - int(st.extra.get("prefill_reused_tokens", 0))
     print(json.dumps({
         "backend": getattr(backend, "choice_label", backend.name), "process_s": time.perf_counter() - t_start,
-        "hole_s": hole_s - st.load_s, "load_s": st.load_s, "prompt_tokens": st.prompt_tokens,
+        "hole_s": hole_s, "load_s": load_s, "prompt_tokens": st.prompt_tokens,
         "prefix_cached_tokens": int(st.extra.get("prefill_reused_tokens", 0)), "prefill_s": st.prefill_s,
         "prompt_tok_s": uncached / st.prefill_s if st.prefill_s else 0.0, "gen_tokens": st.gen_tokens,
         "gen_s": st.gen_s, "gen_tok_s": st.gen_tokens / st.gen_s if st.gen_s else 0.0,
@@ -114,17 +119,19 @@ def cold_warm(args: argparse.Namespace) -> int:
                     row.update(phase=phase, repeat=rep + 1)
                     rows.append(row)
                     print(json.dumps(row), flush=True)
-    header = ["backend", "phase", "runs", "process s", "hole s", "prompt tok (cached)", "prompt tok/s",
+    header = ["backend", "phase", "runs", "process s", "import+load s", "hole s", "prefill s", "decode s",
+              "prompt tok (cached)", "prompt tok/s",
               "gen tok", "gen tok/s", "load avg"]
     table: list[list[str]] = []
     for label, _, _ in configs:
         for phase in ("cold", "warm"):
             mine = [r for r in rows if r["label"] == label and r["phase"] == phase and "error" not in r]
             if not mine:
-                table.append([label, phase, "0", "failed", "", "", "", "", "", ""])
+                table.append([label, phase, "0", "failed"] + [""] * (len(header) - 4))
                 continue
             med = lambda k: statistics.median(r[k] for r in mine)  # noqa: E731
-            table.append([label, phase, str(len(mine)), f"{med('process_s'):.1f}", f"{med('hole_s'):.1f}",
+            table.append([label, phase, str(len(mine)), f"{med('process_s'):.1f}", f"{med('load_s'):.1f}",
+                          f"{med('hole_s'):.1f}", f"{med('prefill_s'):.1f}", f"{med('gen_s'):.1f}",
                           f"{mine[0]['prompt_tokens']} ({mine[0]['prefix_cached_tokens']})",
                           f"{med('prompt_tok_s'):.0f}", f"{med('gen_tokens'):.0f}", f"{med('gen_tok_s'):.1f}",
                           f"{statistics.mean(r['load_before'] for r in mine):.1f}"])

@@ -3,7 +3,8 @@ hints of each kind (one at a time) and garbage hints; time to the first verified
 term and to the proven-minimal answer; ratios. Writes a CSV.
 
     python benchmarks/bench_speedup.py [--suite specs|specs_hard] [--csv FILE] [--cap-s 120]
-                                       [--model smollm2-135m [--backend mlx] [--samples 10]] [PREFIX ...]
+                                       [--model smollm2-135m [--backend mlx] [--samples 10]]
+                                       [--runs unguided,exact,near,garbage,model] [PREFIX ...]
 
 Unguided, exact and garbage runs minimize (the default `synth`): "first" is when a
 verified term was known (anytime: printed and written at once), "minimal" when it
@@ -14,8 +15,10 @@ Near hints are the manifest's wrong-but-close answers by kind (swapped variables
 wrong constant, missing ite guard, wrong operator); garbage hints are off-grammar,
 ill-formed and degenerate terms, as a small model produces. With `--model`, a
 "model" run generates hints as `synth --neural-hints` does (a background thread,
-the search starting at once; a fresh sample cache) and its times count generation. The machine load
-matters: note it beside the results.
+the search starting at once; a fresh sample cache) and its times count generation
+and the model's load; model/ung compares its first verified term with unguided's
+(a run without one counts as the cap). `--runs` picks columns (its CSV is named for
+them). The machine load matters: note it beside the results.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ HERE = Path(__file__).resolve().parent
 GARBAGE = [Hint("(foo bar"), Hint("(* 1 2 3)"), Hint("nonexistent_var"), Hint("(+ 0 0)"),
            Hint("(safe_div (safe_div (safe_div 1 1) 1) 1)")]
 KINDS = ("swapped", "constant", "guard", "operator")
+RUNS = ("unguided", "exact", "near", "garbage", "model")
 
 
 def run(spec, hints, cap_s: float, minimize: bool = True) -> dict:
@@ -79,18 +83,31 @@ def main() -> None:
     ap.add_argument("--csv", help="CSV path (default benchmarks/results/speedup_<suite>.csv)")
     ap.add_argument("--cap-s", type=float, default=120.0, help="time budget per hole and run")
     ap.add_argument("--model", help="add a run with hints from this model (path or alias)")
-    ap.add_argument("--backend", default="mlx")
+    ap.add_argument("--backend", default="auto")
     ap.add_argument("--samples", type=int, default=10)
+    ap.add_argument("--runs", help=f"comma-separated subset of {','.join(RUNS)} (default: all; 'model' with --model)")
     args = ap.parse_args()
     plan = ModelPlan(ModelChoice(args.backend, args.model, samples=args.samples, seed=0, max_tokens=64)) \
         if args.model else None
     cache = Path(tempfile.mkdtemp(prefix="bench-speedup-cache-"))
     suite = HERE / args.suite
-    args.csv = args.csv or str(HERE / "results" / f"speedup_{args.suite}.csv")
+    subset = "_" + args.runs.replace(",", "_") if args.runs else ""  # a subset never overwrites the full table
+    args.csv = args.csv or str(HERE / "results" / f"speedup_{args.suite}{subset}.csv")
     manifest = json.loads((suite / "manifest.json").read_text())["specs"]
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
-    head = (f"{'spec':18} {'unguided first/min':>19} {'exact first/min':>16} "
-            + " ".join(f"{k + ' first':>14}" for k in KINDS) + f" {'garbage first/min':>18} {'garb/ung':>8}")
+    wanted = set(args.runs.split(",")) if args.runs else set(RUNS)
+    unknown = wanted - set(RUNS)
+    if unknown or ("model" in wanted and plan is None):
+        raise SystemExit(f"--runs: unknown {sorted(unknown)} (known: {', '.join(RUNS)}); 'model' needs --model")
+    if plan is not None:
+        wanted.add("model")
+    columns = [c for c in ("unguided", "exact", *(f"near_{k}" for k in KINDS), "garbage", "model")
+               if c in wanted or (c.startswith("near_") and "near" in wanted)]
+    head = f"{'spec':18} " + " ".join(f"{_title(c):>17}" for c in columns)
+    if {"unguided", "garbage"} <= wanted:
+        head += f" {'garb/ung':>8}"
+    if {"unguided", "model"} <= wanted:
+        head += f" {'model/ung':>9}"
     print(head)
     print("-" * len(head))
     rows = []
@@ -99,24 +116,34 @@ def main() -> None:
             continue
         spec = load_spec(suite / f"{entry['prefix']}_hole.yaml")
         holes = entry["holes"]
-        runs = {"unguided": run(spec, None, args.cap_s),
-                "exact": run(spec, {h: [Hint(e["intended"])] for h, e in holes.items()}, args.cap_s)}
-        for kind in KINDS:
+        runs: dict[str, dict] = {}
+        if "unguided" in wanted:
+            runs["unguided"] = run(spec, None, args.cap_s)
+        if "exact" in wanted:
+            runs["exact"] = run(spec, {h: [Hint(e["intended"])] for h, e in holes.items()}, args.cap_s)
+        for kind in KINDS if "near" in wanted else ():
             near = {h: [Hint(e["near"][kind])] for h, e in holes.items() if kind in e.get("near", {})}
             if near:
                 runs[f"near_{kind}"] = run(spec, near, args.cap_s, minimize=False)
-        runs["garbage"] = run(spec, {h: GARBAGE for h in holes}, args.cap_s)
+        if "garbage" in wanted:
+            runs["garbage"] = run(spec, {h: GARBAGE for h in holes}, args.cap_s)
         if plan is not None:
             runs["model"] = run_model(spec, plan, cache, args.cap_s)
-        u, g = runs["unguided"], runs["garbage"]
-        ratio = g["total"] / u["total"] if u["total"] > 0 else float("nan")
-        cells = " ".join(f"{fmt(runs[f'near_{k}']['first'], args.cap_s) if f'near_{k}' in runs else '-':>14}"
-                         for k in KINDS)
-        print(f"{entry['prefix']:18} {fmt(u['first'], args.cap_s):>9}/{fmt(u['minimal'], args.cap_s):<9} "
-              f"{fmt(runs['exact']['first'], args.cap_s):>7}/{fmt(runs['exact']['minimal'], args.cap_s):<8} {cells} "
-              f"{fmt(g['first'], args.cap_s):>8}/{fmt(g['minimal'], args.cap_s):<9} {ratio:7.2f}x"
-              + (f" model {fmt(runs['model']['first'], args.cap_s)}/{fmt(runs['model']['minimal'], args.cap_s)}"
-                 if "model" in runs else ""), flush=True)
+        cells = []
+        for c in columns:
+            x = runs.get(c)
+            if x is None:
+                cells.append(f"{'-':>17}")
+            elif c.startswith("near_"):  # stops at the first verified term
+                cells.append(f"{fmt(x['first'], args.cap_s):>17}")
+            else:
+                cells.append(f"{fmt(x['first'], args.cap_s) + '/' + fmt(x['minimal'], args.cap_s):>17}")
+        line = f"{entry['prefix']:18} " + " ".join(cells)
+        if "unguided" in runs and "garbage" in runs:
+            line += f" {_ratio(runs['garbage']['total'], runs['unguided']['total']):>8}"
+        if "unguided" in runs and "model" in runs:
+            line += f" {_ratio(_first_or_cap(runs['model'], args.cap_s), _first_or_cap(runs['unguided'], args.cap_s)):>9}"
+        print(line, flush=True)
         row: dict = {"spec": entry["prefix"], "cap_s": args.cap_s}
         for name, x in runs.items():
             row.update({f"{name}_solved": x["solved"], f"{name}_first_s": _r(x["first"]),
@@ -131,6 +158,19 @@ def main() -> None:
         writer.writerows(rows)
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}. Times in s; '>N' = not reached within the cap "
           f"of N s per hole; garb/ung = total time with garbage hints over unguided. CSV: {args.csv}")
+
+
+def _title(column: str) -> str:
+    return column.replace("near_", "") + (" first" if column.startswith("near_") else " first/min")
+
+
+def _first_or_cap(x: dict, cap_s: float) -> float:
+    """Time to the first verified term; a run that found none counts as the cap (a lower bound)."""
+    return x["first"] if x["first"] is not None else cap_s
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b > 0 else "-"
 
 
 def _r(t: float | None) -> float | None:

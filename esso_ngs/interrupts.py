@@ -54,6 +54,7 @@ def install() -> None:
         writer.setblocking(False)
         signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
         signal.signal(signal.SIGINT, _on_sigint)
+        sys.unraisablehook = _on_unraisable
         _wakeup = (reader, writer)
         threading.Thread(target=_watch, args=(reader,), name="esso-ngs-sigint", daemon=True).start()
         _installed = True
@@ -77,13 +78,19 @@ def _on_sigint(signum: int, frame: Any) -> None:  # runs in the main thread
 def handled() -> None:
     """The main thread caught KeyboardInterrupt and is exiting: no second message."""
     _handled.set()
-    sys.unraisablehook = _quiet_z3_teardown
 
 
-def _quiet_z3_teardown(unraisable: Any) -> None:
-    # A Z3 object whose constructor the interrupt cut short fails in its __del__ when
-    # the interpreter tears down; that echo of the Ctrl-C is not worth a traceback.
-    if getattr(unraisable.object, "__module__", "").startswith("z3"):
+def _on_unraisable(unraisable: Any) -> None:
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        # Ctrl-C landed where Python cannot raise it (a callback of the import
+        # machinery, a __del__) and would be printed and dropped: send it again, from
+        # another thread, so that it lands in ordinary code of the main thread.
+        if not _handled.is_set():
+            threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
+    if _handled.is_set() and getattr(unraisable.object, "__module__", "").startswith("z3"):
+        # A Z3 object whose constructor the interrupt cut short fails in its __del__ when
+        # the interpreter tears down; that echo of the Ctrl-C is not worth a traceback.
         return
     sys.__unraisablehook__(unraisable)
 

@@ -97,8 +97,13 @@ def _version(dist: str) -> str:
         return "-"
 
 
+# Bumped when the decoding path changes what the probe would measure (2: rows share
+# the prompt's KV cache), so that a choice remembered from the old path is measured again.
+PROBE_VERSION = 2
+
+
 def machine_key(model_hash: str, openblas: Path | None) -> str:
-    material = {"machine": platform.machine(), "system": platform.system(), "cpu": _cpu_model(),
+    material = {"probe": PROBE_VERSION, "machine": platform.machine(), "system": platform.system(), "cpu": _cpu_model(),
                 "cores": os.cpu_count(), "openblas": str(openblas) if openblas else None,
                 "mlx": _version("mlx"), "torch": _version("torch"), "model": model_hash}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:24]

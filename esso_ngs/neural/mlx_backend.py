@@ -23,7 +23,7 @@ import copy
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -40,6 +40,8 @@ from .progress import Progress, emit
 
 _MODELS: dict[Path, tuple[Any, Any, float]] = {}  # path -> (model, tokenizer wrapper, load seconds)
 _LOAD_LOCK = threading.Lock()
+_SHARED_OK: dict[int, bool] = {}  # id(model) -> False once it could not decode over a shared prompt cache
+T = TypeVar("T")
 
 
 def import_mlx_lm() -> Any:
@@ -93,6 +95,9 @@ def _keep_rows(cache: list[Any], rows: list[int]) -> None:
     import mlx.core as mx
     idx = mx.array(rows)
     for c in cache:
+        if hasattr(c, "prompt_keys"):  # shared_prompt_mlx.SharedPromptKV
+            c.keep(idx)
+            continue
         k, v = c.keys_and_values()
         c.state = (mx.take(k, idx, axis=0), mx.take(v, idx, axis=0), c.offset)
 
@@ -201,15 +206,37 @@ class MLXBackend(InProcessBackend):
             if should_stop():
                 break
             rows = list(range(first, min(settings.n, first + batch)))
-            cache = _widen(base, len(rows)) if batch > 1 else copy.deepcopy(base)
-            constraints = (TokenConstraint(constraint_text, tokenizer, _vocab_size(model)).copies(len(rows))
-                           if constraint_text is not None else None)
-            out.extend(decode_batch(_MLXStepper(model, cache), ids[-1], [settings.seed_for(i) for i in rows],
-                                    settings, constraints, eos,
-                                    lambda toks: hf.decode(toks, skip_special_tokens=True),
-                                    sample_events(on_event, prompt.hole_id, first), should_stop))
+
+            def decode(stepper: Any) -> list[Sample]:
+                constraints = (TokenConstraint(constraint_text, tokenizer, _vocab_size(model)).copies(len(rows))
+                               if constraint_text is not None else None)
+                return decode_batch(stepper, ids[-1], [settings.seed_for(i) for i in rows], settings,
+                                    constraints, eos, lambda toks: hf.decode(toks, skip_special_tokens=True),
+                                    sample_events(on_event, prompt.hole_id, first), should_stop)
+
+            out.extend(self._decode_rows(model, base, len(rows), decode))
+        stats.extra["shared_prompt_kv"] = _SHARED_OK.get(id(model), True) and batch > 1
         stats.record_decoding(out, t0)
         return out
+
+    def _decode_rows(self, model: Any, base: list[Any], rows: int, decode: Callable[[Any], T]) -> T:
+        """`decode(stepper)` over `rows` rows continuing the one-row prompt cache `base`:
+        with the prompt's KV shared by the rows where the model allows it
+        (shared_prompt_mlx.py), else widened to a copy per row. A decode is
+        deterministic given its seeds, so a batch that finds sharing unsupported is redone."""
+        if rows > 1 and _SHARED_OK.get(id(model), True):
+            from . import shared_prompt_mlx as shared
+            try:
+                shared.install(model)
+                caches = shared.shared_caches(base)
+                stepper = _MLXStepper(model, caches)
+                result = decode(stepper)
+                if stepper.steps and any(c.calls == 0 for c in caches):  # (a decode stopped at once made no step)
+                    raise shared.SharedPromptUnsupported("attention did not read the shared cache")
+                return result
+            except shared.SharedPromptUnsupported:
+                _SHARED_OK[id(model)] = False
+        return decode(_MLXStepper(model, _widen(base, rows) if rows > 1 else copy.deepcopy(base)))
 
     def speed_probe(self, prompt_tokens: int = 128, rows: int = 8, steps: int = 8) -> dict[str, float]:
         """Prompt tokens/s and seconds per batched decoding step on this machine (for `--backend auto`)."""
@@ -221,8 +248,7 @@ class MLXBackend(InProcessBackend):
         t0 = time.perf_counter()
         self._run(model, cache, ids)
         prefill_s = time.perf_counter() - t0
-        stepper = _MLXStepper(model, _widen(cache, rows))
-        step_s = fastest_step_s(stepper, rows, steps)
+        step_s = self._decode_rows(model, cache, rows, lambda stepper: fastest_step_s(stepper, rows, steps))
         del mx
         return {"load_s": self.stats.load_s, "prompt_tok_s": prompt_tokens / prefill_s, "step_s": step_s}
 
@@ -233,9 +259,11 @@ class _MLXStepper:
     def __init__(self, model: Any, cache: list[Any]) -> None:
         self.model = model
         self.cache = cache
+        self.steps = 0
 
     def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
         import mlx.core as mx
+        self.steps += 1
         y = mx.array([list(t) for t in tokens], dtype=mx.uint32)
         logits = self.model(y, cache=self.cache).astype(mx.float32)
         mx.async_eval(logits)  # runs while the caller computes the grammar masks

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -33,6 +33,8 @@ from .progress import Progress, emit
 
 _MODELS: dict[tuple[Path, str], tuple[Any, Any, float]] = {}
 _LOAD_LOCK = threading.Lock()
+_SHARED_OK: dict[int, bool] = {}  # id(model) -> False once its attention could not share the prompt's KV
+T = TypeVar("T")
 
 
 def _pick_device(torch: Any, device: str) -> str:
@@ -201,17 +203,35 @@ class TransformersBackend(InProcessBackend):
             if should_stop():
                 break
             rows = list(range(first, min(settings.n, first + self.batch_size)))
-            cache = copy.deepcopy(base)
-            if len(rows) > 1:
-                cache.batch_repeat_interleave(len(rows))
-            constraints = (TokenConstraint(constraint_text, tok, vocab, eos).copies(len(rows))
-                           if constraint_text is not None else None)
-            samples.extend(decode_batch(_TorchStepper(model, cache, device), ids[-1],
-                                        [settings.seed_for(i) for i in rows], settings, constraints, eos,
-                                        lambda toks: tok.decode(toks, skip_special_tokens=True),
-                                        sample_events(on_event, prompt.hole_id, first), should_stop))
+
+            def decode(stepper: Any) -> list[Sample]:
+                constraints = (TokenConstraint(constraint_text, tok, vocab, eos).copies(len(rows))
+                               if constraint_text is not None else None)
+                return decode_batch(stepper, ids[-1], [settings.seed_for(i) for i in rows], settings,
+                                    constraints, eos, lambda toks: tok.decode(toks, skip_special_tokens=True),
+                                    sample_events(on_event, prompt.hole_id, first), should_stop)
+
+            samples.extend(self._decode_rows(model, base, len(ids) - 1, len(rows), device, decode))
+        stats.extra["shared_prompt_kv"] = _SHARED_OK.get(id(model), True)
         stats.record_decoding(samples, t0)
         return samples
+
+    def _decode_rows(self, model: Any, base: Any, prompt_len: int, rows: int, device: str,
+                     decode: Callable[[Any], T]) -> T:
+        """`decode(stepper)` over `rows` rows continuing the prompt cache `base` (batch 1):
+        with the prompt's KV shared by the rows where the model allows it (see
+        shared_prompt_torch.py), else over a copy of it per row. A decode is deterministic
+        given its seeds, so a batch that finds sharing unsupported is simply redone."""
+        if rows > 1 and _SHARED_OK.get(id(model), True):
+            from .shared_prompt_torch import SharedPromptUnsupported
+            try:
+                return decode(_SharedPromptStepper(model, base, prompt_len, device))
+            except SharedPromptUnsupported:
+                _SHARED_OK[id(model)] = False
+        cache = copy.deepcopy(base)
+        if rows > 1:
+            cache.batch_repeat_interleave(rows)
+        return decode(_TorchStepper(model, cache, device))
 
     def speed_probe(self, prompt_tokens: int = 128, rows: int = 8, steps: int = 8) -> dict[str, float]:
         """Prompt tokens/s and seconds per batched decoding step on this machine (for `--backend auto`)."""
@@ -220,10 +240,42 @@ class TransformersBackend(InProcessBackend):
         t0 = time.perf_counter()
         cache = self._forward(model, ids, None, device)
         prefill_s = time.perf_counter() - t0
-        cache.batch_repeat_interleave(rows)
-        stepper = _TorchStepper(model, cache, device)
-        step_s = fastest_step_s(stepper, rows, steps)
+        step_s = self._decode_rows(model, cache, len(ids), rows, device,
+                                   lambda stepper: fastest_step_s(stepper, rows, steps))
         return {"load_s": self.stats.load_s, "prompt_tok_s": prompt_tokens / prefill_s, "step_s": step_s}
+
+
+class _SharedPromptStepper:
+    """Rows continuing one prompt whose KV cache is shared, not copied (shared_prompt_torch.py)."""
+
+    def __init__(self, model: Any, prompt_cache: Any, prompt_len: int, device: str) -> None:
+        from transformers import DynamicCache
+        self.model = model
+        self.prompt_cache = prompt_cache
+        self.prompt_len = prompt_len
+        self.generated = 0
+        self.cache = DynamicCache(config=model.config)  # the rows' own tokens only
+        self.device = device
+        self.cache_kw = _cache_kwarg(model)
+
+    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
+        import torch
+        from . import shared_prompt_torch
+        y = torch.tensor([list(t) for t in tokens], device=self.device)
+        rows, k = y.shape
+        position_ids = shared_prompt_torch.positions(self.prompt_len, self.generated, rows, k, self.device)
+        with torch.no_grad(), shared_prompt_torch.shared_prompt(self.model, self.prompt_cache):
+            out = self.model(y, use_cache=True, position_ids=position_ids, **{self.cache_kw: self.cache})
+            if shared_prompt_torch.calls() == 0:  # the model never asked the attention interface: its
+                raise shared_prompt_torch.SharedPromptUnsupported("attention not dispatched")  # output is wrong
+        self.cache = _out_cache(out)
+        self.generated += k
+        logits = out.logits.float().cpu().numpy()
+        return lambda: logits
+
+    def keep(self, positions: Sequence[int]) -> None:
+        import torch
+        self.cache.batch_select_indices(torch.tensor(list(positions), device=self.device))
 
 
 class _TorchStepper:

@@ -227,3 +227,21 @@ def test_ctrl_c_when_the_main_thread_cannot_raise(tmp_path: Path) -> None:
     rc, err, _ = interrupt([sys.executable, "-c", STUCK, str(tmp_path)], random.Random(15).uniform(0.0, 0.5), tmp_path)
     _assert_interrupted(rc, err)
     assert list(tmp_path.iterdir()) == []  # the temp file of the unfinished write is gone
+
+
+def test_ctrl_c_dropped_by_python_is_delivered_again() -> None:
+    """A KeyboardInterrupt raised where Python can only print and drop it (a callback
+    of the import machinery, a __del__) comes back in ordinary code: no traceback, no hang."""
+    code = ("import sys, time, types\n"
+            "from esso_ngs import interrupts\n"
+            "interrupts.install()\n"
+            "try:\n"
+            "    sys.unraisablehook(types.SimpleNamespace(exc_value=KeyboardInterrupt(), exc_type=KeyboardInterrupt,\n"
+            "                                             exc_traceback=None, err_msg=None, object=None))\n"
+            "    time.sleep(20)\n"
+            "    print('lost')\n"
+            "except KeyboardInterrupt:\n"
+            "    print('delivered')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=HANG_GUARD_S)
+    assert proc.stdout.strip() == "delivered", proc.stderr
+    assert "Traceback" not in proc.stderr
