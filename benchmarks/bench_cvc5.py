@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from esso_ngs.grammar import grammar_for_hole, style_metrics
+from esso_ngs.grammar import check_term, grammar_for_hole, style_metrics
 from esso_ngs.lang.expr import Expr, Op, node_count, transform, walk
 from esso_ngs.lang.sexpr import parse_term
 from esso_ngs.formats import load_spec
@@ -174,7 +174,7 @@ def verify_spec_answer(spec: Spec, hole_id: str, terms: dict[str, Expr]) -> tupl
     verdict = verify_terms(spec, terms, VerifyOptions(timeout_ms=20_000), only=(hole_id,))
     notes = []
     g = grammar_for_hole(spec, hole_id)
-    if not g.check(terms[hole_id]).ok:
+    if not check_term(g, terms[hole_id]).ok:
         notes.append("not in the spec grammar")
     metrics = style_metrics(terms[hole_id], spec.synth.style)
     if not metrics.fits:

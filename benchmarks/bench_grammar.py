@@ -12,6 +12,7 @@ included), in = parsed terms of the language, out = parsed terms outside it
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
@@ -19,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from esso_ngs.grammar import compile_grammar, hole_variables
-from esso_ngs.grammar.compile import CompiledGrammar
+from esso_ngs.grammar import CompiledGrammar, check_term, compile_grammar, hole_variables, sample_terms
+from esso_ngs.grammar.compile import _compile_cached
+from esso_ngs.grammar.counting import TermCounter
 from esso_ngs.lang.expr import Op, Var, replace_at, walk
 from esso_ngs.lang.sexpr import to_sexpr
 from esso_ngs.formats import discover_specs, load_spec
@@ -29,7 +31,7 @@ from esso_ngs.formats import discover_specs, load_spec
 def probe_terms(g: CompiledGrammar, n: int = 40) -> list[str]:
     """Samples of the language and single-point mutations of them (mostly outside)."""
     out: list[str] = []
-    for t in g.sample(n, seed=1):
+    for t in sample_terms(g, n, seed=1):
         out.append(to_sexpr(t))
         for p, node in walk(t):
             if isinstance(node, Op) and len(node.args) == 2:
@@ -79,23 +81,23 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             variables = hole_variables(spec, hole.hole_id)
             t0 = time.perf_counter()
-            CompiledGrammar(gspec, spec.synth.style, tuple(sorted(variables.items())))  # uncached
+            _compile_cached.__wrapped__(gspec, spec.synth.style, tuple(sorted(variables.items())))  # uncached
             compile_ms = (time.perf_counter() - t0) * 1000
             g = compile_grammar(gspec, spec.synth.style, variables)
             limit = spec.synth.style.max_ast_nodes or 8
             t0 = time.perf_counter()
-            g.counter.__init__(g)  # fresh tables: time the counting itself
-            counts = g.count_by_size(limit)
+            counts = TermCounter(g).counts(limit)  # fresh tables: time the counting itself
             count_ms = (time.perf_counter() - t0) * 1000
             terms = probe_terms(g)
-            results = [g.check(t) for t in terms]
+            results = [check_term(g, t) for t in terms]
             n_in = sum(m.ok for m in results)
             ins = [m.term for m in results if m.ok]
             outs = [m.term for m in results if not m.ok and m.term is not None]
             third = args.seconds_per_grammar / 3
-            mix_s = rate(g.check, terms, third)  # text: parsing included
-            in_s = rate(g.check, ins, third)  # parsed terms in the language
-            out_s = rate(g.check, outs, third)  # parsed terms outside: explanation included
+            check = functools.partial(check_term, g)
+            mix_s = rate(check, terms, third)  # text: parsing included
+            in_s = rate(check, ins, third)  # parsed terms in the language
+            out_s = rate(check, outs, third)  # parsed terms outside: explanation included
             name = f"{spec.name}:{hole.hole_id}"
             shown = " ".join(str(c) for c in counts[1:])
             print(f"{name:<36} {compile_ms:>6.1f}ms {n_in:>3}/{len(terms) - n_in:<3} {mix_s:>7.0f} "

@@ -108,3 +108,32 @@ def test_no_import_cycle() -> None:
 def test_a_cycle_is_found() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def _consumers_of_compiled_grammar() -> set[str]:
+    """Modules that use a compiled grammar (they name `CompiledGrammar`, in code or
+    in annotations): they build on `grammar.compile`."""
+    out: set[str] = set()
+    for path in ROOT.rglob("*.py"):
+        mod = _module_name(path)
+        if mod not in ("esso_ngs.grammar.compile", "esso_ngs.grammar") and "CompiledGrammar" in path.read_text():
+            out.add(mod)
+    return out
+
+
+def test_compiled_grammar_imports_none_of_its_consumers() -> None:
+    # CompiledGrammar is plain data: its operations live in the modules that own
+    # them. An import from compile.py to one of them (even lazy, in a function) is
+    # the circle this rule removed.
+    consumers = _consumers_of_compiled_grammar()
+    assert {"esso_ngs.grammar.membership", "esso_ngs.grammar.lark_text",
+            "esso_ngs.grammar.counting", "esso_ngs.synth.cegis"} <= consumers
+    graph = import_graph()
+    reached: set[str] = set()
+    todo = list(graph["esso_ngs.grammar.compile"])
+    while todo:  # what compile.py depends on, directly or not
+        m = todo.pop()
+        if m not in reached:
+            reached.add(m)
+            todo.extend(graph[m])
+    assert not reached & consumers, sorted(reached & consumers)

@@ -19,11 +19,12 @@ from ..argutil import add_hidden_alias
 from ..errors import SpecError, UserError
 from ..interrupts import Budget, BudgetExceeded
 from ..limits import DEFAULT_TOOL_BUDGET_S
-from ..grammar import CompiledGrammar, Diagnostic, Membership, grammar_for_hole
+from ..grammar import (CompiledGrammar, Diagnostic, Membership, bounded_lark_text, check_term, count_by_size,
+                       diagnose, grammar_for_hole, lark_text, sample_terms, style_metrics)
 from ..lang.sexpr import to_sexpr
 from ..formats import load_spec
 from ..formats.jsonload import LoadedJson, load_json
-from ..formats.model import Spec
+from ..formats.model import Spec, StyleProfile
 from ..wording import plural
 from .common import resolve_hole
 
@@ -114,7 +115,7 @@ def _run_check(args: argparse.Namespace, budget: Budget) -> int:
         g = grammar_for_hole(spec, hole_id)
         budget.phase = f"checking the grammar of hole {hole_id} (counting terms by size)"
         gi = next(k for k, gs in enumerate(spec.synth.grammars) if gs.grammar_id == g.grammar_id)
-        diags = g.diagnostics(spec.hole(hole_id).type)
+        diags = diagnose(g, spec.hole(hole_id).type)
         located = [e for e in rule_errors if (e.field or "").startswith(f"grammars[{gi}]")] + \
             [_located(doc, gi, d) for d in diags if d.severity == "error"]
         located.sort(key=lambda e: (e.line is None, e.line or 0))
@@ -123,7 +124,7 @@ def _run_check(args: argparse.Namespace, budget: Budget) -> int:
         if args.json:
             limit = g.style.max_ast_nodes if g.style and g.style.max_ast_nodes else 8
             report.append({"hole": hole_id, "grammar": g.grammar_id, "start": g.start,
-                           "sorts": dict(g.sorts), "counts_by_size": g.count_by_size(limit),
+                           "sorts": dict(g.sorts), "counts_by_size": count_by_size(g, limit),
                            "errors": [_error_json(e) for e in located],
                            "diagnostics": [_diag_json(d) for d in diags]})
             continue
@@ -213,7 +214,7 @@ def _run_test(args: argparse.Namespace, budget: Budget) -> int:
     results: list[dict[str, Any]] = []
     status = 0
     for text in args.terms:
-        m = g.check(text)
+        m = check_term(g, text)
         verdict = None
         if verify is not None and m.term is not None:
             verdict = _run_verify(verify, spec, hole_id, m.term)
@@ -283,12 +284,12 @@ def _run_sample(args: argparse.Namespace, budget: Budget) -> int:
     if g.is_empty:
         raise UserError(f"grammar {g.grammar_id}: the language is empty")
     budget.phase = f"sampling {args.n} terms (counting terms by size first)"
-    terms = g.sample(args.n, seed=args.seed, max_size=args.max_nodes)
+    terms = sample_terms(g, args.n, seed=args.seed, max_size=args.max_nodes)
     if not terms:
         print(f"# no term of {g.start} within the size limit")
         return 1
     for t in terms:
-        s = g.style_metrics(t)
+        s = style_metrics(t, g.style or StyleProfile())
         flag = "" if s.fits else "   # over the style profile"
         print(f"{to_sexpr(t)}    # {plural(s.nodes, 'node')}, cost {s.cost}{flag}")
     return 0
@@ -302,7 +303,7 @@ def _run_show(args: argparse.Namespace, budget: Budget) -> int:
     g = _one_grammar(args, budget)
     budget.phase = "writing the bounded grammar" if args.bounded else "writing the grammar"
     if args.bounded:
-        print(g.bounded_lark_text(args.max_nodes, args.max_nesting), end="")
+        print(bounded_lark_text(g, args.max_nodes, args.max_nesting), end="")
     else:
-        print(g.lark_text(), end="")
+        print(lark_text(g), end="")
     return 0

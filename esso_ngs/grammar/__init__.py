@@ -1,16 +1,25 @@
 """Spec grammars: compiled, typed, checked, counted, sampled, and as Lark text.
 
+A `CompiledGrammar` is plain frozen data; what can be done with one is a function:
+
     g = compile_grammar(spec.synth.grammar("G_fee"), spec.synth.style, variables)
-    g.check("(safe_div (* amount bps) 10000)").ok
-    g.lark_text(); g.bounded_lark_text()
-    g.count_by_size(8); g.sample(20, seed=0); g.diagnostics()
+    check_term(g, "(safe_div (* amount bps) 10000)").ok    # membership, explained
+    lark_text(g); bounded_lark_text(g)                      # for lark / llguidance
+    count_by_size(g, 8); sample_terms(g, 20, seed=0)        # the language by size
+    diagnose(g)                                             # for grammar authors
+    g.is_empty; g.is_infinite                               # computed when compiled
+
+`grammar_for_hole(spec, hole)` compiles the grammar of a spec's hole (memoized).
 """
 from .compile import CompiledGrammar, compile_grammar
+from .counting import count_by_size
 from .diagnostic import Diagnostic
+from .diagnostics import diagnose
 from .forspec import grammar_for_hole, hole_variables
-from .lark_text import EmptyLanguageError
-from .membership import Derivation, Membership, in_language
+from .lark_text import EmptyLanguageError, bounded_lark_text, lark_text
+from .membership import Derivation, Membership, check_term, in_language
 from .rules import Rule
+from .sampling import sample_terms
 from .style import StyleMetrics, style_metrics
 
 __all__ = [
@@ -21,9 +30,15 @@ __all__ = [
     "Membership",
     "Rule",
     "StyleMetrics",
+    "bounded_lark_text",
+    "check_term",
     "compile_grammar",
+    "count_by_size",
+    "diagnose",
     "grammar_for_hole",
     "hole_variables",
     "in_language",
+    "lark_text",
+    "sample_terms",
     "style_metrics",
 ]

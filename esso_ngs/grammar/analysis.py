@@ -207,6 +207,28 @@ def recursive_nonterminals(rules: Mapping[str, tuple[Rule, ...]]) -> set[str]:
     return out
 
 
+def has_growing_cycle(rules: Mapping[str, tuple[Rule, ...]], live: frozenset[str]) -> bool:
+    """Whether a live nonterminal reaches itself through at least one non-unit rule:
+    exactly when the language is infinite (a cycle through unit rules only adds no
+    node). `rules`: as from `productive_rules`; `live`: reachable and
+    productive nonterminals."""
+    edges = {a: [(b, r.is_unit) for r in rules.get(a, ()) for _, b in r.slots if b in live]
+             for a in live}
+    for a in live:
+        # search states (nonterminal, grew?) for a path back to a that grew
+        seen: set[tuple[str, bool]] = set()
+        stack = [(b, not unit) for b, unit in edges[a]]
+        while stack:
+            b, grew = stack.pop()
+            if b == a and grew:
+                return True
+            if (b, grew) in seen:
+                continue
+            seen.add((b, grew))
+            stack.extend((c, grew or not unit) for c, unit in edges.get(b, ()))
+    return False
+
+
 def max_height_within(rules: Mapping[str, tuple[Rule, ...]], sizes: Mapping[str, float],
                       heights: Mapping[str, float], start: str, max_nodes: int) -> int:
     """The greatest height of a start term with at most `max_nodes` nodes.

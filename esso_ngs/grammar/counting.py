@@ -26,6 +26,7 @@ import random
 from typing import TYPE_CHECKING, Iterator
 
 from ..lang.expr import BoolLit, Const, EnumLit, Expr, Ite, Op, Var
+from ..memo import IdentityCache
 from .rules import Head, Tpl, head_arity
 
 if TYPE_CHECKING:
@@ -226,6 +227,23 @@ class TermCounter:
             full = [(st, c) for st, c in self.table(nj).items() if st & rel == q]
             kids.append(self._sample_state(rng, nj, _pick(rng, full)))
         return build_term(head, tuple(kids))
+
+
+# One counter per grammar: its tables grow with the sizes asked for and are reused.
+_COUNTERS: IdentityCache[TermCounter] = IdentityCache(256)
+
+
+def term_counter(g: CompiledGrammar) -> TermCounter:
+    """The grammar's counter (built once, kept while the grammar is in use)."""
+    counter = _COUNTERS.get((g,))
+    if counter is None:
+        counter = _COUNTERS.put((g,), (), TermCounter(g))
+    return counter
+
+
+def count_by_size(g: CompiledGrammar, max_size: int) -> list[int]:
+    """Exact number of distinct terms of each size 0..max_size (size = AST nodes)."""
+    return term_counter(g).counts(max_size)
 
 
 def _pick(rng: random.Random, weighted: list):

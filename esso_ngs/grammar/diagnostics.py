@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from ..lang.expr import Var, walk
 from . import analysis
 from .analysis import INF
+from .counting import count_by_size
 from .diagnostic import Diagnostic
 from .sorts import type_errors
 
@@ -158,7 +159,7 @@ def _language(g: CompiledGrammar) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     p = g.style
     limit = p.max_ast_nodes if p is not None and p.max_ast_nodes else DEFAULT_COUNT_SIZE
-    counts = g.count_by_size(limit)
+    counts = count_by_size(g, limit)
     shown = ", ".join(f"{n}:{c}" for n, c in enumerate(counts) if n > 0)
     out.append(Diagnostic("info", "counts",
                           f"distinct terms by size (nodes) up to {limit}: {shown}; "

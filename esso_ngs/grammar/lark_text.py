@@ -27,12 +27,13 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ..errors import UserError
+from ..memo import IdentityCache
 from ..wording import plural
-from .analysis import INF
+from .analysis import INF, max_height_within, productive_rules
 from .rules import Rule, Tpl, head_text
 
 if TYPE_CHECKING:
@@ -43,7 +44,13 @@ class EmptyLanguageError(UserError):
     """The grammar (or its bounded version) derives no term: no Lark text can say so."""
 
 
-def lark_rule_names(nonterminals: Iterable[str]) -> dict[str, str]:
+def lark_name(g: CompiledGrammar, nt: str) -> str:
+    """The Lark rule name of nonterminal `nt` in `g`'s texts."""
+    return lark_rule_names(g.nonterminals)[nt]
+
+
+@lru_cache(maxsize=256)
+def lark_rule_names(nonterminals: tuple[str, ...]) -> dict[str, str]:
     """Lark-safe, distinct rule names: `nt_` + lowercased name, runs of non
     alphanumerics as one `_` (so `__` never occurs: bounded names use it)."""
     out: dict[str, str] = {}
@@ -116,9 +123,23 @@ def _header(g: CompiledGrammar, extra: str = "") -> str:
             f"terms, single spaces{extra}\n")
 
 
-def full_lark_text(g: CompiledGrammar) -> str:
+# The full text of each grammar, computed once: a hole's grammar is reused across
+# rounds and samples.
+_FULL_TEXT: IdentityCache[str] = IdentityCache(256)
+
+
+def lark_text(g: CompiledGrammar) -> str:
+    """Full grammar in the Lark dialect that both lark and llguidance accept;
+    entry rule `start`; canonical term syntax (single spaces)."""
+    text = _FULL_TEXT.get((g,))
+    if text is None:
+        text = _FULL_TEXT.put((g,), (), _full_lark_text(g))
+    return text
+
+
+def _full_lark_text(g: CompiledGrammar) -> str:
     live = live_rules(g)
-    names = g._lark_names
+    names = lark_rule_names(g.nonterminals)
     blocks = [f"start: {names[g.start]}"]
     for nt in g.nonterminals:
         if nt in live:
@@ -168,15 +189,27 @@ def _height_with(tpl: Tpl, slot_h: dict[str, float]) -> float:
     return 1 + max((_height_with(k, slot_h) for k in tpl[2]), default=0)  # type: ignore[misc]
 
 
-def bounded_lark_text(g: CompiledGrammar, max_nodes: int, max_nesting: int | None,
-                      max_depth: int | None) -> str:
-    """Unroll every nonterminal by remaining height (and ite nesting, when bounded):
-    `nt_expr__h4_i1` derives the terms of Expr with height <= 4 and ite depth <= 1.
-    A slot at template depth k gets height budget h - k and ite budget i minus the
-    ite nodes above it; a unit slot keeps both (unit cycles then stay on one level,
-    which both engines handle). The result is a finite language."""
-    from .analysis import max_height_within, productive_rules
+def bounded_lark_text(g: CompiledGrammar, max_nodes: int | None = None,
+                      max_nesting: int | None = None, max_depth: int | None = None) -> str:
+    """A finite version of the grammar for token-constrained decoding.
 
+    Exactly bounded: term height (levels of nodes) <= max_depth and ite nesting
+    <= max_nesting. max_depth defaults to the greatest height a term of at most
+    `max_nodes` nodes can have in this grammar, so every term within max_nodes and
+    max_nesting is kept; the node count itself is bounded only through the height
+    (some larger terms remain: check them with `check_term`/`style_metrics`). Defaults
+    come from the style profile (max_ast_nodes, max_nesting); without any limit,
+    max_nodes = 12.
+
+    Every nonterminal is unrolled by remaining height (and ite nesting, when
+    bounded): `nt_expr__h4_i1` derives the terms of Expr with height <= 4 and ite
+    depth <= 1. A slot at template depth k gets height budget h - k and ite budget i
+    minus the ite nodes above it; a unit slot keeps both (unit cycles then stay on
+    one level, which both engines handle). The result is a finite language."""
+    if max_nodes is None:
+        max_nodes = g.style.max_ast_nodes if g.style and g.style.max_ast_nodes else 12
+    if max_nesting is None and g.style is not None:
+        max_nesting = g.style.max_nesting
     live = live_rules(g)
     if max_depth is None:
         prod = productive_rules(g.rules, g.min_size)
@@ -185,7 +218,7 @@ def bounded_lark_text(g: CompiledGrammar, max_nodes: int, max_nesting: int | Non
         raise EmptyLanguageError(f"grammar {g.grammar_id}: no term of {g.start} has at most "
                                  f"{plural(max_nodes, 'node')}")
     nest_cap = max_nesting  # None: ite nesting not bounded
-    names = g._lark_names
+    names = lark_rule_names(g.nonterminals)
     extent = _finite_extent(g, live)
 
     # feasible(a, h, i): does a derive some term within height h and ite depth i?

@@ -150,7 +150,8 @@ def in_language(g: CompiledGrammar, term: Expr, nt: str | None = None) -> bool:
 
 
 # ---------------------------------------------------------------- check
-def check(g: CompiledGrammar, term: str | Expr) -> Membership:
+def check_term(g: CompiledGrammar, term: str | Expr) -> Membership:
+    """Whether `term` is in the language, and if not, why (see Membership)."""
     if isinstance(term, str):
         try:
             e = parse_term(term)

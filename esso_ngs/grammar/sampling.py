@@ -10,6 +10,7 @@ import random
 from typing import TYPE_CHECKING
 
 from ..lang.expr import Expr
+from .counting import count_by_size, term_counter
 
 if TYPE_CHECKING:
     from .compile import CompiledGrammar
@@ -17,11 +18,13 @@ if TYPE_CHECKING:
 DEFAULT_MAX_SIZE = 10
 
 
-def sample(g: CompiledGrammar, n: int, seed: int = 0, max_size: int | None = None) -> list[Expr]:
+def sample_terms(g: CompiledGrammar, n: int, seed: int = 0, max_size: int | None = None) -> list[Expr]:
+    """`n` random terms, uniform by size: a size is drawn uniformly among the sizes
+    1..max_size that have terms, then a term uniformly among those of that size."""
     if max_size is None:
         max_size = (g.style.max_ast_nodes if g.style is not None and g.style.max_ast_nodes
                     else DEFAULT_MAX_SIZE)
-    counts = g.count_by_size(max_size)
+    counts = count_by_size(g, max_size)
     sizes = [s for s in range(1, max_size + 1) if counts[s] > 0]
     if not sizes or n <= 0:
         return []
@@ -29,7 +32,7 @@ def sample(g: CompiledGrammar, n: int, seed: int = 0, max_size: int | None = Non
     out: list[Expr] = []
     for _ in range(n):
         size = rng.choice(sizes)
-        term = g.counter.sample_term(rng, size)
+        term = term_counter(g).sample_term(rng, size)
         assert term is not None  # counts[size] > 0
         out.append(term)
     return out

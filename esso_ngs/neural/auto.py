@@ -5,11 +5,12 @@
   mlx with a system OpenBLAS preloaded (blas.py); each runs a small probe (a
   384-token prefill, then 6 decoding steps of 10 rows over that context, in a
   child process so the OpenBLAS preload applies to it alone) and the one with
-  the lower estimated time for a typical hole wins. The decoding steps must see
-  a real context: with ten rows over ~1,000 prompt tokens, torch's attention
-  (which copies the grouped KV heads each step) costs several times mlx's,
-  while over a short context torch looks faster. mlx with its bundled BLAS is a candidate only
-  when nothing else is installed (its prefill is 30-100x slower).
+  the lower estimated time for a typical hole wins. The decoding steps see a
+  real context, as both backends' rows share the prompt's KV cache
+  (shared_prompt_*.py). mlx with its bundled BLAS is a candidate only when
+  nothing else is installed (its prefill is 30-100x slower). On a machine shared
+  with other work the probe is noisy (measured at load 4: it chose mlx, which was
+  then 1.4x slower end to end than transformers); `ESSO_NGS_AUTO_BACKEND` pins it.
 
 The choice is remembered in `$ESSO_NGS_CACHE/backend-choice.json`, keyed by the
 machine (CPU model, core count, OpenBLAS path, framework versions) and the

@@ -7,7 +7,7 @@ Unconstrained by default; when the server takes a grammar in the request, name
 the field with `grammar_field` and the bounded Lark grammar is sent in it:
 `structured_outputs` (vLLM >= 0.10: `{"structured_outputs": {"grammar": ...}}`),
 `guided_grammar` (older vLLM), or any other top-level field name. Either way
-every output is checked with `grammar.check` by the sampling layer before it
+every output is checked with `grammar.check_term` by the sampling layer before it
 becomes a candidate, so a server that ignores the field is filtered, never trusted.
 
 429, 5xx and connection errors are retried `max_retries` times (default

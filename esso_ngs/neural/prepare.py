@@ -9,7 +9,7 @@ user: prepare installs nothing by surprise and names what is missing):
   torch) dequantizes the GGUF, `save_pretrained` writes a Hugging Face folder,
   and `mlx_lm.convert` turns it into an MLX folder in float32 (bf16 and 4-bit
   are slow on CPUs).
-- `tiny-random`: the tiny random-weight model of the tests (see tiny_model.py),
+- `tiny-random`: the tiny random-weight model of the tests (see esso_ngs/testing/tiny_model.py),
   for trying the commands end to end in a second.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _build_smollm2(out: Path, log: Callable[[str], None]) -> str:
 
 
 def _build_tiny(out: Path, log: Callable[[str], None]) -> str:
-    from .tiny_model import build_tiny_model
+    from ..testing.tiny_model import build_tiny_model
     build_tiny_model(out)
     return "esso-ngs tiny random model (seed 0)"
 

@@ -3,7 +3,7 @@
 Every candidate is the one candidate record (`verify.candidate.Candidate`): the
 term parsed once from the model's text, its canonical S-expression, how many
 samples produced it, the best model log-probability among them and its grammar
-check (`grammar.check`, also for constrained samples: the mask is trusted only as
+check (`grammar.check_term`, also for constrained samples: the mask is trusted only as
 far as it is checked), recorded so that no later layer checks it again.
 Samples that hit the token limit are incomplete: they are dropped and counted,
 never turned into candidates.
@@ -13,22 +13,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol
+from typing import Any
 
+from ..grammar import CompiledGrammar, bounded_lark_text, check_term
 from ..lang.expr import Expr
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
 from ..verify.candidate import Candidate, Checks, rank
 from .backend import Backend, Prompt, Sample, SampleSettings, StopCheck
 from .cache import SampleCache, sample_key, text_sha
 from .progress import Event, Progress, emit
-
-
-class GrammarLike(Protocol):
-    """What sampling needs of a compiled grammar (esso_ngs.grammar.CompiledGrammar)."""
-
-    def bounded_lark_text(self, max_nodes: int | None = None, max_nesting: int | None = None) -> str: ...
-
-    def check(self, term: Any) -> Any: ...
 
 
 # ---------------------------------------------------------------- parsing free text
@@ -153,7 +146,7 @@ class HoleSamples:
         return out
 
 
-def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> tuple[list[Candidate], dict[str, int]]:
+def aggregate(samples: list[Sample], grammar: CompiledGrammar | None, mode: str) -> tuple[list[Candidate], dict[str, int]]:
     """Distinct candidates (ranked) and counters from raw samples."""
     by_term: dict[str, Candidate] = {}
     counts = {"token_limit": 0, "unparsable": 0, "errors": 0, "in_grammar": 0}
@@ -175,7 +168,7 @@ def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> 
             c = by_term.get(term)
             if c is None:
                 # The one grammar check of this term: recorded for the tiers and the synthesizer.
-                checks = Checks() if grammar is None else Checks(membership=grammar.check(expr), grammar=grammar)
+                checks = Checks() if grammar is None else Checks(membership=check_term(grammar, expr), grammar=grammar)
                 c = by_term[term] = Candidate(term, count=0, first_seen=index, logprob=s.logprob, checks=checks,
                                               expr=expr)
             elif s.logprob is not None and (c.logprob is None or s.logprob > c.logprob):
@@ -187,7 +180,7 @@ def aggregate(samples: list[Sample], grammar: GrammarLike | None, mode: str) -> 
 
 
 # ---------------------------------------------------------------- one hole
-def _sample_reporter(progress: Progress | None, grammar: GrammarLike | None, mode: str, n: int,
+def _sample_reporter(progress: Progress | None, grammar: CompiledGrammar | None, mode: str, n: int,
                      source: str) -> Progress | None:
     """Turns a backend's raw `sample` events into events people and the anytime
     search can use: the sample's (first) term, canonical, whether it is in the
@@ -211,7 +204,7 @@ def _sample_reporter(progress: Progress | None, grammar: GrammarLike | None, mod
         candidate = None
         if term is not None:
             if term not in memo:
-                memo[term] = None if grammar is None else grammar.check(expr)
+                memo[term] = None if grammar is None else check_term(grammar, expr)
             membership = memo[term]
             candidate = Candidate(term, source=source, first_seen=int(event.data.get("index", 0)),
                                   logprob=raw.logprob, expr=expr,
@@ -238,7 +231,7 @@ class _Latch:
         return self.hit
 
 
-def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, grammar: GrammarLike | None,
+def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, grammar: CompiledGrammar | None,
                 *, constrained: bool = True, cache: SampleCache | None = None,
                 max_nodes: int | None = None, max_nesting: int | None = None,
                 on_event: Progress | None = None, should_stop: StopCheck | None = None) -> HoleSamples:
@@ -255,7 +248,7 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
     """
     constraint_text: str | None = None
     if constrained and grammar is not None and backend.supports_constraints:
-        constraint_text = grammar.bounded_lark_text(max_nodes=max_nodes, max_nesting=max_nesting)
+        constraint_text = bounded_lark_text(grammar, max_nodes=max_nodes, max_nesting=max_nesting)
     key = ""
     samples: list[Sample] | None = None
     if cache is not None:

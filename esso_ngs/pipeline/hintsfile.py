@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..grammar import CompiledGrammar, grammar_for_hole
+from ..grammar import CompiledGrammar, check_term, grammar_for_hole
 from ..formats.jsonload import load_json
 from ..formats import HintCandidate, HoleHints, Spec, hints_to_json, load_hints, write_hints
 from ..verify.candidate import Candidate
@@ -38,7 +38,7 @@ def usable(c: Candidate, grammar: CompiledGrammar) -> bool:
     (`ranked_hints`, ESSO) refuse a file with any other term."""
     if c.checks.cheap is not None:
         return c.checks.cheap.ok
-    membership = c.checks.membership_in(grammar) or grammar.check(c.expr if c.expr is not None else c.term)
+    membership = c.checks.membership_in(grammar) or check_term(grammar, c.expr if c.expr is not None else c.term)
     return membership.ok
 
 
@@ -92,7 +92,7 @@ def ranked_hints(path: str | Path, spec: Spec) -> dict[str, list[Candidate]]:
             [(("holes", hole.hole_id, "candidates", i, "term"), c.term, Candidate(c.term, c.score, c.source))
              for i, c in enumerate(hole.candidates)]
         for field_path, term, cand in located:
-            membership = grammar.check(cand.expr if cand.expr is not None else term)
+            membership = check_term(grammar, cand.expr if cand.expr is not None else term)
             if not membership.ok:
                 what = "not a term" if membership.syntax_error else f"not in the grammar of hole {hole.hole_id}"
                 raise load_json(path).error(field_path, f"{term!r} is {what}: {membership.explanation}")

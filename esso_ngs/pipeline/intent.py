@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..grammar import grammar_for_hole
+from ..grammar import check_term, grammar_for_hole
 from ..lang.sexpr import parse_term
 from ..formats.model import Spec
 from ..synth import Hint, SynthResult
@@ -28,7 +28,7 @@ def with_notes_hints(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None) -> 
             continue
         terms = intent_hint_terms(spec, hole.hole_id)
         g = grammar_for_hole(spec, hole.hole_id) if terms else None
-        stated = [Hint(t, 1.0, SOURCE) for t in terms if g is not None and g.check(t).ok]
+        stated = [Hint(t, 1.0, SOURCE) for t in terms if g is not None and check_term(g, t).ok]
         if stated:
             first = {h.term for h in stated}
             out[hole.hole_id] = stated + [h for h in given if h.term not in first]

@@ -18,7 +18,7 @@ from ..lang.sexpr import parse_term
 from ..formats.model import Spec
 from ..verify import obligations_for, verify_terms
 from ..verify.realizability import check_realizability
-from .cegis import SynthOptions, Trace, solve_hole
+from .cegis import Joint, SynthOptions, Trace, solve_hole
 from .guidance import Hint
 from .result import HintUse, HoleResult, SynthResult
 from .stream import HintStream
@@ -102,8 +102,8 @@ def _solve_group(spec: Spec, group: list[str], fixed: dict[str, Expr], hints: Hi
     hole_id, rest = group[0], group[1:]
     excluded: set[str] = set()
     for attempt in range(MAX_JOINT_TRIES):
-        result = solve_hole(spec, hole_id, hints.get(hole_id, ()), options, trace, fixed, frozenset(excluded),
-                            provisional=bool(rest), on_update=on_update)
+        result = solve_hole(spec, hole_id, hints.get(hole_id, ()), options, trace,
+                            Joint(dict(fixed), frozenset(excluded), provisional=bool(rest)), on_update=on_update)
         if result.status != "solved" or result.term is None or not rest:
             return [result] + [_skipped(h, hole_id) for h in rest if result.status != "solved"]
         later = _solve_group(spec, rest, {**fixed, hole_id: parse_term(result.term)}, hints, options, trace)

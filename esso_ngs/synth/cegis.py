@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Generator, Mapping, Sequence
 
 from ..limits import rss_bytes
-from ..grammar import CompiledGrammar, grammar_for_hole, style_metrics
+from ..grammar import CompiledGrammar, check_term, grammar_for_hole, style_metrics
 from ..lang.batched import batch_value, to_array
 from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
@@ -102,6 +102,21 @@ class _Best:
     hint: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class Joint:
+    """A hole's place in a joint search over a group of holes (none: a hole alone).
+
+    `others` fixes the terms of holes solved before it, so that obligations shared
+    with them are checked too; terms in `exclude` (canonical text) are never answers
+    (the joint search rejected them); `provisional`: a later hole of the group will
+    check the obligations this one cannot check alone, so a candidate with nothing
+    left to check here is accepted for now."""
+
+    others: Mapping[str, Expr] = field(default_factory=dict)
+    exclude: frozenset[str] = frozenset()
+    provisional: bool = False
+
+
 @dataclass(slots=True)
 class _Hole:
     """Everything one hole's search shares: the problem, the examples, the budget, the
@@ -116,9 +131,7 @@ class _Hole:
     budget: _Budget
     result: HoleResult
     log: Trace
-    others: Mapping[str, Expr]
-    exclude: frozenset[str]
-    provisional: bool
+    joint: Joint
     start: float
     on_update: OnUpdate | None = None
     best: _Best | None = None
@@ -161,10 +174,10 @@ class _Hole:
 
     def verify(self, term: Expr, text: str) -> tuple[bool, bool]:
         """Verify a candidate: (accepted, a counterexample joined the examples)."""
-        verdict = verify(self.spec, self.hole_id, term, self.options.verify, others=self.others)
+        verdict = verify(self.spec, self.hole_id, term, self.options.verify, others=self.joint.others)
         self.result.z3_calls += 1
         self.log(f"[{self.hole_id}]   verify {text}: {verdict.status}")
-        if verdict.ok or (self.provisional and verdict.obligations == 0):
+        if verdict.ok or (self.joint.provisional and verdict.obligations == 0):
             return True, False
         learned = False
         if verdict.status == "refuted" and verdict.counterexample is not None:
@@ -188,26 +201,19 @@ class _Search:
 
 def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = (),
                options: SynthOptions = SynthOptions(), trace: Trace | None = None,
-               others: Mapping[str, Expr] | None = None, exclude: frozenset[str] = frozenset(),
-               provisional: bool = False, on_update: OnUpdate | None = None) -> HoleResult:
+               joint: Joint = Joint(), on_update: OnUpdate | None = None) -> HoleResult:
     """Solve one hole; `hints` are ranked hints, or a stream of them still arriving.
-    `others` fixes the terms of holes solved before it, so that obligations shared
-    with them are checked too; terms in `exclude` (canonical text) are never answers
-    (a joint search rejected them). `provisional`: a later hole of the group will
-    check the obligations this one cannot check alone, so a candidate with nothing
-    left to check here is accepted for now. `on_update` hears of each cheaper
-    verified term as soon as it is known."""
+    `joint`: its place in a joint search over several holes (see Joint).
+    `on_update` hears of each cheaper verified term as soon as it is known."""
     log = trace or (lambda _msg: None)
     start = time.perf_counter()
     timeout_ms = options.timeout_ms or spec.synth.timeout_ms or 30_000
     result = HoleResult(hole_id, "unknown")
     g = grammar_for_hole(spec, hole_id)
-    others = dict(others or {})
-    examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, others)
+    examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, joint.others)
     ctx = _Hole(spec, hole_id, g, Limits.of(spec.synth.style), examples, options,
                 _Budget(start + timeout_ms / 1000, options.max_candidates, result, options.max_memory_bytes),
-                result, log, others,
-                exclude, provisional, start, on_update)
+                result, log, joint, start, on_update)
     log(f"[{hole_id}] grammar {g.grammar_id}: start {g.start}, {len(g.nonterminals)} nonterminals; "
         f"{examples.size} initial examples")
     stream = HintStream.of(hints)
@@ -262,7 +268,7 @@ def _conclude(ctx: _Hole, outcome: _Search | None) -> HoleResult:
     if outcome.last_rejected is not None and not result.counterexamples:
         # Name a real counterexample for the last candidate, not just "failed an example".
         rejected = outcome.last_rejected.term
-        verdict = verify(ctx.spec, ctx.hole_id, rejected, ctx.options.verify, others=ctx.others)
+        verdict = verify(ctx.spec, ctx.hole_id, rejected, ctx.options.verify, others=ctx.joint.others)
         result.z3_calls += 1
         if verdict.counterexample is not None:
             result.counterexamples.append(_cex_record(to_sexpr(rejected), verdict.counterexample))
@@ -297,7 +303,7 @@ class _HintWork:
                 return
             self.hints.append(hint)
             self.guidance_stale = True
-            if _canonical(hint) in ctx.exclude:
+            if _canonical(hint) in ctx.joint.exclude:
                 ctx.result.hints.append(HintUse(rank, hint.term, "excluded", "rejected by the joint search"))
                 continue
             term = parse_hint(hint)
@@ -365,12 +371,12 @@ class _HintWork:
                 return
             bound = ctx.bound()
             metrics = style_metrics(n.term, style)
-            if text in ctx.exclude or not metrics.fits or (bound is not None and metrics.cost > bound):
+            if text in ctx.joint.exclude or not metrics.fits or (bound is not None and metrics.cost > bound):
                 continue
             if env is not None and not ctx.examples.passes({ctx.hole_id: to_array(batch_value(n.term, env),
                                                                                    env.size)}):
                 continue  # fails a counterexample learned since the neighbourhood was evaluated
-            if not ctx.g.check(n.term).ok:
+            if not check_term(ctx.g, n.term).ok:
                 continue
             first = False
             self.tried.add(text)
@@ -416,7 +422,7 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     if term is None:
         return HintUse(rank, hint.term, "syntax-error", "not an S-expression term")
     # Checks already recorded on the candidate are not made again (issue 13).
-    membership = hint.checks.membership_in(ctx.g) or ctx.g.check(term)
+    membership = hint.checks.membership_in(ctx.g) or check_term(ctx.g, term)
     text = hint.term
     if not membership.ok:
         ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: not in the grammar")
@@ -425,8 +431,8 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     if not metrics.fits:
         return HintUse(rank, text, "over-profile", "; ".join(metrics.violations))
     verdict = hint.checks.verdict
-    if verdict is None or ctx.others or verdict.status not in ("verified", "refuted"):
-        verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.others)
+    if verdict is None or ctx.joint.others or verdict.status not in ("verified", "refuted"):
+        verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.joint.others)
         ctx.result.z3_calls += 1
     ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: {verdict.status}")
     if verdict.counterexample is not None:
@@ -442,7 +448,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
     by `ctx.improve` and the run ends."""
     out = _Search()
     result, budget, examples = ctx.result, ctx.budget, ctx.examples
-    undecided: set[str] = set(ctx.exclude)  # never verified again, never an answer
+    undecided: set[str] = set(ctx.joint.exclude)  # never verified again, never an answer
     nesting = ctx.limits.nesting
     guided = guidance is not None
     while True:
@@ -536,7 +542,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         result.candidates += enum.stats.built - counted[0]
         result.candidates_kept += enum.stats.kept
         ctx.log(_search_summary(ctx.hole_id, enum))
-        out.unknown_terms = sorted(undecided - ctx.exclude)
+        out.unknown_terms = sorted(undecided - ctx.joint.exclude)
         if out.found is not None:
             return out
         stop = budget.exceeded()

@@ -21,7 +21,7 @@ from those arrays, checks the style limits on size arrays, and evaluates the rul
 template once over all its rows with the batched evaluator's own operations
 (`apply_batch`, `ite_batch`, which work elementwise on 2-D arrays). Overflow: rows
 whose every intermediate value is provably within +-2**61 (per-row magnitude
-bounds, `_magnitudes`) run in int64; the other rows (a child outside int64, or a
+bounds, `magnitudes`) run in int64; the other rows (a child outside int64, or a
 possibly large product) go through the batched evaluator with their banks' bounds,
 which computes in int64 only when those bounds allow and on exact Python ints
 otherwise. Rows are then keyed (`value_key`'s digest) and deduplicated in order
@@ -45,32 +45,25 @@ from typing import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..grammar import CompiledGrammar, Rule
-from ..lang import ops
 from ..lang.batched import (
     I64_MAX,
     I64_MIN,
     BatchEnv,
     BatchValue,
-    apply_batch,
     batch_value,
-    ite_batch,
-    scalar_value,
     to_array,
     value_key,
 )
-from ..lang.expr import (
-    BoolLit,
-    Const,
-    EnumLit,
-    Expr,
-    Hole,
-    Ite,
-    Op,
-    Var,
-    ite_count,
-    ite_depth,
-    node_count,
-    replace_at,
+from ..lang.expr import Expr, ite_count, ite_depth, node_count, replace_at
+from ..lang.templates import (
+    SAFE_BOUND,
+    SAFE_MAGNITUDE,
+    canonical_rows,
+    magnitudes,
+    safe_template_value,
+    slot_var,
+    template_kind,
+    template_value,
 )
 from ..formats.model import StyleProfile
 
@@ -194,7 +187,7 @@ class _Bank:
     place of the entries outside int64 (flagged by `obj`; their exact rows are in
     `objdata`, built on demand). `lo`/`hi` bound the int64 rows, `lo_all`/`hi_all`
     every entry; `mag` is each entry's largest magnitude, as a float (see
-    `_magnitudes`). `kind` is "bool", "int", or "mixed" (both: built one at a time).
+    `magnitudes`). `kind` is "bool", "int", or "mixed" (both: built one at a time).
     """
 
     __slots__ = (
@@ -457,7 +450,7 @@ class Enumerator:
                       for t in zip(*(ix.tolist() for ix in ids))]
             tpl = self.slot_templates[id(r)]
             size = self.env.size
-            vals = [_template_value(tpl, [c.value for c in combo], self.env) for combo in combos]
+            vals = [template_value(tpl, [c.value for c in combo], self.env) for combo in combos]
             keys = [value_key(to_array(v, size)) for v in vals]
         else:
             kind, rows, big = values
@@ -512,7 +505,7 @@ class Enumerator:
         (zero there) map to (exact object row, lo, hi). None when the template is
         not well typed for these banks (then rows are built one at a time).
 
-        Rows whose every intermediate value is provably small (`_magnitudes`) are
+        Rows whose every intermediate value is provably small (`magnitudes`) are
         computed in int64 in one pass; the others with the batched evaluator's
         own bounds discipline (int64 when its bounds allow, exact ints otherwise).
         """
@@ -520,23 +513,23 @@ class Enumerator:
         sig = (id(r), tuple(b.kind for b in banks))
         typed = self._typed.get(sig)
         if typed is None:
-            typed = self._typed[sig] = _template_kind(tpl, sig[1], self.env) is not None
+            typed = self._typed[sig] = template_kind(tpl, sig[1], self.env) is not None
         if not typed:
             return None
         with np.errstate(over="ignore", invalid="ignore"):
-            _, worst = _magnitudes(tpl, [b.mag_max for b in banks], self.env)
-            if worst <= _SAFE:
-                return _canonical(self._eval(tpl, banks, ids, m, True), m)
-            _, worst = _magnitudes(tpl, [b.mag[ix] for b, ix in zip(banks, ids)], self.env)
-            safe = np.asarray(worst <= _SAFE, dtype=np.bool_)  # NaN (inf * 0) is not safe
+            _, worst = magnitudes(tpl, [b.mag_max for b in banks], self.env)
+            if worst <= SAFE_MAGNITUDE:
+                return canonical_rows(self._eval(tpl, banks, ids, m, True), m)
+            _, worst = magnitudes(tpl, [b.mag[ix] for b, ix in zip(banks, ids)], self.env)
+            safe = np.asarray(worst <= SAFE_MAGNITUDE, dtype=np.bool_)  # NaN (inf * 0) is not safe
         n_safe = int(np.count_nonzero(safe))
         if n_safe == m:
-            return _canonical(self._eval(tpl, banks, ids, m, True), m)
+            return canonical_rows(self._eval(tpl, banks, ids, m, True), m)
         rest = ~safe
-        part_rest = _canonical(self._eval(tpl, banks, [ix[rest] for ix in ids], m - n_safe, False), m - n_safe)
+        part_rest = canonical_rows(self._eval(tpl, banks, [ix[rest] for ix in ids], m - n_safe, False), m - n_safe)
         if n_safe == 0:
             return part_rest
-        part_safe = _canonical(self._eval(tpl, banks, [ix[safe] for ix in ids], n_safe, True), n_safe)
+        part_safe = canonical_rows(self._eval(tpl, banks, [ix[safe] for ix in ids], n_safe, True), n_safe)
         if part_safe[0] != part_rest[0]:
             return None
         rows = np.empty((m, self.env.size), dtype=part_safe[1].dtype)
@@ -547,19 +540,19 @@ class Enumerator:
         return part_safe[0], rows, big
 
     def _eval(self, tpl: Expr, banks: list[_Bank], ids: list[np.ndarray], m: int, safe: bool) -> BatchValue:
-        """The template on the rows (2-D values): `safe` rows in int64 (see `_safe_value`),
+        """The template on the rows (2-D values): `safe` rows in int64 (see `safe_template_value`),
         others exactly, through the batched evaluator."""
         args = []
         for b, ix in zip(banks, ids):
             if b.kind == "bool":
                 args.append(BatchValue(b.data[ix], None, None))  # type: ignore[index]
             elif safe:
-                args.append(BatchValue(b.data[ix], -_HAND, _HAND))  # type: ignore[index]
+                args.append(BatchValue(b.data[ix], -SAFE_BOUND, SAFE_BOUND))  # type: ignore[index]
             elif b.obj is not None:
                 args.append(BatchValue(b.objdata()[ix], b.lo_all, b.hi_all))
             else:
                 args.append(BatchValue(b.data[ix], b.lo, b.hi))  # type: ignore[index]
-        v = _safe_value(tpl, args, self.env) if safe else _template_value(tpl, args, self.env)
+        v = safe_template_value(tpl, args, self.env) if safe else template_value(tpl, args, self.env)
         d = v.data
         size = self.env.size
         if not isinstance(d, np.ndarray) or d.shape != (m, size):
@@ -577,7 +570,7 @@ class Enumerator:
                 (lim.max_nesting is not None and depth > lim.max_nesting):
             self.stats.pruned_style += 1
             return None
-        value = _template_value(self.slot_templates[id(r)], [c.value for c in kids], self.env)
+        value = template_value(self.slot_templates[id(r)], [c.value for c in kids], self.env)
         weight = lim.ast_node * nodes + lim.branch * ites
         return Entry(None, level, weight, nodes, ites, depth, value, r, kids)
 
@@ -629,168 +622,6 @@ class Enumerator:
         return new_start
 
 
-def _canonical(v: BatchValue, m: int) -> tuple[str, np.ndarray, dict[int, tuple[np.ndarray, int, int]]]:
-    """Rows of a chunk's values in canonical form: see `Enumerator._values`."""
-    d = v.data
-    assert isinstance(d, np.ndarray)
-    if d.dtype == np.bool_:
-        return "b", np.ascontiguousarray(d), {}
-    if d.dtype == np.int64:
-        return "i", np.ascontiguousarray(d), {}
-    # Exact Python ints: rows that fit go back to int64 (the canonical dtype).
-    if d.dtype != object:
-        d = d.astype(object)
-    lo, hi = d.min(axis=1), d.max(axis=1)
-    fits = np.asarray((lo >= I64_MIN) & (hi <= I64_MAX), dtype=np.bool_)
-    rows = np.zeros(d.shape, dtype=np.int64)
-    if fits.all():
-        rows[:] = d.astype(np.int64)
-        return "i", rows, {}
-    if fits.any():
-        rows[fits] = d[fits].astype(np.int64)
-    big = {j: (np.array(d[j], dtype=object), int(lo[j]), int(hi[j])) for j in np.flatnonzero(~fits).tolist()}
-    return "i", rows, big
-
-
-# Rows whose every intermediate value has magnitude <= _SAFE (as computed in floats,
-# whose rounding is far below the margin) run in int64 with bounds +-_HAND: sums of
-# two such values fit, and products are proven to fit row by row.
-_SAFE = float(1 << 61)
-_HAND = (1 << 62) - 1
-
-
-def _fmag(x: int) -> float:
-    x = abs(int(x))
-    return float(x) if x < (1 << 1000) else math.inf
-
-
-def _magnitudes(t: Expr, slots: list, env: BatchEnv) -> tuple:
-    """Upper bounds (floats, or float arrays: one per row) of |value| of the
-    template, and of every value computed on the way (the second result).
-
-    Per row, unlike the batched evaluator's bounds (one interval per operand over
-    the whole batch): a product of a large and a small value is small on its row.
-    |a div b| <= |a| and |a mod b| < |b| for Euclidean division (and 0 for b = 0).
-    Boolean values count 0. Callers ignore float overflow: inf and NaN (inf * 0)
-    are never <= _SAFE.
-    """
-    if isinstance(t, Var):
-        if t.name.startswith(_SLOT):
-            f = slots[int(t.name[len(_SLOT):])]
-        else:
-            v = env.values.get(t.name)
-            if v is None:
-                f = _fmag(env.enums[t.name])
-            elif v.is_bool:
-                f = 0.0
-            elif isinstance(v.data, np.ndarray) and v.data.dtype != np.int64:
-                f = math.inf
-            else:
-                f = max(_fmag(v.lo), _fmag(v.hi))  # type: ignore[arg-type]
-        return f, f
-    if isinstance(t, Const):
-        f = _fmag(t.value)
-        return f, f
-    if isinstance(t, EnumLit):
-        f = _fmag(env.enums[t.symbol])
-        return f, f
-    if isinstance(t, BoolLit):
-        return 0.0, 0.0
-    if isinstance(t, Ite):
-        (_, wc), (ft, wt), (fe, we) = (_magnitudes(x, slots, env) for x in (t.cond, t.then, t.else_))
-        f = np.maximum(ft, fe)
-        return f, np.maximum(np.maximum(wc, wt), np.maximum(we, f))
-    assert isinstance(t, Op)
-    parts = [_magnitudes(a, slots, env) for a in t.args]
-    fs = [p[0] for p in parts]
-    w = parts[0][1]
-    for p in parts[1:]:
-        w = np.maximum(w, p[1])
-    op = t.op
-    if op in ("+", "-"):
-        f = fs[0]
-        for x in fs[1:]:
-            f = f + x  # partial sums only grow
-    elif op == "*":
-        f = fs[0]
-        for x in fs[1:]:
-            f = f * x
-            w = np.maximum(w, f)  # a later factor 0 does not undo an overflow
-    elif op in ("min", "max"):
-        f = fs[0]
-        for x in fs[1:]:
-            f = np.maximum(f, x)
-    elif op in ("div", "safe_div"):
-        f = fs[0]
-    elif op in ("mod", "safe_mod"):
-        f = fs[1]
-    else:  # comparisons and logic: Booleans
-        f = 0.0
-    return f, np.maximum(w, f)
-
-
-def _safe_value(t: Expr, slots: list[BatchValue], env: BatchEnv) -> BatchValue:
-    """`_template_value` on rows whose intermediate values are all within +-_SAFE.
-
-    Every int array gets the bounds +-_HAND (sound there), so the batched
-    operations all run in int64; products are taken directly (their batch-wide
-    bounds, corners of two wide intervals, would not fit though each row does).
-    """
-    if isinstance(t, Op):
-        args = [_safe_value(a, slots, env) for a in t.args]
-        if t.op == "*" and any(isinstance(a.data, np.ndarray) for a in args):
-            acc = args[0].data
-            for a in args[1:]:
-                acc = np.multiply(acc, a.data)
-            return BatchValue(acc, -_HAND, _HAND)
-        v = apply_batch(t.op, args)
-    elif isinstance(t, Ite):
-        v = ite_batch(_safe_value(t.cond, slots, env), _safe_value(t.then, slots, env),
-                      _safe_value(t.else_, slots, env))
-    else:
-        return _template_value(t, slots, env)
-    if v.lo is not None and isinstance(v.data, np.ndarray):
-        return BatchValue(v.data, -_HAND, _HAND)
-    return v
-
-
-_KIND = {ops.INT: "int", ops.BOOL: "bool"}  # the operator table's sorts as template kinds
-
-
-def _template_kind(t: Expr, kinds: tuple[str, ...], env: BatchEnv) -> str | None:
-    """"int" or "bool", the type of the template's values given its slots' kinds, or
-    None when the template is not well typed (or unusual: wrong arities, unknown
-    names). Only well-typed templates are built in bulk: there, the batched
-    evaluator's scalar and array paths agree (an ill-typed `ite` with a constant
-    condition would keep its branch's type, and a varying one would not)."""
-    if isinstance(t, Var):
-        if t.name.startswith(_SLOT):
-            k = kinds[int(t.name[len(_SLOT):])]
-            return k if k in ("int", "bool") else None
-        if t.name in env.values:
-            return "bool" if env.values[t.name].is_bool else "int"
-        return "int" if t.name in env.enums else None
-    if isinstance(t, (Const, EnumLit)):
-        return "int"
-    if isinstance(t, BoolLit):
-        return "bool"
-    if isinstance(t, Ite):
-        c, a, b = (_template_kind(x, kinds, env) for x in (t.cond, t.then, t.else_))
-        return a if c == "bool" and a is not None and a == b else None
-    if isinstance(t, Op):
-        args = [_template_kind(x, kinds, env) for x in t.args]
-        if None in args or not args:
-            return None
-        entry = ops.TABLE.get(t.op)
-        if entry is None or entry.arity_error(len(args)) is not None:
-            return None
-        if entry.arg_sort is None and entry.family == "compare":  # = and !=: both alike
-            return "bool" if args[0] == args[1] else None
-        ok = all(k == _KIND.get(entry.arg_sort_at(i)) for i, k in enumerate(args))  # type: ignore[arg-type]
-        return _KIND.get(entry.result) if ok else None
-    return None
-
-
 def _splits(total: int, available: list[list[int]]) -> Iterator[tuple[int, ...]]:
     """Tuples of levels, one per slot from its available levels, summing to `total`."""
     if len(available) == 1:
@@ -807,41 +638,8 @@ def _splits(total: int, available: list[list[int]]) -> Iterator[tuple[int, ...]]
             yield (w,) + tail
 
 
-_SLOT = "\x00slot"
-
-
 def _slot_template(r: Rule) -> Expr:
     term = r.template
     for i, (path, _) in enumerate(r.slots):
-        term = replace_at(term, path, Var(f"{_SLOT}{i}"))
+        term = replace_at(term, path, slot_var(i))
     return term
-
-
-def _template_value(t: Expr, slots: list[BatchValue], env: BatchEnv) -> BatchValue:
-    if isinstance(t, Var):
-        if t.name.startswith(_SLOT):
-            return slots[int(t.name[len(_SLOT):])]
-        return batch_value(t, env)
-    if isinstance(t, Op):
-        return apply_batch(t.op, [_template_value(a, slots, env) for a in t.args])
-    if isinstance(t, Ite):
-        return ite_batch(_template_value(t.cond, slots, env), _template_value(t.then, slots, env),
-                         _template_value(t.else_, slots, env))
-    if isinstance(t, Const):
-        return scalar_value(t.value)
-    if isinstance(t, BoolLit):
-        return scalar_value(t.value)
-    if isinstance(t, EnumLit):
-        return scalar_value(env.enums[t.symbol])
-    if isinstance(t, Hole):
-        raise ValueError("a grammar rule cannot hold a hole")
-    raise TypeError(f"not an expression: {t!r}")
-
-
-def slot_var(i: int) -> Var:
-    """The placeholder for slot `i` in a template evaluated by `template_value`."""
-    return Var(f"{_SLOT}{i}")
-
-
-# Public name of the bulk template evaluation (hint repair evaluates with it too).
-template_value = _template_value

@@ -47,7 +47,7 @@ from ..lang.expr import (
     subterm,
     walk,
 )
-from .enumerate import slot_var, template_value
+from ..lang.templates import slot_var, template_value
 
 RowsCheck = Callable[[BatchValue, int], np.ndarray]  # (values: rows x examples, rows) -> passing mask
 MAX_PAIR_ROWS = 1 << 14  # rows of one pair of positions evaluated at once

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..extras import require_extra
-from ..grammar import CompiledGrammar, Membership, grammar_for_hole, style_metrics
+from ..grammar import CompiledGrammar, Membership, check_term, grammar_for_hole, style_metrics
 from ..lang.batched import BatchEnv, evaluate_many
 from ..lang.expr import Expr, fill_holes
 from ..lang.sexpr import TermSyntaxError, parse_term
@@ -68,7 +68,7 @@ def check_cheap(spec: Spec, grammar: CompiledGrammar, term: str | Expr,
         except (TermSyntaxError, RecursionError) as exc:
             return CheapCheck(False, False, False, None, f"not a term: {exc}", time.perf_counter() - t0)
     if membership is None:
-        membership = grammar.check(term)
+        membership = check_term(grammar, term)
     metrics = membership.style if membership.style is not None else style_metrics(term, spec.synth.style)
     reason = "" if membership.ok else f"not in the grammar: {membership.explanation}"
     if membership.ok and not metrics.fits:

@@ -20,7 +20,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("mlx.core", reason="the mlx backend needs mlx (pip install 'mlx[cpu]')")
     pytest.importorskip("mlx_lm", reason="the mlx backend needs mlx-lm")
     pytest.importorskip("tokenizers")
-    from esso_ngs.neural.tiny_model import build_tiny_model
+    from esso_ngs.testing.tiny_model import build_tiny_model
     return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
 
 

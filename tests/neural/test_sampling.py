@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from esso_ngs.grammar import grammar_for_hole
+from esso_ngs.formats.model import GrammarSpec
+from esso_ngs.grammar import CompiledGrammar, bounded_lark_text, check_term, compile_grammar, grammar_for_hole
 from esso_ngs.neural.backend import BackendStats, Message, Prompt, Sample, SampleSettings
 from esso_ngs.neural.cache import SampleCache
 from esso_ngs.neural.hints import hints_for_spec
@@ -42,13 +43,13 @@ def test_constrained_samples_are_in_the_grammar(spec_path: Path, mlx_backend) ->
             assert r.n_in_grammar + r.n_token_limit == 5
             for c in r.candidates:
                 assert c.in_grammar, (c.term, c.explanation)
-                assert g.check(c.term).ok
+                assert check_term(g, c.term).ok
 
 
 def test_samples_are_reproducible_and_seeded(mlx_backend) -> None:
     spec = load_spec(FEE)
     g = grammar_for_hole(spec, "fee_expr")
-    lark = g.bounded_lark_text()
+    lark = bounded_lark_text(g)
     s = SampleSettings(n=6, temperature=1.2, seed=7, max_tokens=48)
     a = mlx_backend.sample(_short_prompt("fee_expr"), s, lark)
     b = mlx_backend.sample(_short_prompt("fee_expr"), s, lark)
@@ -68,20 +69,17 @@ class _LongTerms:
 
     TERMS = ("(+ amount (* bps 10000))", "(- amount 1)")
 
-    def bounded_lark_text(self, max_nodes=None, max_nesting=None) -> str:
-        return "start: " + " | ".join(f'"{t}"' for t in self.TERMS)
-
-    def check(self, term):
-        from types import SimpleNamespace
-        return SimpleNamespace(ok=term in self.TERMS, explanation="", style=None)
+    @classmethod
+    def compiled(cls) -> CompiledGrammar:
+        return compile_grammar(GrammarSpec("G_long", "S", (("S", cls.TERMS),)), None, ("amount", "bps"))
 
 
 def test_token_limit_hits_are_dropped_and_counted(mlx_backend) -> None:
-    g = _LongTerms()
+    g = _LongTerms.compiled()
     r = sample_hole(mlx_backend, _short_prompt("x"), SampleSettings(n=6, temperature=1.0, max_tokens=2), g)
     assert r.n_token_limit == 6 and r.candidates == [] and r.n_in_grammar == 0
     samples = mlx_backend.sample(_short_prompt("x"), SampleSettings(n=6, temperature=1.0, max_tokens=2),
-                                 g.bounded_lark_text())
+                                 bounded_lark_text(g))
     assert all(s.hit_token_limit and s.finish == "length" and s.tokens == 2 for s in samples)
     # with room enough, the same samples complete and are kept
     r = sample_hole(mlx_backend, _short_prompt("x"), SampleSettings(n=6, temperature=1.0, max_tokens=40), g)

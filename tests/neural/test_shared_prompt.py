@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from esso_ngs.formats import load_spec
-from esso_ngs.grammar import grammar_for_hole
+from esso_ngs.grammar import bounded_lark_text, grammar_for_hole
 from esso_ngs.neural.backend import Message, Prompt, SampleSettings, make_backend
 
 pytest.importorskip("torch", reason="the transformers backend needs torch (pip install torch==2.13.0)")
@@ -53,7 +53,7 @@ def test_shared_prompt_steps_match_copied_caches(backend) -> None:
 
 
 def test_samples_are_the_same_with_and_without_sharing(backend) -> None:
-    lark = grammar_for_hole(load_spec(FEE), "fee_expr").bounded_lark_text()
+    lark = bounded_lark_text(grammar_for_hole(load_spec(FEE), "fee_expr"))
     settings = SampleSettings(n=4, temperature=1.2, seed=3, max_tokens=40)
     model, _, _ = backend.load()
     shared = backend.sample(PROMPT, settings, lark)
@@ -67,7 +67,7 @@ def test_samples_are_the_same_with_and_without_sharing(backend) -> None:
 
 
 def test_a_model_that_cannot_share_falls_back_to_copies(backend, monkeypatch: pytest.MonkeyPatch) -> None:
-    lark = grammar_for_hole(load_spec(FEE), "fee_expr").bounded_lark_text()
+    lark = bounded_lark_text(grammar_for_hole(load_spec(FEE), "fee_expr"))
     settings = SampleSettings(n=3, temperature=1.0, seed=5, max_tokens=40)
     model, _, _ = backend.load()
     transformers_backend._SHARED_OK[id(model)] = False
@@ -122,7 +122,7 @@ def test_mlx_shared_prompt_matches_widened_caches(tiny_model_dir: Path) -> None:
             rows = 2
     assert all(c.calls == 4 for c in caches)
 
-    lark = grammar_for_hole(load_spec(FEE), "fee_expr").bounded_lark_text()
+    lark = bounded_lark_text(grammar_for_hole(load_spec(FEE), "fee_expr"))
     settings = SampleSettings(n=4, temperature=1.2, seed=3, max_tokens=40)
     shared = mb.sample(PROMPT, settings, lark)
     assert mb.stats.extra["shared_prompt_kv"] is True

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from esso_ngs.cli.main import main
-from esso_ngs.grammar import grammar_for_hole
+from esso_ngs.grammar import bounded_lark_text, grammar_for_hole
 from esso_ngs.neural import auto, blas
 from esso_ngs.neural.backend import SampleSettings, make_backend
 from esso_ngs.neural.models import resolve_model
@@ -136,7 +136,7 @@ def test_prefix_cache_round_trips_with_the_same_samples(backend_name: str, tiny_
     if backend_name == "transformers":
         pytest.importorskip("torch")
     spec = load_spec(FEE)
-    lark = grammar_for_hole(spec, "fee_expr").bounded_lark_text()
+    lark = bounded_lark_text(grammar_for_hole(spec, "fee_expr"))
     prompt = build_prompt(spec, "fee_expr")  # system + few-shot head, then the task
     first = make_backend(backend_name, str(tiny_model_dir), batch_size=5)
     a = first.sample(prompt, SETTINGS, lark)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from esso_ngs.grammar import grammar_for_hole
+from esso_ngs.grammar import bounded_lark_text, check_term, grammar_for_hole
 from esso_ngs.neural.backend import Message, Prompt, SampleSettings, make_backend
 from esso_ngs.formats import load_spec
 
@@ -16,7 +16,7 @@ def test_transformers_matches_mlx_greedy(tiny_model_dir: Path, mlx_backend) -> N
     pytest.importorskip("torch", reason="the transformers backend needs torch (pip install torch==2.13.0)")
     pytest.importorskip("transformers")
     tb = make_backend("transformers", str(tiny_model_dir), batch_size=3)
-    lark = grammar_for_hole(load_spec(FEE), "fee_expr").bounded_lark_text()
+    lark = bounded_lark_text(grammar_for_hole(load_spec(FEE), "fee_expr"))
     prompt = Prompt((Message("system", "Write one term."), Message("user", "the fee")), hole_id="fee_expr")
     greedy = SampleSettings(n=2, temperature=0.0, max_tokens=48)
     a = [s.text for s in tb.sample(prompt, greedy, lark)]
@@ -30,4 +30,4 @@ def test_transformers_matches_mlx_greedy(tiny_model_dir: Path, mlx_backend) -> N
     same = sum(a.text == b.text for a, b in zip(first, mlx_backend.sample(prompt, hot, lark)))
     assert same >= 4
     for s in first:
-        assert s.hit_token_limit or g.check(s.text).ok
+        assert s.hit_token_limit or check_term(g, s.text).ok

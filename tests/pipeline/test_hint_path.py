@@ -52,7 +52,7 @@ def _text(term: Any) -> str:
 def counted(monkeypatch: pytest.MonkeyPatch) -> Counter:
     """Counts, per canonical term text, parses, grammar checks and verifier runs."""
     calls: Counter = Counter()
-    parse, check, verify_terms = sexpr.parse_term, membership.check, verifier.verify_terms
+    parse, check, verify_terms = sexpr.parse_term, membership.check_term, verifier.verify_terms
 
     def parse_term(text: str) -> Expr:
         calls["parse", text.strip()] += 1
@@ -66,11 +66,14 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> Counter:
         calls["verify", tuple(sorted((h, _text(t)) for h, t in terms.items()))] += 1
         return verify_terms(spec, terms, *args, **kwargs)
 
-    # Every module that imported the function by name gets the counting one.
+    # Every module that imported a function by name gets the counting one.
     for name, mod in list(sys.modules.items()):
-        if name.startswith("esso_ngs") and getattr(mod, "parse_term", None) is parse:
+        if not name.startswith("esso_ngs"):
+            continue
+        if getattr(mod, "parse_term", None) is parse:
             monkeypatch.setattr(mod, "parse_term", parse_term)
-    monkeypatch.setattr(membership, "check", check_)
+        if getattr(mod, "check_term", None) is check:
+            monkeypatch.setattr(mod, "check_term", check_)
     monkeypatch.setattr(verifier, "verify_terms", verify_terms_)
     return calls
 

@@ -48,7 +48,7 @@ def _corpus(seed: int, lines: int = 400) -> list[str]:
     out = [term(3) for _ in range(lines)]
     out += [" ".join(rng.choice(_WORDS) for _ in range(8)) for _ in range(lines // 4)]
     # The prompt's own wording, so prompts take hundreds of tokens, not thousands.
-    from .prompt import EXAMPLES, SYSTEM, render_task
+    from ..neural.prompt import EXAMPLES, SYSTEM, render_task
     out += [SYSTEM] + [render_task(ex, mode) for ex in EXAMPLES for mode in ("term", "list")]
     return out
 
