@@ -2,6 +2,7 @@
 hole's stream as it completes, and a cancelled stream stops the decoding within a step."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,11 +36,11 @@ def _run(model_dir: Path, monkeypatch: pytest.MonkeyPatch, rounds: int = 1,
     sees the stream as it is at that moment."""
     steps: list[dict[str, Any]] = []
     holder: list[BackgroundHints] = []
+    started = threading.Event()
     forward = mlx_backend._MLXStepper.forward
 
     def counted(self: Any, tokens: Any) -> Any:
-        while not holder:  # the thread may step before hints_in_background returned
-            pass
+        started.wait()  # the thread may step before hints_in_background returned
         stream = holder[0].streams[HOLE]
         steps.append({"hints": len(stream.since(0)), "closed": stream.closed})
         if at_step is not None:
@@ -51,6 +52,7 @@ def _run(model_dir: Path, monkeypatch: pytest.MonkeyPatch, rounds: int = 1,
     background = hints_in_background(_extension(model_dir, rounds), spec, rounds,
                                      first={HOLE: first} if first else None, head_start_s=0.0)
     holder.append(background)
+    started.set()
     background.thread.join(timeout=300)
     assert not background.thread.is_alive() and not background.error
     return background, steps
