@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from ..errors import UserError
 from ..pipeline.batch import BatchSettings, check_models, default_run_id, run_batch
 from ..pipeline.executor import Executor, LocalExecutor
+from ..neural.progress import Event
+from ..pipeline.progress_view import ProgressView
 from ..pipeline.options import add_model_options, choice_from_args, generate_options_from_args, plan_from_args
 from ..pipeline.sweep import configurations, default_sweep_id, load_sweep, prepare_sweep_dir
 from ..pipeline.two_stage import ModelPlan
@@ -31,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout-ms", type=int, help="synthesis budget per hole (default: each spec's own)")
     p.add_argument("--seed", type=int, default=0,
                    help="seed of everything random: the model's sampling and the synthesizer's examples (default 0)")
+    p.add_argument("--json", action="store_true",
+                   help="print summary.json on stdout instead of the closing line (progress: JSON lines on stderr)")
     p.add_argument("--sweep", metavar="FILE", help="TOML/JSON file of models, samples, tiers and seeds: one run "
                                                    "directory per combination, under --output (README: sweeps)")
     add_model_options(p)
@@ -70,26 +75,48 @@ def executor_from_args(args: argparse.Namespace) -> Executor:
     return LocalExecutor(args.workers)
 
 
-def _progress():  # -> (callback, closer)
+def _progress(view: ProgressView | None):  # -> (callback, closer)
+    """The batch's progress: a bar with counts and, on a terminal, a live line naming the
+    spec, hole and stage in progress (the model's lines print above it); in a log, one
+    line per spec and the view's lines, each naming its spec; JSON lines under --json
+    (a `spec` event as each starts and ends); nothing under --quiet."""
+    if view is not None and view.mode == "quiet":
+        return (lambda *_: None), (lambda: None)
+    if view is not None and view.mode == "json":
+        def as_event(event: str, name: str, index: int, total: int) -> None:
+            view.context = name
+            view(Event("spec", data={"spec": name, "status": event, "index": index + 1, "total": total}))
+        return as_event, (lambda: None)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = view.console if view is not None and view.mode == "text" else Console(stderr=True)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+                        TimeElapsedColumn(), TextColumn("{task.fields[stage]}"), console=console, transient=False)
     task = None
     counts = {"done": 0, "running": 0, "failed": 0, "retried": 0}
+
+    def stage(text: str) -> None:
+        if task is not None:
+            progress.update(task, stage=text)
+
+    if view is not None and view.mode == "text" and console.is_terminal:
+        view.on_stage = stage
 
     def report(event: str, name: str, index: int, total: int) -> None:
         nonlocal task
         if task is None:
             progress.start()
-            task = progress.add_task("specs", total=total)
+            task = progress.add_task("specs", total=total, stage="")
         if event in ("start", "retry"):
             counts["running"] += 1
             counts["retried"] += event == "retry"
             if event == "retry":  # the failed attempt is over
                 counts["running"] -= 1
                 progress.console.print(f"{name}: attempt failed, retrying")
+            if view is not None:
+                view.context = f"{name} ({index + 1}/{total})"
+            stage(f"{name} ({index + 1}/{total})")
         else:
             if event != "skip":
                 counts["running"] -= 1
@@ -99,6 +126,8 @@ def _progress():  # -> (callback, closer)
         progress.update(task, description=" ".join(f"{k} {v}" for k, v in counts.items()))
 
     def stop() -> None:
+        if view is not None:
+            view.on_stage, view.context = None, ""
         if task is not None:  # rich prints a newline even for a bar never shown
             progress.stop()
 
@@ -122,20 +151,24 @@ def run(args: argparse.Namespace) -> int:
     check_models(settings.plan)  # a bad --model fails before a cluster is joined
     executor = executor_from_args(args)
     try:
-        return 0 if _run_one(specs, spec_dir, run_dir, run_id, settings, executor) else 1
+        return 0 if _run_one(specs, spec_dir, run_dir, run_id, settings, executor, args.json) else 1
     finally:
         executor.close()
 
 
 def _run_one(specs: list[Path], spec_dir: Path, run_dir: Path, run_id: str, settings: BatchSettings,
-             executor: Executor) -> bool:
+             executor: Executor, as_json: bool = False) -> bool:
     """One batch with a progress bar and its closing line; True when no spec ended in an error."""
-    report, stop = _progress()
+    view = settings.generate.progress
+    report, stop = _progress(view if isinstance(view, ProgressView) else None)
     try:
         outcome = run_batch(specs, spec_dir, run_dir, run_id, settings, report, executor)
     finally:
         stop()
     t = outcome.summary["totals"]
+    if as_json:
+        print(json.dumps(outcome.summary, indent=2))
+        return t["errors"] == 0
     speed = f"{t['geomean_speedup']:.2f}x" if t["geomean_speedup"] else "-"
     print(f"{run_dir}: {plural(t['done'], 'spec')} done ({len(outcome.ran)} now, {len(outcome.skipped)} earlier), "
           f"{plural(t['errors'], 'error')}; solved {t['solved_plain']} without hints, {t['solved_hinted']} with; "
@@ -169,7 +202,7 @@ def _run_sweep(args: argparse.Namespace, spec_dir: Path, specs: list[Path]) -> i
         for config in configs:
             print(f"configuration {config.label}", file=sys.stderr)
             clean &= _run_one(specs, spec_dir, sweep_dir / config.label, default_run_id(spec_dir, config.settings),
-                              config.settings, executor)
+                              config.settings, executor, args.json)
     finally:
         executor.close()
     print(f"{sweep_dir}: {len(configs)} configurations; compare them: esso-ngs report {sweep_dir}")

@@ -13,7 +13,7 @@ from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
 from ..fsutil import atomic_write_text, locked_output_dir
 from ..pipeline.extension import load_extension
 from ..pipeline.hintsfile import ranked_hints
-from ..pipeline.host import BackgroundHints, HostHints, hints_in_background
+from ..pipeline.host import HEAD_START_S, BackgroundHints, HostHints, hints_in_background
 from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_notes_hints
 from ..pipeline.records import append_records, candidate_records, solution_records
 from ..formats import dump_kernel_yaml, load_spec
@@ -42,6 +42,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--wait-for-hints", action="store_true",
                    help="with --neural-hints: start the search once all hints are generated (reproducible runs); "
                         "by default the search starts at once and hints join it as they arrive")
+    p.add_argument("--head-start-ms", type=int, metavar="MS",
+                   help=f"with --neural-hints: the search runs alone this long before the model is touched, so "
+                        f"that a hole it settles at once never waits for a model load (default "
+                        f"{HEAD_START_S * 1000:.0f}; 0 with --wait-for-hints)")
     p.add_argument("-o", "--output", metavar="DIR", help="where to write the filled kernel and result.json "
                                                    "(default runs/ngs/synth/<spec>)")
     p.add_argument("--seed", type=int, default=0,
@@ -110,6 +114,14 @@ def summary(result: SynthResult) -> str:
     return "\n".join(lines)
 
 
+def _head_start_s(args: argparse.Namespace) -> float:
+    if args.head_start_ms is not None:
+        if args.head_start_ms < 0:
+            raise UserError(f"--head-start-ms must be >= 0, got {args.head_start_ms}")
+        return args.head_start_ms / 1000
+    return 0.0 if args.wait_for_hints else HEAD_START_S
+
+
 def run(args: argparse.Namespace) -> int:
     ext = load_extension()
     neural = ext.configure(args)
@@ -132,7 +144,8 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
     background: BackgroundHints | None = None
     given: Mapping[str, Sequence[Hint] | HintStream] = with_notes_hints(spec, hints)
     if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
-        background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given)
+        background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given,
+                                         head_start_s=_head_start_s(args))
         given = background.streams
     # Anytime: each cheaper verified term is an answer at once (result.json, minimal: false).
     reported: dict[str, str] = {}
@@ -146,19 +159,24 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                     print(f"  {h.hole_id}: {h.term}  cost {h.cost}, verified at {h.time_s:.2f} s by {h.found_by}; "
                           "searching for a cheaper term...", flush=True)
 
-    result = synthesize(spec, given, options, trace, on_update)
+    try:
+        result = synthesize(spec, given, options, trace, on_update)
+    except BaseException:  # Ctrl-C or a bug: still never exit under the model's thread (native pools abort)
+        if background is not None:
+            background.stop()
+        raise
     record_intent(spec, result)
     if not args.json:
         print(summary(result), flush=True)  # the answer now; a model may still finish a hole below
     host: HostHints | None = None
     if background is not None:
-        if not background.stop():
-            # Holes not started are skipped; the one in progress cannot be interrupted, and a
-            # process must not exit under a model thread (native thread pools abort).
-            if trace:
-                trace("waiting for the model to finish the hole in progress (its hints are no longer needed)")
-            background.thread.join()
+        # Generation stops within a decoding step (a model still loading finishes its load);
+        # the thread is joined all the same: a process must not exit under a model's native threads.
+        waited = background.stop()
+        if trace:
+            trace(f"hint generation stopped after the search ({waited:.2f} s to end the model's work)")
         host = background.host
+        host.stop_wait_s = waited
         if background.error:
             if isinstance(background.error[0], UserError):  # bad input: no output of this run stays
                 for name in ("result.json", f"{spec.name}_filled.yaml"):
@@ -182,7 +200,9 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
         print(json.dumps(result.to_json(), indent=2))
     else:
         if host is not None:
-            gen = ", ".join(f"{h}: {plural(len(v), 'candidate')}" for h, v in host.hints.items())
+            gen = ", ".join(f"{h}: {plural(len(v), 'candidate')}"
+                            + (" (stopped: no longer needed)" if h in host.rankings and host.rankings[h].stopped
+                               else "") for h, v in host.hints.items())
             print(f"neural hints in {host.time_s:.2f} s ({gen}; generated alongside the search)")
         print("wrote " + ", ".join(str(p) for p in written))
     return 0 if result.solved else 1

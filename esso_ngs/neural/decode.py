@@ -23,7 +23,7 @@ from typing import Callable, Protocol, Sequence
 import numpy as np
 
 from .token_mask import TokenConstraint
-from .backend import Sample, SampleSettings
+from .backend import Sample, SampleSettings, StopCheck
 from .progress import Progress, emit
 
 # Nucleus search looks at this many top tokens first and sorts the whole row
@@ -117,7 +117,7 @@ def _log_softmax_at(row: np.ndarray, token: int) -> float:
 def decode_batch(stepper: Stepper, last_prompt_id: int, seeds: Sequence[int], settings: SampleSettings,
                  constraints: Sequence[TokenConstraint] | None, eos: set[int],
                  detokenize: Callable[[list[int]], str],
-                 on_sample: SampleCallback | None = None) -> list[Sample]:
+                 on_sample: SampleCallback | None = None, should_stop: StopCheck | None = None) -> list[Sample]:
     """Decode len(seeds) samples as one batch that shrinks as rows finish.
 
     Tokens the grammar forces are never sampled (they draw nothing from the
@@ -126,6 +126,9 @@ def decode_batch(stepper: Stepper, last_prompt_id: int, seeds: Sequence[int], se
     k tokens, k of them go through the model in one forward pass. A lone row
     (the long tail of a batch) thus feeds all its forced tokens at once.
     `on_sample(i, sample)` is called as each row finishes, in finishing order.
+    `should_stop()` is asked before every step: once it says yes, the rows still
+    decoding are dropped and only the finished samples are returned (a caller that
+    needs all of them knows it asked to stop).
     """
     n = len(seeds)
     rngs = [np.random.default_rng(s) for s in seeds]
@@ -153,7 +156,7 @@ def decode_batch(stepper: Stepper, last_prompt_id: int, seeds: Sequence[int], se
         if on_sample is not None:
             on_sample(r, out[r])
 
-    while active:
+    while active and not (should_stop is not None and should_stop()):
         k = min(len(queue[r]) for r in active)
         fed = [queue[r][:k] for r in active]
         for r in active:

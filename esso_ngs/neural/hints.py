@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from ..grammar import grammar_for_hole
 from ..formats import Spec
-from .backend import Backend, SampleSettings
+from .backend import Backend, SampleSettings, StopCheck
 from .cache import SampleCache
 from .progress import Progress
 from .prompt import build_prompt
@@ -21,12 +21,15 @@ def hints_for_spec(spec: Spec, backend: Backend, settings: SampleSettings, *,
                    constrained: bool = True, mode: str | None = None,
                    cache: SampleCache | None = None, hole_ids: Sequence[str] | None = None,
                    counterexamples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
-                   examples: bool = True, on_event: Progress | None = None) -> list[HoleSamples]:
+                   examples: bool = True, on_event: Progress | None = None,
+                   should_stop: StopCheck | None = None) -> list[HoleSamples]:
     """One HoleSamples per hole (all holes, or `hole_ids`), in spec order.
 
     `mode` defaults to "term" when decoding is constrained and "list" otherwise;
     replay defaults to "term", the mode recorded samples usually come from.
-    `on_event` receives progress events (neural/progress.py) as the work goes.
+    `on_event` receives progress events (neural/progress.py) as the work goes;
+    once `should_stop()` says yes, each hole returns what it has then (`stopped`;
+    nothing for the holes not begun).
     """
     constrained = constrained and backend.supports_constraints
     mode = mode or ("term" if constrained or backend.name == "replay" else "list")
@@ -38,5 +41,5 @@ def hints_for_spec(spec: Spec, backend: Backend, settings: SampleSettings, *,
         prompt = build_prompt(spec, hole.hole_id, mode=mode, examples=examples,
                               counterexamples=(counterexamples or {}).get(hole.hole_id, ()))
         out.append(sample_hole(backend, prompt, settings, grammar, constrained=constrained, cache=cache,
-                               on_event=on_event))
+                               on_event=on_event, should_stop=should_stop))
     return out

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..errors import UserError
 from .token_mask import TokenConstraint, hf_tokenizer_of
-from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
+from .backend import (PREFILL_STEP, BackendStats, InProcessBackend, PrefillStopped, Prompt, Sample,
+                      SampleSettings, StopCheck, require)
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, fastest_step_s, sample_events
 from .models import LocalModel, model_dir_hash, offline
@@ -43,13 +44,18 @@ _SHARED_OK: dict[int, bool] = {}  # id(model) -> False once it could not decode 
 T = TypeVar("T")
 
 
+def import_mlx_lm() -> Any:
+    """mlx_lm (and mlx), or a one-line BackendUnavailable naming the package to install."""
+    require("mlx.core", "mlx", 'on Linux: pip install "mlx[cpu]"')
+    return require("mlx_lm", "mlx-lm")
+
+
 def load_mlx_model(path: Path) -> tuple[Any, Any, float]:
     """(model, tokenizer, load seconds), loaded once per process per path."""
     with _LOAD_LOCK:
         if path not in _MODELS:
             offline()
-            require("mlx.core", "mlx", 'on Linux: pip install "mlx[cpu]"')
-            mlx_lm = require("mlx_lm", "mlx-lm")
+            mlx_lm = import_mlx_lm()
             t0 = time.perf_counter()
             try:
                 model, tokenizer = mlx_lm.load(str(path))
@@ -100,7 +106,7 @@ class MLXBackend(InProcessBackend):
     name = "mlx"
     supports_constraints = True
 
-    def __init__(self, model: str, batch_size: int = 16, prefill_step: int = 512,
+    def __init__(self, model: str, batch_size: int = 16, prefill_step: int = PREFILL_STEP,
                  prompt_cache_entries: int = 4, prefix_cache: bool = True) -> None:
         self.local: LocalModel = resolve_or_prepare(model)
         self.model_id = self.local.model_id
@@ -125,20 +131,24 @@ class MLXBackend(InProcessBackend):
         return model, tokenizer
 
     # ------------------------------------------------------------------ prefill
-    def _run(self, model: Any, cache: list[Any], ids: Sequence[int]) -> None:
+    def _run(self, model: Any, cache: list[Any], ids: Sequence[int], stop: StopCheck | None = None) -> None:
+        """Prefill `ids` chunk by chunk; `stop` is asked before each chunk (PrefillStopped)."""
         import mlx.core as mx
         for start in range(0, len(ids), self.prefill_step):
+            if stop is not None and stop():
+                raise PrefillStopped
             chunk = mx.array(list(ids[start: start + self.prefill_step]), dtype=mx.uint32)
             model(chunk[None], cache=cache)
             mx.eval([c.state for c in cache])
 
-    def _head(self, model: Any, head: list[int]) -> tuple[list[Any], bool]:
-        """The KV cache after the static head: from disk, or prefilled and saved."""
+    def _head(self, model: Any, head: list[int], stop: StopCheck | None = None) -> tuple[list[Any], bool]:
+        """The KV cache after the static head: from disk, or prefilled and saved (a
+        prefill stopped half-way raises PrefillStopped before anything is saved)."""
         from mlx_lm.models.cache import load_prompt_cache, make_prompt_cache, save_prompt_cache
 
         def compute() -> list[Any]:
             cache = make_prompt_cache(model)
-            self._run(model, cache, head)
+            self._run(model, cache, head, stop)
             return cache
 
         if not head:
@@ -148,7 +158,7 @@ class MLXBackend(InProcessBackend):
         return cached_prefix(self.prefix_store, path, lambda p: load_prompt_cache(str(p)), compute,
                              lambda p, cache: save_prompt_cache(str(p), cache))
 
-    def _prefill(self, model: Any, ids: list[int], head_len: int) -> list[Any]:
+    def _prefill(self, model: Any, ids: list[int], head_len: int, stop: StopCheck | None = None) -> list[Any]:
         """The KV cache after `ids`: the longest prefix cached in this process, else
         the static head (`ids[:head_len]`) from disk, then the rest."""
         from mlx_lm.models.cache import LRUPromptCache
@@ -158,17 +168,21 @@ class MLXBackend(InProcessBackend):
         cache, rest = self._prompt_cache.fetch_nearest_cache(self.local.path, ids)
         reused, from_disk = len(ids) - len(rest), False
         if cache is None or reused < head_len:
-            cache, from_disk = self._head(model, ids[:head_len])
+            cache, from_disk = self._head(model, ids[:head_len], stop)
             rest = ids[head_len:]
             reused = head_len if from_disk else 0
         self.stats.extra.update(prefill_reused_tokens=reused, prefix_from_disk=from_disk)
-        self._run(model, cache, rest)
+        self._run(model, cache, rest, stop)  # stopped: nothing half-filled goes into the LRU
         self._prompt_cache.insert_cache(self.local.path, list(ids), copy.deepcopy(cache))
         return cache
 
     # ------------------------------------------------------------------ sampling
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
-                on_event: Progress | None) -> list[Sample]:
+                on_event: Progress | None, should_stop: StopCheck) -> list[Sample]:
+        if self.local.path not in _MODELS:
+            import_mlx_lm()  # the import takes a while: asked again after it
+            if should_stop():
+                raise PrefillStopped
         model, tokenizer = self.load(on_event)
         hf = hf_tokenizer_of(tokenizer)
         ids = encode_prompt(prompt, hf)
@@ -177,8 +191,9 @@ class MLXBackend(InProcessBackend):
         stats.prompt_tokens = len(ids)
 
         # Prefill all but the last prompt token; decoding starts by feeding it.
+        emit(on_event, "prefill_start", prompt.hole_id, prompt_tokens=len(ids))
         t0 = time.perf_counter()
-        base = self._prefill(model, ids[:-1], static_prefix_len(prompt, hf, ids))
+        base = self._prefill(model, ids[:-1], static_prefix_len(prompt, hf, ids), should_stop)
         stats.prefill_s = time.perf_counter() - t0
         emit(on_event, "prefill", prompt.hole_id, prompt_tokens=len(ids),
              reused_tokens=stats.extra.get("prefill_reused_tokens", 0), seconds=stats.prefill_s)
@@ -188,6 +203,8 @@ class MLXBackend(InProcessBackend):
         out: list[Sample] = []
         t0 = time.perf_counter()
         for first in range(0, settings.n, batch):
+            if should_stop():
+                break
             rows = list(range(first, min(settings.n, first + batch)))
 
             def decode(stepper: Any) -> list[Sample]:
@@ -195,7 +212,7 @@ class MLXBackend(InProcessBackend):
                                if constraint_text is not None else None)
                 return decode_batch(stepper, ids[-1], [settings.seed_for(i) for i in rows], settings,
                                     constraints, eos, lambda toks: hf.decode(toks, skip_special_tokens=True),
-                                    sample_events(on_event, prompt.hole_id, first))
+                                    sample_events(on_event, prompt.hole_id, first), should_stop)
 
             out.extend(self._decode_rows(model, base, len(rows), decode))
         stats.extra["shared_prompt_kv"] = _SHARED_OK.get(id(model), True) and batch > 1
@@ -212,8 +229,9 @@ class MLXBackend(InProcessBackend):
             try:
                 shared.install(model)
                 caches = shared.shared_caches(base)
-                result = decode(_MLXStepper(model, caches))
-                if any(c.calls == 0 for c in caches):
+                stepper = _MLXStepper(model, caches)
+                result = decode(stepper)
+                if stepper.steps and any(c.calls == 0 for c in caches):  # (a decode stopped at once made no step)
                     raise shared.SharedPromptUnsupported("attention did not read the shared cache")
                 return result
             except shared.SharedPromptUnsupported:
@@ -241,9 +259,11 @@ class _MLXStepper:
     def __init__(self, model: Any, cache: list[Any]) -> None:
         self.model = model
         self.cache = cache
+        self.steps = 0
 
     def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
         import mlx.core as mx
+        self.steps += 1
         y = mx.array([list(t) for t in tokens], dtype=mx.uint32)
         logits = self.model(y, cache=self.cache).astype(mx.float32)
         mx.async_eval(logits)  # runs while the caller computes the grammar masks

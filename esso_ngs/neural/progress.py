@@ -5,10 +5,15 @@ events into lines on stderr (or JSON lines), the anytime synthesizer consumes
 the `sample` events as candidates, a test records them. Kinds, in order:
 
 - `load_start` / `load`: the model is being loaded / was loaded (seconds; once per process);
-- `prefill`: the prompt went through the model (tokens, how many came from a cache, seconds);
-- `sample`: one sample finished (index, term or None, in_grammar, tokens, finish);
-- `generated`: all samples of a hole are done (samples, tokens, seconds, tokens/s);
-- `validated`: a candidate's validation tier result (term, tier, passed, reason).
+- `prefill_start` / `prefill`: the prompt is going / went through the model (tokens, how many came from a cache, seconds);
+- `sample`: one sample finished (index, done: k of `of`, term or None, in_grammar, tokens,
+  finish; `candidate`: the term as a candidate record, left out of JSON);
+- `generated`: the samples of a hole are done (samples of `of`, stopped early or not,
+  tokens, seconds, tokens/s);
+- `validating`: the new candidates of a hole go through the validation tiers (candidates, tier);
+- `validated`: a candidate's validation tier result (term, tier, passed, reason);
+- `searching`: a host's synthesizer runs (label, e.g. "without hints"; batch);
+- `spec`: batch --json only: a spec starts or ends (spec, status, index of total).
 
 `stream(work)` runs `work(progress)` in a background thread and yields its
 events as they happen, then one `done` event holding the result.

@@ -19,7 +19,7 @@ from ..grammar import CompiledGrammar, bounded_lark_text, check_term
 from ..lang.expr import Expr
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
 from ..verify.candidate import Candidate, Checks, rank
-from .backend import Backend, Prompt, Sample, SampleSettings
+from .backend import Backend, Prompt, Sample, SampleSettings, StopCheck
 from .cache import SampleCache, sample_key, text_sha
 from .progress import Event, Progress, emit
 
@@ -126,6 +126,7 @@ class HoleSamples:
     gen_tokens: int = 0
     mask_time_s: float = 0.0
     from_cache: bool = False
+    stopped: bool = False  # generation was stopped early: fewer than settings.n samples, never cached
     cache_key: str = ""
     grammar_sha: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
@@ -179,35 +180,61 @@ def aggregate(samples: list[Sample], grammar: CompiledGrammar | None, mode: str)
 
 
 # ---------------------------------------------------------------- one hole
-def _sample_reporter(progress: Progress | None, grammar: CompiledGrammar | None,
-                     mode: str) -> Progress | None:
+def _sample_reporter(progress: Progress | None, grammar: CompiledGrammar | None, mode: str, n: int,
+                     source: str) -> Progress | None:
     """Turns a backend's raw `sample` events into events people and the anytime
-    search can use: the sample's (first) term, canonical, and whether it is in
-    the grammar (None when no term could be read or the row hit the token limit)."""
+    search can use: the sample's (first) term, canonical, whether it is in the
+    grammar (None when no term could be read or the row hit the token limit), how
+    many samples of the `n` asked for are done, and the term as a candidate record
+    (`candidate`, with its grammar check: a host streams it to the synthesizer)."""
     if progress is None:
         return None
-    memo: dict[str, bool] = {}
+    memo: dict[str, Any] = {}  # canonical term -> its grammar check (None without a grammar)
+    done = 0
 
     def report(event: Event) -> None:
+        nonlocal done
         raw = event.data.get("raw")
         if event.kind != "sample" or not isinstance(raw, Sample):
             progress(event)
             return
-        terms = [] if raw.hit_token_limit or raw.finish == "error" else sample_terms(raw, mode)
-        term = terms[0] if terms else None
-        if term is not None and term not in memo:
-            memo[term] = True if grammar is None else bool(check_term(grammar, term).ok)
+        done += 1
+        terms = [] if raw.hit_token_limit or raw.finish == "error" else _sample_terms(raw, mode)
+        term, expr = terms[0] if terms else (None, None)
+        candidate = None
+        if term is not None:
+            if term not in memo:
+                memo[term] = None if grammar is None else check_term(grammar, expr)
+            membership = memo[term]
+            candidate = Candidate(term, source=source, first_seen=int(event.data.get("index", 0)),
+                                  logprob=raw.logprob, expr=expr,
+                                  checks=Checks(membership=membership, grammar=grammar))
         progress(Event("sample", event.hole_id, {
-            "index": event.data.get("index"), "term": term, "in_grammar": memo.get(term) if term else None,
-            "tokens": raw.tokens, "finish": raw.finish, "seconds": raw.gen_time_s, "logprob": raw.logprob}))
+            "index": event.data.get("index"), "done": done, "of": n, "term": term,
+            "in_grammar": None if candidate is None else candidate.in_grammar,
+            "tokens": raw.tokens, "finish": raw.finish, "seconds": raw.gen_time_s, "logprob": raw.logprob,
+            "candidate": candidate}))
 
     return report
+
+
+class _Latch:
+    """A StopCheck that remembers whether it ever said stop: then the samples are partial."""
+
+    def __init__(self, check: StopCheck) -> None:
+        self.check = check
+        self.hit = False
+
+    def __call__(self) -> bool:
+        if not self.hit and self.check():
+            self.hit = True
+        return self.hit
 
 
 def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, grammar: CompiledGrammar | None,
                 *, constrained: bool = True, cache: SampleCache | None = None,
                 max_nodes: int | None = None, max_nesting: int | None = None,
-                on_event: Progress | None = None) -> HoleSamples:
+                on_event: Progress | None = None, should_stop: StopCheck | None = None) -> HoleSamples:
     """Sample `prompt` with `backend` and aggregate; through `cache` when given.
 
     Constrained decoding uses the grammar bounded by the style profile (or by
@@ -215,6 +242,9 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
     `on_event` receives progress events (neural/progress.py), among them one
     `sample` event per sample as it completes (term, in_grammar): the stream an
     anytime search consumes. Safe to call from a background thread.
+    `should_stop` (in-process backends) ends generation early: the samples finished
+    by then come back, marked `stopped`, and are never cached (the cache key names
+    all `settings.n` samples: a partial set under it would be served as complete).
     """
     constraint_text: str | None = None
     if constrained and grammar is not None and backend.supports_constraints:
@@ -226,21 +256,26 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
                          settings=settings, constraint_text=constraint_text)
         samples = cache.get(key)
     from_cache = samples is not None
-    report = _sample_reporter(on_event, grammar, prompt.mode)
+    label = getattr(backend, "choice_label", None) or backend.name
+    source = f"{label}:{backend.model_id}"
+    report = _sample_reporter(on_event, grammar, prompt.mode, settings.n, source)
     streamed = False
+    stop = _Latch(should_stop) if should_stop is not None else None
     if samples is None:
         if getattr(backend, "streams_samples", False):
-            samples = backend.sample(prompt, settings, constraint_text, on_event=report)  # type: ignore[call-arg]
+            samples = backend.sample(prompt, settings, constraint_text, on_event=report,  # type: ignore[call-arg]
+                                     should_stop=stop)
             streamed = True
         else:
             samples = backend.sample(prompt, settings, constraint_text)
-        if cache is not None:
+        if cache is not None and not (stop is not None and stop.hit):
             cache.put(key, samples, {
                 "backend": backend.name, "model_id": backend.model_id, "model_hash": backend.model_hash(),
                 "hole_id": prompt.hole_id, "spec": prompt.spec_name, "settings": settings.to_json(),
                 "grammar_sha": text_sha(constraint_text), "prompt_sha": prompt.sha256(),
             }, prompt)
     if report is not None and not streamed:  # cached or non-streaming: report them all now
+        report = _sample_reporter(on_event, grammar, prompt.mode, len(samples), source)  # k of those there are
         for index, s in enumerate(samples):
             report(Event("sample", prompt.hole_id, {"index": index, "raw": s}))
     candidates, counts = aggregate(samples, grammar, prompt.mode)
@@ -252,15 +287,17 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
     choice = getattr(backend, "choice", None)
     if choice is not None:
         run_stats["backend_choice"] = choice.describe()
-    emit(on_event, "generated", prompt.hole_id, samples=len(samples), tokens=gen_tokens,
-         seconds=0.0 if from_cache else stats.gen_s, from_cache=from_cache,
+    stopped = stop is not None and stop.hit
+    emit(on_event, "generated", prompt.hole_id, samples=len(samples), of=settings.n, stopped=stopped,
+         tokens=gen_tokens, seconds=0.0 if from_cache else stats.gen_s, from_cache=from_cache,
          tok_s=(gen_tokens / stats.gen_s) if stats.gen_s and not from_cache else None)
     return HoleSamples(
-        hole_id=prompt.hole_id, backend=getattr(backend, "choice_label", None) or backend.name,
+        hole_id=prompt.hole_id, backend=label,
         model_id=backend.model_id,
         constrained=constraint_text is not None, mode=prompt.mode, settings=settings,
         candidates=candidates, n_samples=len(samples), n_token_limit=counts["token_limit"],
         n_unparsable=counts["unparsable"], n_errors=counts["errors"], n_in_grammar=counts["in_grammar"],
         gen_tokens=gen_tokens, mask_time_s=sum(s.mask_time_s for s in samples),
         from_cache=from_cache, cache_key=key, grammar_sha=text_sha(constraint_text), stats=run_stats,
+        stopped=stopped,
     )

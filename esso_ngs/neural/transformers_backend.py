@@ -22,7 +22,8 @@ import numpy as np
 from ..errors import UserError
 from ..extras import require_extra
 from .token_mask import TokenConstraint
-from .backend import BackendStats, InProcessBackend, Prompt, Sample, SampleSettings, require
+from .backend import (PREFILL_STEP, BackendStats, InProcessBackend, PrefillStopped, Prompt, Sample,
+                      SampleSettings, StopCheck, require)
 from .chat import encode_prompt, static_prefix_len
 from .decode import decode_batch, fastest_step_s, sample_events
 from .models import LocalModel, model_dir_hash, offline
@@ -94,12 +95,14 @@ class TransformersBackend(InProcessBackend):
     name = "transformers"
     supports_constraints = True
 
-    def __init__(self, model: str, device: str = "cpu", batch_size: int = 16, prefix_cache: bool = True) -> None:
+    def __init__(self, model: str, device: str = "cpu", batch_size: int = 16, prefix_cache: bool = True,
+                 prefill_step: int = PREFILL_STEP) -> None:
         require_extra("torch", "--backend transformers")  # before anything else: the first thing to fix
         self.local: LocalModel = resolve_or_prepare(model)
         self.model_id = self.local.model_id
         self.device_request = device
         self.batch_size = max(1, batch_size)
+        self.prefill_step = max(1, prefill_step)
         self.prefix_store = PrefixStore() if prefix_cache and prefix_cache_enabled() else None
         self.stats = BackendStats()
         self._hash: str | None = None
@@ -126,7 +129,17 @@ class TransformersBackend(InProcessBackend):
             out = model(torch.tensor([list(ids)], device=device), use_cache=True, **kwargs)
         return _out_cache(out)
 
-    def _head(self, model: Any, head: list[int], device: str) -> tuple[Any, bool]:
+    def _prefill_chunks(self, model: Any, ids: Sequence[int], cache: Any, device: str,
+                        stop: StopCheck | None) -> Any:
+        """The cache after feeding `ids` to `cache` (None: from scratch) chunk by chunk;
+        `stop` is asked before each chunk (PrefillStopped)."""
+        for start in range(0, len(ids), self.prefill_step):
+            if stop is not None and stop():
+                raise PrefillStopped
+            cache = self._forward(model, ids[start: start + self.prefill_step], cache, device)
+        return cache
+
+    def _head(self, model: Any, head: list[int], device: str, stop: StopCheck | None = None) -> tuple[Any, bool]:
         """The DynamicCache after the static head: this process's, from disk, or prefilled and saved."""
         import torch
         from transformers import DynamicCache
@@ -146,32 +159,39 @@ class TransformersBackend(InProcessBackend):
                                        head, ".pt")
                 if self.prefix_store is not None else None)
         cache, from_disk = cached_prefix(self.prefix_store, path, read,
-                                         lambda: self._forward(model, head, None, device), write)
+                                         lambda: self._prefill_chunks(model, head, None, device, stop), write)
         self._heads = {key: cache}  # one head per process is the common case; keep memory flat
         return cache, from_disk
 
-    def _prefill(self, model: Any, ids: list[int], head_len: int, device: str) -> Any:
+    def _prefill(self, model: Any, ids: list[int], head_len: int, device: str,
+                 stop: StopCheck | None = None) -> Any:
         """The cache after `ids`: the static head (`ids[:head_len]`) reused, then the rest."""
         if head_len == 0:
             self.stats.extra.update(prefill_reused_tokens=0, prefix_from_disk=False)
-            return self._forward(model, ids, None, device)
+            return self._prefill_chunks(model, ids, None, device, stop)
         known = tuple(ids[:head_len]) in self._heads
-        head, from_disk = self._head(model, ids[:head_len], device)
+        head, from_disk = self._head(model, ids[:head_len], device, stop)
         self.stats.extra.update(prefill_reused_tokens=head_len if known or from_disk else 0,
                                 prefix_from_disk=from_disk)
         cache = copy.deepcopy(head)
         rest = ids[head_len:]
-        return self._forward(model, rest, cache, device) if rest else cache
+        return self._prefill_chunks(model, rest, cache, device, stop) if rest else cache
 
     def _sample(self, prompt: Prompt, settings: SampleSettings, constraint_text: str | None,
-                on_event: Progress | None) -> list[Sample]:
+                on_event: Progress | None, should_stop: StopCheck) -> list[Sample]:
+        if (self.local.path, self.device_request) not in _MODELS:
+            # Importing torch and transformers takes seconds on a busy CPU: asked again after it.
+            require("transformers", "transformers")
+            if should_stop():
+                raise PrefillStopped
         model, tok, device = self.load(on_event)
         ids = encode_prompt(prompt, tok)
         stats = self.stats
         stats.extra = {}
         stats.prompt_tokens = len(ids)
+        emit(on_event, "prefill_start", prompt.hole_id, prompt_tokens=len(ids))
         t0 = time.perf_counter()
-        base = self._prefill(model, ids[:-1], static_prefix_len(prompt, tok, ids), device)
+        base = self._prefill(model, ids[:-1], static_prefix_len(prompt, tok, ids), device, should_stop)
         stats.prefill_s = time.perf_counter() - t0
         emit(on_event, "prefill", prompt.hole_id, prompt_tokens=len(ids),
              reused_tokens=stats.extra.get("prefill_reused_tokens", 0), seconds=stats.prefill_s)
@@ -180,6 +200,8 @@ class TransformersBackend(InProcessBackend):
         samples: list[Sample] = []
         t0 = time.perf_counter()
         for first in range(0, settings.n, self.batch_size):
+            if should_stop():
+                break
             rows = list(range(first, min(settings.n, first + self.batch_size)))
 
             def decode(stepper: Any) -> list[Sample]:
@@ -187,7 +209,7 @@ class TransformersBackend(InProcessBackend):
                                if constraint_text is not None else None)
                 return decode_batch(stepper, ids[-1], [settings.seed_for(i) for i in rows], settings,
                                     constraints, eos, lambda toks: tok.decode(toks, skip_special_tokens=True),
-                                    sample_events(on_event, prompt.hole_id, first))
+                                    sample_events(on_event, prompt.hole_id, first), should_stop)
 
             samples.extend(self._decode_rows(model, base, len(ids) - 1, len(rows), device, decode))
         stats.extra["shared_prompt_kv"] = _SHARED_OK.get(id(model), True)

@@ -30,6 +30,7 @@ class StageRun:
     constrained: bool
     from_cache: bool
     time_s: float  # generation wall time (0 when cached)
+    stopped: bool = False  # generation stopped early (the hole no longer needed it): partial samples
 
     def to_json(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
@@ -50,6 +51,12 @@ class HoleRanking:
 
     def passing(self, tier: str | None = None) -> list[Candidate]:
         return [c for c in self.candidates if c.checks.passes(tier or self.tier)]
+
+    @property
+    def stopped(self) -> bool:
+        """Whether a model call of this hole was stopped early: its candidates come from
+        part of the samples asked for, validated no further than the cheap tier."""
+        return any(s.stopped for s in self.stages)
 
     @property
     def escalated(self) -> bool:
@@ -75,7 +82,8 @@ class HoleRanking:
 
     def to_json(self) -> dict[str, Any]:
         best = self.best
-        return {"hole_id": self.hole_id, "tier": self.tier, "best": best.term if best else None,
+        return {"hole_id": self.hole_id, "tier": self.tier, "stopped": self.stopped,
+                "best": best.term if best else None,
                 "best_stage": best.stage if best else None, "best_source": best.source if best else None,
                 "counts": self.counts(), "stages": [s.to_json() for s in self.stages],
                 "validation": self.times.to_json(), "generation_s": round(self.generation_s(), 6),
@@ -109,5 +117,5 @@ def add_samples(ranking: HoleRanking, samples: HoleSamples, stage: str, round_no
     ranking.stages.append(StageRun(stage, round_no, samples.backend, samples.model_id, samples.n_samples,
                                    len(samples.candidates), samples.n_token_limit, samples.n_unparsable,
                                    samples.n_errors, samples.constrained, samples.from_cache,
-                                   0.0 if samples.from_cache else time_s))
+                                   0.0 if samples.from_cache else time_s, samples.stopped))
     return new

@@ -33,6 +33,7 @@ from ..fsutil import LOCK_NAME, atomic_write_text, locked_output_dir
 from ..limits import default_max_memory_bytes
 from ..formats import load_spec, write_hints
 from ..formats.hashing import canonical_json
+from ..neural.progress import emit
 from ..synth import SynthOptions, SynthResult, synthesize
 from .aggregate import HoleRanking
 from .hintsfile import hints_data, hints_from_rankings
@@ -183,7 +184,10 @@ def finish_spec(spec_path: Path, run_id: str, settings: BatchSettings, hints: Sp
                                             "tier": settings.generate.validation.tier})
     options = SynthOptions(timeout_ms=settings.synth_timeout_ms, seed=settings.synth_seed,
                            max_memory_bytes=max_memory_bytes or default_max_memory_bytes())
+    progress = settings.generate.progress  # None in a worker process: the driver's terminal is not there
+    emit(progress, "searching", label="without hints")
     plain = synthesize(spec, None, options)
+    emit(progress, "searching", label="with hints")
     hinted = synthesize(spec, hints_from_rankings(rankings), options)
     records = (solution_records(spec, hinted, run_id, rankings, hinted=True)
                + candidate_records(spec, rankings, run_id, hinted))

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 from ..formats.model import Spec
+from ..grammar import grammar_for_hole
+from ..neural.backend import StopCheck
+from ..neural.progress import Event, Progress
 from ..synth import Hint, HintStream
+from ..verify.candidate import Candidate
+from ..verify.tiers import check_cheap
 from .aggregate import HoleRanking
 from .hintsfile import hints_from_rankings
 from .two_stage import GenerateOptions, ModelPlan, backend_for, generate_ranked
@@ -29,10 +34,15 @@ class HostHints:
     rankings: dict[str, HoleRanking] = field(default_factory=dict)  # when the extension exposes them
     rounds: dict[str, int] = field(default_factory=dict)
     time_s: float = 0.0  # generation + validation, all holes and rounds
+    stop_wait_s: float | None = None  # generating in the background: the wait for it to stop
 
     def to_json(self) -> dict[str, Any]:
-        return {"time_s": round(self.time_s, 6), "rounds": dict(self.rounds),
-                "holes": {h: r.to_json() for h, r in self.rankings.items()}}
+        out: dict[str, Any] = {"time_s": round(self.time_s, 6), "rounds": dict(self.rounds)}
+        if self.stop_wait_s is not None:
+            out["stop_wait_s"] = round(self.stop_wait_s, 6)
+        out["stopped"] = sorted(h for h, r in self.rankings.items() if r.stopped)
+        out["holes"] = {h: r.to_json() for h, r in self.rankings.items()}
+        return out
 
 
 def normalize_example(ex: Mapping[str, Any]) -> dict[str, Any]:
@@ -56,23 +66,30 @@ def normalize_example(ex: Mapping[str, Any]) -> dict[str, Any]:
 
 def hole_ranking(spec: Spec, hole_id: str, plan: ModelPlan, options: GenerateOptions,
                  examples: Sequence[Mapping[str, Any]] = (), prior: HoleRanking | None = None,
-                 round_no: int = 1) -> HoleRanking:
+                 round_no: int = 1, should_stop: StopCheck | None = None) -> HoleRanking:
     """One round of hints for one hole: generate, validate, rank. `examples` (failed
-    candidates with counterexamples) make it a further round, merged into `prior`."""
+    candidates with counterexamples) make it a further round, merged into `prior`.
+    `should_stop`: generation ends early once it says yes (the ranking is `stopped`)."""
     cexs = [normalize_example(e) for e in examples]
     rankings = generate_ranked(spec, plan, options, [hole_id],
                                prior={hole_id: prior} if cexs and prior is not None else None,
-                               round_no=round_no, counterexamples={hole_id: cexs} if cexs else None)
+                               round_no=round_no, counterexamples={hole_id: cexs} if cexs else None,
+                               should_stop=should_stop)
     return rankings[hole_id]
 
 
 def hints_via_extension(ext: Any, spec: Spec, rounds: int = 2,
                         on_hole: Callable[[str, list[Hint]], None] | None = None,
-                        wanted: Callable[[str], bool] | None = None, into: HostHints | None = None) -> HostHints:
+                        wanted: Callable[[str], bool] | None = None, into: HostHints | None = None,
+                        on_sample: Callable[[str, Candidate], None] | None = None) -> HostHints:
     """Ranked hints for every hole of `spec`, with up to `rounds` rounds each, hole by
     hole. `on_hole` receives each hole's ranked hints as soon as they are known (a
     synthesizer running concurrently); holes for which `wanted` says no are not
-    generated (already solved). `into` is filled hole by hole."""
+    generated (already solved), and a hole in progress stops as soon as `wanted`
+    turns to no (between decoding steps: see neural/decode.py). `on_sample` receives
+    each sample's term, as a candidate record with its grammar check, the moment the
+    sample is complete (our own extension only: a foreign one answers per call).
+    `into` is filled hole by hole."""
     out = into if into is not None else HostHints()
     t0 = time.perf_counter()
     plan = getattr(ext, "plan", None)
@@ -80,7 +97,11 @@ def hints_via_extension(ext: Any, spec: Spec, rounds: int = 2,
         if wanted is not None and not wanted(hole.hole_id):
             continue
         if isinstance(plan, ModelPlan):  # our extension: the pipeline itself, with this Spec
-            ranking, used = _rounds_in_process(spec, hole.hole_id, plan, ext.options, rounds)
+            stop = (lambda h=hole.hole_id: not wanted(h)) if wanted is not None else None
+            options = ext.options
+            if on_sample is not None:
+                options = replace(options, progress=_samples_to(options.progress, hole.hole_id, on_sample))
+            ranking, used = _rounds_in_process(spec, hole.hole_id, plan, options, rounds, stop)
             out.rankings[hole.hole_id] = ranking
             out.hints.update(hints_from_rankings({hole.hole_id: ranking}))
         else:
@@ -93,6 +114,13 @@ def hints_via_extension(ext: Any, spec: Spec, rounds: int = 2,
     return out
 
 
+# The search's head start before the model is touched: a hole the search settles within
+# it (most of benchmarks/specs, 0.02-1.2 s) never pays for loading a model (seconds to
+# tens of seconds, and not interruptible), while a hard hole, where hints matter, waits
+# at most this long for a generation that takes ten times more anyway.
+HEAD_START_S = 1.0
+
+
 @dataclass
 class BackgroundHints:
     """Hint generation running in a thread while the synthesizer consumes its streams."""
@@ -101,23 +129,33 @@ class BackgroundHints:
     host: HostHints
     thread: threading.Thread
     error: list[BaseException] = field(default_factory=list)
+    waited_s: float = 0.0  # how long `stop` waited for the thread to end
 
-    def stop(self) -> bool:
-        """Tell the generator no more holes are needed; True if it had already finished."""
+    def stop(self) -> float:
+        """Tell the generator no hint is needed any more and wait for its thread (within
+        about one decoding step, or the rest of a model load); the seconds waited."""
         for s in self.streams.values():
             s.cancel()
-        return not self.thread.is_alive()
+        t0 = time.perf_counter()
+        self.thread.join()
+        self.waited_s = time.perf_counter() - t0
+        return self.waited_s
 
 
 def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
-                        first: Mapping[str, Sequence[Hint] | HintStream] | None = None) -> BackgroundHints:
-    """Start generating every hole's hints in a daemon thread; each hole's stream gets
-    its hints as soon as they are known, and is closed when the generator is done
-    with it. A hole whose stream the synthesizer cancelled (solved and proven
-    minimal, or out of budget) is not generated. The generator's own work for the
-    hole in progress cannot be interrupted: a caller that does not want to wait for
-    exits (a model's native thread pool aborts under interpreter shutdown).
-    `first`: hints known already (stated in the notes), ranked before the model's."""
+                        first: Mapping[str, Sequence[Hint] | HintStream] | None = None,
+                        head_start_s: float = HEAD_START_S) -> BackgroundHints:
+    """Start generating every hole's hints in a daemon thread. Each sample's term goes
+    on its hole's stream the moment the sample is complete (its cheap tier recorded),
+    then the hole's final ranking (over all samples and rounds) adds what the stream
+    lacks, and the stream is closed. A hole whose stream the synthesizer cancelled
+    (solved and proven minimal, or out of budget) is not generated, and the one in
+    progress stops within a decoding step (or a prefill chunk; a model being loaded
+    finishes loading first). A caller must still join the thread before the process
+    exits (a model's native thread pool aborts under interpreter shutdown): `stop()`.
+    `first`: hints known already (stated in the notes), ranked before the model's.
+    `head_start_s`: the search runs alone this long first (0: generation starts at once,
+    as a caller waiting for every hint wants)."""
     plan = getattr(ext, "plan", None)
     if isinstance(plan, ModelPlan):  # bad model options are bad input: say so before the search starts
         for choice in (plan.small, plan.large):
@@ -130,14 +168,31 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
     host = HostHints()
     out = BackgroundHints(streams, host, threading.Thread())
 
-    def on_hole(hole_id: str, hints: list[Hint]) -> None:
+    def put_new(hole_id: str, hints: Sequence[Hint]) -> None:
         known = {h.term for h in streams[hole_id].since(0)}  # a stated formula stays where it ranks
         streams[hole_id].put([h for h in hints if h.term not in known])
+
+    def on_sample(hole_id: str, candidate: Candidate) -> None:
+        # Samples arrive in the order their rows finish decoding: deterministic for a
+        # given seed and backend (decode.py steps the rows in lockstep, each with its own
+        # seeded generator), so the stream's order is reproducible too.
+        if candidate.checks.cheap is None and candidate.expr is not None:
+            grammar = grammar_for_hole(spec, hole_id)
+            candidate.checks.cheap = check_cheap(spec, grammar, candidate.expr,
+                                                 candidate.checks.membership_in(grammar))
+        put_new(hole_id, [candidate])
+
+    def on_hole(hole_id: str, hints: list[Hint]) -> None:
+        put_new(hole_id, hints)
         streams[hole_id].close()
 
     def work() -> None:
+        deadline = time.perf_counter() + head_start_s
+        while time.perf_counter() < deadline and not all(s.cancelled for s in streams.values()):
+            time.sleep(0.01)
         try:
-            hints_via_extension(ext, spec, rounds, on_hole, lambda h: not streams[h].cancelled, into=host)
+            hints_via_extension(ext, spec, rounds, on_hole, lambda h: not streams[h].cancelled, into=host,
+                                on_sample=on_sample)
         except BaseException as e:  # reported by the caller: the search goes on without hints
             out.error.append(e)
         finally:
@@ -149,14 +204,26 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
     return out
 
 
+def _samples_to(progress: Progress | None, hole_id: str,
+                on_sample: Callable[[str, Candidate], None]) -> Progress:
+    """`progress`, plus each of the hole's sample events' candidate handed to `on_sample`."""
+    def tee(event: Event) -> None:
+        if progress is not None:
+            progress(event)
+        candidate = event.data.get("candidate")
+        if event.kind == "sample" and event.hole_id == hole_id and isinstance(candidate, Candidate):
+            on_sample(hole_id, candidate)
+    return tee
+
+
 def _rounds_in_process(spec: Spec, hole_id: str, plan: ModelPlan, options: GenerateOptions,
-                       rounds: int) -> tuple[HoleRanking, int]:
+                       rounds: int, should_stop: StopCheck | None = None) -> tuple[HoleRanking, int]:
     examples: list[dict[str, Any]] = []
     ranking: HoleRanking | None = None
     used = 0
     for used in range(1, max(1, rounds) + 1):
-        ranking = hole_ranking(spec, hole_id, plan, options, examples, ranking, used)
-        if used == rounds or ranking.passing():
+        ranking = hole_ranking(spec, hole_id, plan, options, examples, ranking, used, should_stop)
+        if used == rounds or ranking.passing() or (should_stop is not None and should_stop()):
             break
         new = [f for f in ranking.failures() if f not in examples]
         if not new:  # nothing new to tell the model: another round would repeat this one

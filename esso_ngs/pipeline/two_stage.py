@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import UserError
-from ..neural.backend import Backend, SampleSettings, make_backend
+from ..neural.backend import Backend, SampleSettings, StopCheck, make_backend
 from ..neural.cache import SampleCache
 from ..neural.hints import hints_for_spec
 from ..neural.progress import Progress, emit
 from ..neural.sampling import HoleSamples
 from ..formats.model import Spec
-from ..verify.candidate import rank
+from ..verify.candidate import rank, tier_level
 from ..verify.tiers import ValidationSettings, validate
 from ..wording import noun
 from .aggregate import HoleRanking, add_samples
@@ -204,6 +204,11 @@ def rank_samples(spec: Spec, samples: HoleSamples, rankings: dict[str, HoleRanki
     hole_id = samples.hole_id
     ranking = rankings.setdefault(hole_id, HoleRanking(hole_id, validation.tier))
     new = add_samples(ranking, samples, stage, round_no, time_s)
+    if samples.stopped and tier_level(validation.tier) > tier_level("cheap"):
+        # Stopped: nobody waits for this ranking but the records; the examples and Z3
+        # tiers would hold the generator's thread (and the caller joining it) for seconds.
+        validation = replace(validation, tier="cheap")
+    emit(progress, "validating", hole_id, candidates=len(new), tier=validation.tier)
     # Z3's per-hole cap goes to the best candidates: rank by what is known first.
     ranking.candidates = rank(ranking.candidates)
     validate(spec, hole_id, ranking.candidates, validation, ranking.times)
@@ -214,18 +219,23 @@ def rank_samples(spec: Spec, samples: HoleSamples, rankings: dict[str, HoleRanki
 
 def run_stage(spec: Spec, choice: ModelChoice, stage: str, hole_ids: Sequence[str],
               rankings: dict[str, HoleRanking], options: GenerateOptions, round_no: int = 1,
-              counterexamples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> None:
-    """Sample `hole_ids` with `choice`, then merge, validate and rank each hole."""
+              counterexamples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+              should_stop: StopCheck | None = None) -> None:
+    """Sample `hole_ids` with `choice`, then merge, validate and rank each hole. Once
+    `should_stop()` says yes, the hole in progress keeps what it has and no other starts."""
     if not hole_ids:
         return
     backend = backend_for(choice)
     # Replayed samples are recorded already: caching them again would only fill the disk.
     cache = None if choice.backend == "replay" else options.cache
     for hole_id in hole_ids:
+        if should_stop is not None and should_stop():
+            return
         t0 = time.perf_counter()
         [samples] = hints_for_spec(spec, backend, choice.settings(), constrained=choice.constrained,
                                    cache=cache, hole_ids=[hole_id], counterexamples=counterexamples,
-                                   examples=options.examples_in_prompt, on_event=options.progress)
+                                   examples=options.examples_in_prompt, on_event=options.progress,
+                                   should_stop=should_stop)
         rank_samples(spec, samples, rankings, options.validation, stage, round_no, time.perf_counter() - t0,
                      options.progress)
 
@@ -233,15 +243,17 @@ def run_stage(spec: Spec, choice: ModelChoice, stage: str, hole_ids: Sequence[st
 def generate_ranked(spec: Spec, plan: ModelPlan, options: GenerateOptions,
                     hole_ids: Sequence[str] | None = None,
                     prior: Mapping[str, HoleRanking] | None = None, round_no: int = 1,
-                    counterexamples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None
-                    ) -> dict[str, HoleRanking]:
-    """Ranked, validated candidates per hole, escalating to the large model where needed."""
+                    counterexamples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+                    should_stop: StopCheck | None = None) -> dict[str, HoleRanking]:
+    """Ranked, validated candidates per hole, escalating to the large model where needed.
+    `should_stop`: asked between holes and stages and inside the model's work; a hole
+    stopped before it began has an empty ranking."""
     wanted = [h.hole_id for h in spec.synth.holes if hole_ids is None or h.hole_id in hole_ids]
     rankings: dict[str, HoleRanking] = dict(prior or {})
     tier = options.validation.tier
     run_stage(spec, plan.small, "small" if plan.two_stage else "single", wanted, rankings, options,
-              round_no, counterexamples)
+              round_no, counterexamples, should_stop)
     if plan.large is not None:
-        stuck = [h for h in wanted if not rankings[h].passing(tier)]
-        run_stage(spec, plan.large, "large", stuck, rankings, options, round_no, counterexamples)
-    return {h: rankings[h] for h in wanted}
+        stuck = [h for h in wanted if h in rankings and not rankings[h].passing(tier)]
+        run_stage(spec, plan.large, "large", stuck, rankings, options, round_no, counterexamples, should_stop)
+    return {h: rankings.get(h) or HoleRanking(h, tier) for h in wanted}

@@ -468,6 +468,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         result.cegis_rounds += 1
         env = examples.env()
         counted = [0]  # terms of this run already added to result.candidates
+        grown = [False]  # a hint refuted inside the level added examples: the level's values are stale
 
         def should_stop(built: int) -> bool:
             if budget.exceeded(built - counted[0]) is not None:
@@ -479,6 +480,9 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
             if ctx.within_level is not None and now >= ctx.next_poll:
                 ctx.next_poll = now + POLL_S
                 ctx.within_level()
+                if examples.size != env.size:
+                    grown[0] = True
+                    return True
                 if ctx.best is not None and not ctx.options.minimize:
                     return True
                 bound = ctx.bound()
@@ -534,6 +538,9 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                     restart = True
                     break
                 continue
+            if grown[0]:  # terms built before the stop, on the old examples: start over on the new ones
+                restart = True
+                break
             entry = item
             if guided and not ctx.guidance_allowed():
                 yield  # past the cap within a level: the cost-ordered search goes on, this resumes later
@@ -546,6 +553,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                 seq += 1
             else:
                 out.last_rejected = entry
+        restart = restart or grown[0]
         result.candidates += enum.stats.built - counted[0]
         result.candidates_kept += enum.stats.kept
         ctx.log(_search_summary(ctx.hole_id, enum))

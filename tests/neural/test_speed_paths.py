@@ -61,12 +61,13 @@ def test_auto_choice_is_reported_in_verbose_output_and_records(tiny_model_dir: P
     auto.choose_backend(resolve_model(str(tiny_model_dir)),
                         probe=_fake_probe({"mlx": 10.0, "transformers": 500.0}, calls))
     out = tmp_path / "out"
+    # --wait-for-hints: the search would end (and stop generation) before the samples otherwise.
     rc = main(["synth", str(FEE), "--neural-hints", "--model", str(tiny_model_dir), "--samples", "2",
-               "--max-tokens", "32", "--no-sample-cache", "-v", "--output", str(out)])
+               "--max-tokens", "32", "--no-sample-cache", "--wait-for-hints", "-v", "--output", str(out)])
     err = capsys.readouterr().err
     assert rc in (0, 1)
     assert "backend auto: transformers" in err and "transformers 500 prompt tok/s" in err
-    assert "sample 1:" in err and "sample 2:" in err  # progress lines
+    assert "sample 1 of 2:" in err and "sample 2 of 2:" in err  # progress lines
     records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
     hints = json.loads((out / "neural_hints.json").read_text())
     stages = [s for h in hints["holes"].values() for s in h["stages"]]
@@ -166,9 +167,11 @@ def test_progress_events_come_in_order_and_stream_from_a_thread(mlx_backend) -> 
     kinds = [e.kind for e in events]
     assert kinds[-2:] == ["generated", "done"]
     body = [k for k in kinds if k not in ("load_start", "load")]
-    assert body == ["prefill"] + ["sample"] * SETTINGS.n + ["generated", "done"]
+    assert body == ["prefill_start", "prefill"] + ["sample"] * SETTINGS.n + ["generated", "done"]
     samples = [e for e in events if e.kind == "sample"]
     assert sorted(e.data["index"] for e in samples) == list(range(SETTINGS.n))
+    assert [e.data["done"] for e in samples] == list(range(1, SETTINGS.n + 1))  # "sample k of N"
+    assert all(e.data["of"] == SETTINGS.n for e in samples)
     result = events[-1].data["result"]
     for e in samples:
         if e.data["term"] is not None:
