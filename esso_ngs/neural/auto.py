@@ -10,7 +10,8 @@
   (shared_prompt_*.py). mlx with its bundled BLAS is a candidate only when
   nothing else is installed (its prefill is 30-100x slower). On a machine shared
   with other work the probe is noisy (measured at load 4: it chose mlx, which was
-  then 1.4x slower end to end than transformers); `ESSO_NGS_AUTO_BACKEND` pins it.
+  then 1.4x slower end to end than transformers), so a choice measured on a busy
+  machine is measured again once the load has halved; `ESSO_NGS_AUTO_BACKEND` pins it.
 
 The choice is remembered in `$ESSO_NGS_CACHE/backend-choice.json`, keyed by the
 machine (CPU model, core count, OpenBLAS path, framework versions) and the
@@ -42,6 +43,7 @@ FORCE_ENV = "ESSO_NGS_AUTO_BACKEND"  # "mlx" or "transformers": what auto means,
 TYPICAL_PROMPT_TOKENS = 500
 TYPICAL_STEPS = 40
 PROBE_TIMEOUT_S = 240
+BUSY_LOAD_PER_CORE = 0.75  # a choice measured above this load is measured again once the load halves
 
 Probe = Callable[[str, Path, "Path | None"], "dict[str, float] | None"]
 
@@ -52,6 +54,7 @@ class BackendChoice:
     openblas: str | None = None  # the library mlx runs with (preloaded), None: Metal or bundled BLAS
     reason: str = ""
     measured: dict[str, dict[str, float]] = field(default_factory=dict)  # candidate -> probe result
+    load: float | None = None  # the 1-minute load average when measured (None: not measured)
 
     def label(self) -> str:
         """Short name for records and `-v`: `auto=mlx+openblas`, `auto=transformers`, ..."""
@@ -72,8 +75,17 @@ class BackendChoice:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "BackendChoice":
+        load = data.get("load")
         return cls(str(data["backend"]), data.get("openblas"), str(data.get("reason", "")),
-                   {str(k): dict(v) for k, v in dict(data.get("measured", {})).items()})
+                   {str(k): dict(v) for k, v in dict(data.get("measured", {})).items()},
+                   float(load) if load is not None else None)
+
+    def measured_busy(self, now_load: float, cores: int) -> bool:
+        """Measured while other work kept the cores busy, and the machine is much quieter
+        now: the probe then ranked the backends by how they share a busy CPU (measured at
+        load 4 on 2 cores it chose the one that was 1.45x slower on the quiet machine)."""
+        return (self.load is not None and self.load >= BUSY_LOAD_PER_CORE * cores
+                and now_load <= self.load / 2)
 
 
 def _installed(module: str) -> bool:
@@ -172,9 +184,15 @@ def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
     openblas = find_openblas()
     key = machine_key(model_dir_hash(model.path), openblas)
     known = _read_choices().get(key)
+    now_load = _load_average()
     if known is not None:
         try:
-            return BackendChoice.from_json(known)
+            remembered = BackendChoice.from_json(known)
+            if not remembered.measured_busy(now_load, os.cpu_count() or 1):
+                return remembered
+            if log is not None:
+                log(f"backend auto: measured at load {remembered.load:.1f}, the load is {now_load:.1f} now: "
+                    "measuring again")
         except (KeyError, TypeError, ValueError):
             pass
     candidates: list[tuple[str, Path | None]] = []
@@ -208,9 +226,16 @@ def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
         return BackendChoice(name, str(lib) if lib else None, "the speed probes failed; not remembered")
     best = min(measured, key=lambda n: estimated_s(measured[n]))
     lib = dict(candidates)[best]
-    choice = BackendChoice(best, str(lib) if lib else None, "measured", measured)
+    choice = BackendChoice(best, str(lib) if lib else None, "measured", measured, round(now_load, 2))
     _write_choice(key, choice)
     return choice
+
+
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not on every platform
+        return 0.0
 
 
 def prepare_process(backend: str, model: str, log: Callable[[str], None] | None = None) -> BackendChoice | None:

@@ -33,6 +33,7 @@ def _fake_probe(speeds: dict[str, float], calls: list[str]):
 
 def test_auto_measures_once_then_remembers(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
+    monkeypatch.setattr(auto, "_load_average", lambda: 0.5)
     monkeypatch.setattr(auto, "find_openblas", lambda: Path(sys.executable))  # any file stands in
     model = resolve_model(str(tiny_model_dir))
     calls: list[str] = []
@@ -52,11 +53,34 @@ def test_auto_measures_once_then_remembers(tiny_model_dir: Path, monkeypatch: py
     assert other.backend == "transformers" and other.reason == "the only fast backend installed"
 
 
+def test_a_choice_measured_on_a_busy_machine_is_measured_again_when_it_is_quiet(
+        tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
+    monkeypatch.setattr(auto, "find_openblas", lambda: Path(sys.executable))
+    monkeypatch.setattr(auto.os, "cpu_count", lambda: 2)
+    model = resolve_model(str(tiny_model_dir))
+    calls: list[str] = []
+    load = [4.0]
+    monkeypatch.setattr(auto, "_load_average", lambda: load[0])
+    busy = auto.choose_backend(model, probe=_fake_probe({"mlx": 300.0, "transformers": 100.0}, calls))
+    assert busy.backend == "mlx" and busy.load == 4.0 and len(calls) == 2
+    load[0] = 3.0  # still busy: the remembered choice stands
+    assert auto.choose_backend(model, probe=_fake_probe({"mlx": 100.0, "transformers": 300.0}, calls)) == busy
+    assert len(calls) == 2
+    load[0] = 0.8  # quiet now: measured again, and this measurement is kept
+    quiet = auto.choose_backend(model, probe=_fake_probe({"mlx": 100.0, "transformers": 300.0}, calls))
+    assert quiet.backend == "transformers" and quiet.load == 0.8 and len(calls) == 4
+    load[0] = 0.1  # measured on a quiet machine: never again
+    assert auto.choose_backend(model, probe=_fake_probe({"mlx": 300.0, "transformers": 100.0}, calls)) == quiet
+    assert len(calls) == 4
+
+
 def test_auto_choice_is_reported_in_verbose_output_and_records(tiny_model_dir: Path, tmp_path: Path,
                                                                 capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
     monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
     monkeypatch.setattr(auto, "find_openblas", lambda: Path(sys.executable))
+    monkeypatch.setattr(auto, "_load_average", lambda: 0.5)  # remembered, whatever the machine's load
     calls: list[str] = []
     auto.choose_backend(resolve_model(str(tiny_model_dir)),
                         probe=_fake_probe({"mlx": 10.0, "transformers": 500.0}, calls))
