@@ -5,9 +5,10 @@
 Runs the synthesis half of the README's first line (`scripts/setup.sh` is the
 install, timed separately by CI) in fresh processes:
 
-- **first run**: an empty esso-ngs cache directory except for the prepared model
-  (as `scripts/setup.sh` leaves it): no sample cache, no prefix KV cache, no
-  remembered backend choice, so `--backend auto` measures the backends first;
+- **first run**: an esso-ngs cache directory as `scripts/setup.sh` leaves it: the
+  prepared model and the backend choice `models prepare` measured (copied from the
+  user's cache dir; without one, `--backend auto` measures the backends first), no
+  sample cache, no prefix KV cache;
 - **next run**: the same cache directory again (backend choice and prefix KV
   cache remembered; the sample cache too, as a user's rerun would find it).
 
@@ -57,7 +58,7 @@ def run(command: list[str], cache: Path, out: Path) -> dict[str, object]:
         firsts = [h.get("time_to_first_s") for h in holes.values()]
         row["first_verified_s"] = max(firsts) if firsts and None not in firsts else None
         row["terms"] = {hole_id: h.get("term") for hole_id, h in holes.items()}
-    gen = [line for line in proc.stdout.splitlines() if line.startswith("neural hints in")]
+    gen = [line for line in proc.stdout.splitlines() if line.startswith("neural hints")]
     row["hints_line"] = gen[0] if gen else ""
     if proc.returncode not in (0, 1):
         row["error"] = (proc.stderr.strip().splitlines() or ["failed"])[-1]
@@ -84,7 +85,7 @@ def main(argv: list[str]) -> int:
             cache = Path(tmp) / "cache"
             (cache / "models").mkdir(parents=True)
             os.symlink(prepared, cache / "models" / MODEL)
-            for f in ("models.json", "file-hashes.json"):
+            for f in ("models.json", "file-hashes.json", "backend-choice.json"):
                 if (home_cache / f).is_file():
                     shutil.copy(home_cache / f, cache / f)
             for phase in ("first run", "next run"):

@@ -17,6 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pp = msub.add_parser("prepare", help="build a model from an installed package and register its alias")
     pp.add_argument("name", help="smollm2-135m or tiny-random")
     pp.add_argument("--force", action="store_true", help="rebuild even when already prepared")
+    pp.add_argument("--no-measure", action="store_true",
+                    help="do not measure now which backend `--backend auto` uses for it (the first run will)")
     pp.set_defaults(func=run_prepare)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
@@ -61,6 +63,13 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
+    from ..neural.auto import choose_backend
+    from ..neural.models import resolve_model
     from ..neural.prepare import prepare
-    prepare(args.name, force=args.force, log=lambda msg: print(msg, file=sys.stderr))
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    prepare(args.name, force=args.force, log=log)
+    if not args.no_measure:
+        # What `--backend auto` means for this model here, measured now (once per machine
+        # and model) rather than inside the user's first `synth --neural-hints`.
+        log(choose_backend(resolve_model(args.name), log=log).describe())
     return 0

@@ -203,6 +203,9 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
             gen = ", ".join(f"{h}: {plural(len(v), 'candidate')}"
                             + (" (stopped: no longer needed)" if h in host.rankings and host.rankings[h].stopped
                                else "") for h, v in host.hints.items())
-            print(f"neural hints in {host.time_s:.2f} s ({gen}; generated alongside the search)")
+            if gen:
+                print(f"neural hints in {host.time_s:.2f} s ({gen}; generated alongside the search)")
+            else:  # the search settled every hole before the model was needed
+                print("neural hints: none needed (the search finished before the model was loaded)")
         print("wrote " + ", ".join(str(p) for p in written))
     return 0 if result.solved else 1

@@ -87,6 +87,7 @@ def test_offline_switches_are_set(monkeypatch) -> None:
 def test_prepare_tiny_random_and_list(capsys, private_cache: Path) -> None:
     pytest.importorskip("mlx_lm")
     assert main(["models", "prepare", "tiny-random"]) == 0
+    assert "backend auto: mlx" in capsys.readouterr().err  # settled now, not in the first synth
     assert (private_cache / "models" / "tiny-random" / "config.json").is_file()
     assert models.resolve_model("tiny-random").alias == "tiny-random"
     assert main(["models", "list"]) == 0
