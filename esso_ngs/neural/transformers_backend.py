@@ -11,7 +11,6 @@ backends give the same samples up to floating-point noise.
 from __future__ import annotations
 
 import copy
-import os
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
+from ..cpu import model_threads
 from ..errors import UserError
 from ..extras import require_extra
 from .token_mask import TokenConstraint
@@ -52,8 +52,6 @@ def load_transformers_model(path: Path, device: str) -> tuple[Any, Any, float]:
             offline()
             torch = require("torch", "torch==2.13.0", "pin the version: an unpinned torch pulls CUDA")
             transformers = require("transformers", "transformers")
-            # Many threads on a small, busy CPU make torch collapse; one is the safe default.
-            torch.set_num_threads(int(os.environ.get("ESSO_NGS_TORCH_THREADS", "1")))
             transformers.utils.logging.disable_progress_bar()
             t0 = time.perf_counter()
             try:
@@ -189,6 +187,10 @@ class TransformersBackend(InProcessBackend):
         stats = self.stats
         stats.extra = {}
         stats.prompt_tokens = len(ids)
+        if device == "cpu":  # as many as there are idle cores now (cpu.py)
+            import torch
+            torch.set_num_threads(model_threads())
+            stats.extra["threads"] = torch.get_num_threads()
         emit(on_event, "prefill_start", prompt.hole_id, prompt_tokens=len(ids))
         t0 = time.perf_counter()
         base = self._prefill(model, ids[:-1], static_prefix_len(prompt, tok, ids), device, should_stop)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Mapping, Sequence
 
+from ..cpu import search_running
 from ..lang.expr import Expr
 from ..lang.sexpr import parse_term
 from ..formats.model import Spec
@@ -70,17 +71,8 @@ def synthesize(spec: Spec, hints: Hints | None = None, options: SynthOptions = S
         holes = [hole if h.hole_id == hole.hole_id else h for h in holes]
         on_update(SynthResult(spec.name, holes, time.perf_counter() - start, list(spec.warnings)))
 
-    for group in hole_groups(spec):
-        blocked = infeasible_results(spec, group, trace)  # no search can succeed
-        for h in group if blocked else ():
-            source = hints.get(h)
-            if isinstance(source, HintStream):
-                source.cancel()  # hints cannot help an infeasible hole
-        for result in blocked or _solve_group(spec, group, {}, hints, options, trace,
-                                              report if len(group) == 1 else None):
-            by_id[result.hole_id] = result
-            report(result)
-    results = [by_id[h.hole_id] for h in spec.synth.holes]
+    with search_running():  # a model generating hints alongside leaves this core to the search
+        results = _solve_groups(spec, hints, options, trace, by_id, report)
     solved = [r for r in results if r.status == "solved" and r.term]
     if len(solved) > 1:
         joint = verify_terms(spec, {r.hole_id: parse_term(r.term) for r in solved}, options.verify)
@@ -91,6 +83,22 @@ def synthesize(spec: Spec, hints: Hints | None = None, options: SynthOptions = S
                     r.minimal = False
                     r.reason = f"the holes' terms together are {joint.status}: {joint.describe()}"
     return SynthResult(spec.name, results, time.perf_counter() - start, list(spec.warnings))
+
+
+def _solve_groups(spec: Spec, hints: Hints, options: SynthOptions, trace: Trace | None,
+                  by_id: dict[str, HoleResult], report: Callable[[HoleResult], None]) -> list[HoleResult]:
+    """Every group of holes in turn (infeasible ones reported without a search)."""
+    for group in hole_groups(spec):
+        blocked = infeasible_results(spec, group, trace)  # no search can succeed
+        for h in group if blocked else ():
+            source = hints.get(h)
+            if isinstance(source, HintStream):
+                source.cancel()  # hints cannot help an infeasible hole
+        for result in blocked or _solve_group(spec, group, {}, hints, options, trace,
+                                              report if len(group) == 1 else None):
+            by_id[result.hole_id] = result
+            report(result)
+    return [by_id[h.hole_id] for h in spec.synth.holes]
 
 
 def _solve_group(spec: Spec, group: list[str], fixed: dict[str, Expr], hints: Hints,
