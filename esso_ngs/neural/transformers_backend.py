@@ -214,7 +214,7 @@ class TransformersBackend(InProcessBackend):
                                     sample_events(on_event, prompt.hole_id, first), should_stop)
 
             samples.extend(self._decode_rows(model, base, len(ids) - 1, len(rows), device, decode))
-        stats.extra["shared_prompt_kv"] = _SHARED_OK.get(id(model), True)
+        stats.extra["shared_prompt_kv"] = _SHARED_OK.get(id(model), True) and min(settings.n, self.batch_size) > 1
         stats.record_decoding(samples, t0)
         return samples
 
