@@ -1,8 +1,9 @@
 """How many threads a model may use here: one per core that nothing else keeps busy.
 
-Measured on a 2-core machine (SmolLM2-135M, torch): on an idle machine two threads
-prefilled 350 tokens 1.7x faster than one (0.95 s against 1.62 s); at load 5 they were
-2-3x *slower* (9.3 s against 4.9 s), threads spinning against other work. So the
+Measured on a 2-core machine (SmolLM2-135M, torch; benchmarks/bench_decode_step.py):
+at load ~1 two threads prefilled 350 tokens 1.8x faster than one (0.88 s against
+1.59 s); at load 5 they were 2-3x *slower* (9.3 s against 4.9 s, measured by hand),
+threads spinning against other work. So the
 default follows the machine: the 1-minute load average says how many cores others
 keep busy, and a synthesis search running in this process (`search_running`, which
 `synthesize` holds) keeps one busy itself; the load average lags, so the larger of

@@ -3,8 +3,9 @@
 All rows of a decoding batch continue the same prompt, so its keys and values are
 the same for every row. Replicating them (what `batch_repeat_interleave` does)
 makes every step move rows x prompt-length KV entries: measured on a 2-core CPU
-with SmolLM2-135M, a 10-row step over a 1,100-token prompt took 0.75 s against
-0.15 s over a 50-token one; the copies, not the model's weights, were the cost.
+with SmolLM2-135M, a 10-row step over a 1,100-token prompt took 0.34 s against
+0.17 s over a 50-token one (benchmarks/bench_decode_step.py, load ~1); the copies,
+not the model's weights, made the difference. Shared, the step took 0.18 s.
 
 Here the prompt's cache is kept once (batch 1) and each row's cache holds only
 the tokens it generated. Attention is computed in two parts and merged exactly
