@@ -36,15 +36,22 @@ def search_running() -> Iterator[None]:
             _searches -= 1
 
 
+def load_average() -> float | None:
+    """The 1-minute load average (runnable processes), None where the platform has none."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 def model_threads() -> int:
     """Threads for a model's matrix products now (at least 1, at most the cores)."""
     fixed = os.environ.get(THREADS_ENV, "")
     if fixed:
         return max(1, int(fixed))
     cores = os.cpu_count() or 1
-    try:
-        others = os.getloadavg()[0]
-    except OSError:  # not on every platform: assume the machine is busy
+    others = load_average()
+    if others is None:  # cannot tell: assume the machine is busy
         return 1
     busy = max(others, float(_searches))
     return max(1, min(cores, math.ceil(cores - busy - 0.1)))

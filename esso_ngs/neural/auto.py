@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..cpu import load_average
 from ..errors import UserError
 from .blas import GUARD_ENV, find_openblas, preload_env, preloaded, reexec_with_preload
 from .models import LocalModel, cache_dir, model_dir_hash
@@ -184,7 +185,7 @@ def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
     openblas = find_openblas()
     key = machine_key(model_dir_hash(model.path), openblas)
     known = _read_choices().get(key)
-    now_load = _load_average()
+    now_load = load_average() or 0.0
     if known is not None:
         try:
             remembered = BackendChoice.from_json(known)
@@ -230,12 +231,6 @@ def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
     _write_choice(key, choice)
     return choice
 
-
-def _load_average() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:  # not on every platform
-        return 0.0
 
 
 def prepare_process(backend: str, model: str, log: Callable[[str], None] | None = None) -> BackendChoice | None:

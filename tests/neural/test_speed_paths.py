@@ -33,7 +33,7 @@ def _fake_probe(speeds: dict[str, float], calls: list[str]):
 
 def test_auto_measures_once_then_remembers(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
-    monkeypatch.setattr(auto, "_load_average", lambda: 0.5)
+    monkeypatch.setattr(auto, "load_average", lambda: 0.5)
     monkeypatch.setattr(auto, "find_openblas", lambda: Path(sys.executable))  # any file stands in
     model = resolve_model(str(tiny_model_dir))
     calls: list[str] = []
@@ -61,7 +61,7 @@ def test_a_choice_measured_on_a_busy_machine_is_measured_again_when_it_is_quiet(
     model = resolve_model(str(tiny_model_dir))
     calls: list[str] = []
     load = [4.0]
-    monkeypatch.setattr(auto, "_load_average", lambda: load[0])
+    monkeypatch.setattr(auto, "load_average", lambda: load[0])
     busy = auto.choose_backend(model, probe=_fake_probe({"mlx": 300.0, "transformers": 100.0}, calls))
     assert busy.backend == "mlx" and busy.load == 4.0 and len(calls) == 2
     load[0] = 3.0  # still busy: the remembered choice stands
@@ -80,7 +80,7 @@ def test_auto_choice_is_reported_in_verbose_output_and_records(tiny_model_dir: P
     pytest.importorskip("torch")
     monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
     monkeypatch.setattr(auto, "find_openblas", lambda: Path(sys.executable))
-    monkeypatch.setattr(auto, "_load_average", lambda: 0.5)  # remembered, whatever the machine's load
+    monkeypatch.setattr(auto, "load_average", lambda: 0.5)  # remembered, whatever the machine's load
     calls: list[str] = []
     auto.choose_backend(resolve_model(str(tiny_model_dir)),
                         probe=_fake_probe({"mlx": 10.0, "transformers": 500.0}, calls))
