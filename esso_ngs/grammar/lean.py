@@ -1,0 +1,162 @@
+"""The decoding grammar without waste: no operation over constants only, no identity operation.
+
+Asked for a term of a generic arithmetic grammar (`E ::= V | C | (op E E) | ...`), a
+small model writes `(safe_div 1 1)`, `(safe_div (safe_div x 1) 1)`: terms the
+synthesizer's own enumeration reaches at once, worth nothing as hints. The lean
+grammar of a hole derives the terms of its grammar that contain
+
+- no operator application (or `ite`) whose subterm holds no variable, unless a rule
+  of the grammar writes it whole (a slot-free template such as `(* 100 100)`: its
+  author meant it);
+- no identity operation: a neutral constant, derived through a slot, in a neutral
+  position (`(* e 1)`, `(* 1 e)`, `(+ e 0)`, `(- e 0)`, `(safe_div e 1)`,
+  `(and e true)`, ... see NEUTRAL);
+- and at least one variable (a bare constant is the enumerator's first guess anyway).
+
+Every nonterminal A is split into `A'v` (its terms holding a variable) and `A'k` (its
+constant terms: atoms and slot-free templates; `A'k_1` without the atom 1, where a
+neutral position needs that). Each rule is kept once for every assignment of its
+slots to `'v`/`'k` that obeys the rules above; assignments are disjoint, so the lean
+grammar is as unambiguous as the grammar. It is compiled as a grammar of its own (the
+same style profile and variables) for `bounded_lark_text`, i.e. for constrained
+decoding only: membership and costs are still those of the hole's grammar, of which
+the lean language is a subset. Where the split leaves nothing (no variable reachable),
+or a rule has too many slots to split, the grammar is used as it is.
+
+`wasteful(term)` says whether a term has such waste (also `(ite c e e)` and `(- e e)`,
+which no context-free grammar can exclude): benchmarks count degenerate samples with it.
+"""
+from __future__ import annotations
+
+from collections import deque
+from functools import lru_cache
+from itertools import product
+
+from ..formats.model import GrammarSpec
+from ..lang.expr import (BoolLit, Const, EnumLit, Expr, Ite, Op, Path, Var, children, free_vars, replace_at,
+                         subterm, walk)
+from ..lang.sexpr import to_sexpr
+from .compile import CompiledGrammar, compile_grammar
+from .rules import Rule
+
+# (operator, arity, argument position) -> the constant that makes the operation the
+# identity of its other argument (or, for n-ary and/or, drops out).
+NEUTRAL: dict[tuple[str, int, int], Expr] = {
+    ("+", 2, 0): Const(0), ("+", 2, 1): Const(0), ("-", 2, 1): Const(0),
+    ("*", 2, 0): Const(1), ("*", 2, 1): Const(1),
+    ("safe_div", 2, 1): Const(1), ("div", 2, 1): Const(1),
+    **{("and", n, i): BoolLit(True) for n in (2, 3) for i in range(n)},
+    **{("or", n, i): BoolLit(False) for n in (2, 3) for i in range(n)},
+}
+# Binary operations whose equal arguments make them trivial: (- e e) = 0, (min e e) = e.
+_TRIVIAL_ON_EQUAL = frozenset({"-", "min", "max", "safe_div", "div", "=", "<=", ">=", "<", ">", "!="})
+MAX_SPLIT_SLOTS = 6  # a rule with more slots keeps the grammar whole (2^slots assignments)
+
+
+def neutral_at(op: str, arity: int, position: int) -> Expr | None:
+    return NEUTRAL.get((op, arity, position))
+
+
+def wasteful(term: Expr) -> bool:
+    """Some operation of `term` is over constants only, an identity operation, an
+    `ite` with equal branches, or a binary operation over two equal arguments."""
+    for _, node in walk(term):
+        if isinstance(node, (Op, Ite)) and not free_vars(node):
+            return True
+        if isinstance(node, Ite) and node.then == node.else_:
+            return True
+        if isinstance(node, Op):
+            n = len(node.args)
+            if n == 2 and node.op in _TRIVIAL_ON_EQUAL and node.args[0] == node.args[1]:
+                return True
+            if any(neutral_at(node.op, n, i) == a for i, a in enumerate(node.args)):
+                return True
+    return False
+
+
+# ---------------------------------------------------------------- the split
+def _is_constant_atom(e: Expr) -> bool:
+    return isinstance(e, (Const, BoolLit, EnumLit))
+
+
+def _under(path: Path, slot: Path) -> bool:
+    return slot[: len(path)] == path
+
+
+def _assignments(rule: Rule, nonterminals: frozenset[str]
+                 ) -> list[tuple[bool, tuple[tuple[bool, Expr | None], ...]]]:
+    """The rule's valid slot assignments: (whether the term holds a variable,
+    per slot (holds a variable, the neutral constant it must not be))."""
+    slot_paths = [p for p, _ in rule.slots]
+    nodes = list(walk(rule.template))
+    fixed_var_at = [p for p, n in nodes if isinstance(n, Var) and n.name not in nonterminals]
+    composite = [(p, n) for p, n in nodes if children(n) and any(_under(p, s) for s in slot_paths)]
+    excluded: list[Expr | None] = []
+    for path in slot_paths:
+        parent = subterm(rule.template, path[:-1]) if path else None
+        excluded.append(neutral_at(parent.op, len(parent.args), path[-1]) if isinstance(parent, Op) else None)
+    out = []
+    for choice in product((True, False), repeat=len(slot_paths)):
+        ok = all(any(_under(p, f) for f in fixed_var_at)
+                 or any(v and _under(p, s) for v, s in zip(choice, slot_paths))
+                 for p, _ in composite)
+        if ok:
+            holds_var = bool(fixed_var_at) or any(choice)
+            out.append((holds_var, tuple((v, None if v else x) for v, x in zip(choice, excluded))))
+    return out
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    name = base
+    while name in taken:
+        name += "'"
+    taken.add(name)
+    return name
+
+
+def lean_grammar(g: CompiledGrammar) -> CompiledGrammar:
+    """The lean sub-grammar of `g` for constrained decoding (memoized); `g` itself
+    where the split does not apply."""
+    return _lean_cached(g)
+
+
+@lru_cache(maxsize=256)
+def _lean_cached(g: CompiledGrammar) -> CompiledGrammar:
+    if g.is_empty or any(len(r.slots) > MAX_SPLIT_SLOTS for rs in g.rules.values() for r in rs):
+        return g
+    nts = frozenset(g.nonterminals)
+    taken = set(g.nonterminals) | set(g.terminal_vars) | set(g.variables or ())
+    names: dict[tuple[str, bool, Expr | None], str] = {}
+
+    def name(a: str, holds_var: bool, excluded: Expr | None) -> str:
+        key = (a, holds_var, excluded)
+        if key not in names:
+            tag = "v" if holds_var else "k" + ("" if excluded is None else "_" + to_sexpr(excluded).lstrip("-"))
+            names[key] = _unique(f"{a}'{tag}", taken)
+            queue.append(key)
+        return names[key]
+
+    assignments = {r: _assignments(r, nts) for rs in g.rules.values() for r in rs}
+    productions: list[tuple[str, tuple[str, ...]]] = []
+    queue: deque[tuple[str, bool, Expr | None]] = deque()
+    start = name(g.start, True, None)
+    while queue:
+        a, holds_var, excluded = queue.popleft()
+        alternatives: list[str] = []
+        for r in g.rules[a]:
+            if excluded is not None and r.template == excluded:
+                continue
+            for rule_var, slots in assignments[r]:
+                if rule_var != holds_var:
+                    continue
+                template = r.template
+                for (path, b), (slot_var, slot_excluded) in zip(r.slots, slots):
+                    if r.is_unit:
+                        slot_excluded = excluded
+                    template = replace_at(template, path, Var(name(b, slot_var, slot_excluded)))
+                alternatives.append(to_sexpr(template))
+        productions.append((names[(a, holds_var, excluded)], tuple(dict.fromkeys(alternatives))))
+    spec = GrammarSpec(grammar_id=g.grammar_id, start=start, productions=tuple(productions))
+    variables = {v: g.var_sorts.get(v, "") for v in g.variables} if g.variables is not None else None
+    lean = compile_grammar(spec, g.style, variables)
+    return g if lean.is_empty else lean
