@@ -8,14 +8,15 @@ grammar of a hole derives the terms of its grammar that contain
 - no operator application (or `ite`) whose subterm holds no variable, unless a rule
   of the grammar writes it whole (a slot-free template such as `(* 100 100)`: its
   author meant it);
-- no identity operation: a neutral constant, derived through a slot, in a neutral
-  position (`(* e 1)`, `(* 1 e)`, `(+ e 0)`, `(- e 0)`, `(safe_div e 1)`,
-  `(and e true)`, ... see NEUTRAL);
+- no identity or constant operation: a constant, derived through a slot, that makes
+  the operation the identity of its other argument (`(* e 1)`, `(+ 0 e)`, `(- e 0)`,
+  `(safe_div e 1)`, `(and e true)`) or a constant (`(* e 0)`, `(safe_div e 0)`,
+  `(safe_div 0 e)`, `(or e true)`): see WASTED;
 - and at least one variable (a bare constant is the enumerator's first guess anyway).
 
 Every nonterminal A is split into `A'v` (its terms holding a variable) and `A'k` (its
-constant terms: atoms and slot-free templates; `A'k_1` without the atom 1, where a
-neutral position needs that). Each rule is kept once for every assignment of its
+constant terms: atoms and slot-free templates; `A'k_0_1` without the atoms 0 and 1,
+where an argument position needs that). Each rule is kept once for every assignment of its
 slots to `'v`/`'k` that obeys the rules above; assignments are disjoint, so the lean
 grammar is as unambiguous as the grammar. It is compiled as a grammar of its own (the
 same style profile and variables) for `bounded_lark_text`, i.e. for constrained
@@ -37,24 +38,30 @@ from ..lang.expr import (BoolLit, Const, EnumLit, Expr, Ite, Op, Path, Var, chil
                          subterm, walk)
 from ..lang.sexpr import to_sexpr
 from .compile import CompiledGrammar, compile_grammar
+from .lark_text import bounded_lark_text
 from .rules import Rule
 
-# (operator, arity, argument position) -> the constant that makes the operation the
-# identity of its other argument (or, for n-ary and/or, drops out).
-NEUTRAL: dict[tuple[str, int, int], Expr] = {
-    ("+", 2, 0): Const(0), ("+", 2, 1): Const(0), ("-", 2, 1): Const(0),
-    ("*", 2, 0): Const(1), ("*", 2, 1): Const(1),
-    ("safe_div", 2, 1): Const(1), ("div", 2, 1): Const(1),
-    **{("and", n, i): BoolLit(True) for n in (2, 3) for i in range(n)},
-    **{("or", n, i): BoolLit(False) for n in (2, 3) for i in range(n)},
+# (operator, arity, argument position) -> the constants that make the operation the
+# identity of its other argument, `(* e 1)`, or a constant, `(* e 0)`, `(safe_div e 0)`.
+_ZERO, _ONE = Const(0), Const(1)
+_BY_ARITY = {
+    "+": {0: {_ZERO}, 1: {_ZERO}}, "-": {1: {_ZERO}},
+    "*": {0: {_ZERO, _ONE}, 1: {_ZERO, _ONE}},
+    **{op: {0: {_ZERO}, 1: {_ZERO, _ONE}} for op in ("safe_div", "div", "safe_mod", "mod")},
+}
+WASTED: dict[tuple[str, int, int], frozenset[Expr]] = {
+    **{(op, 2, i): frozenset(cs) for op, by_pos in _BY_ARITY.items() for i, cs in by_pos.items()},
+    **{("and", n, i): frozenset({BoolLit(True), BoolLit(False)}) for n in (2, 3) for i in range(n)},
+    **{("or", n, i): frozenset({BoolLit(True), BoolLit(False)}) for n in (2, 3) for i in range(n)},
 }
 # Binary operations whose equal arguments make them trivial: (- e e) = 0, (min e e) = e.
 _TRIVIAL_ON_EQUAL = frozenset({"-", "min", "max", "safe_div", "div", "=", "<=", ">=", "<", ">", "!="})
 MAX_SPLIT_SLOTS = 6  # a rule with more slots keeps the grammar whole (2^slots assignments)
 
 
-def neutral_at(op: str, arity: int, position: int) -> Expr | None:
-    return NEUTRAL.get((op, arity, position))
+def wasted_at(op: str, arity: int, position: int) -> frozenset[Expr]:
+    """The constants that, as this argument, make the operation an identity or a constant."""
+    return WASTED.get((op, arity, position), frozenset())
 
 
 def wasteful(term: Expr) -> bool:
@@ -69,7 +76,7 @@ def wasteful(term: Expr) -> bool:
             n = len(node.args)
             if n == 2 and node.op in _TRIVIAL_ON_EQUAL and node.args[0] == node.args[1]:
                 return True
-            if any(neutral_at(node.op, n, i) == a for i, a in enumerate(node.args)):
+            if any(a in wasted_at(node.op, n, i) for i, a in enumerate(node.args)):
                 return True
     return False
 
@@ -84,17 +91,17 @@ def _under(path: Path, slot: Path) -> bool:
 
 
 def _assignments(rule: Rule, nonterminals: frozenset[str]
-                 ) -> list[tuple[bool, tuple[tuple[bool, Expr | None], ...]]]:
+                 ) -> list[tuple[bool, tuple[tuple[bool, frozenset[Expr]], ...]]]:
     """The rule's valid slot assignments: (whether the term holds a variable,
-    per slot (holds a variable, the neutral constant it must not be))."""
+    per slot (holds a variable, the constants it must not be))."""
     slot_paths = [p for p, _ in rule.slots]
     nodes = list(walk(rule.template))
     fixed_var_at = [p for p, n in nodes if isinstance(n, Var) and n.name not in nonterminals]
     composite = [(p, n) for p, n in nodes if children(n) and any(_under(p, s) for s in slot_paths)]
-    excluded: list[Expr | None] = []
+    excluded: list[frozenset[Expr]] = []
     for path in slot_paths:
         parent = subterm(rule.template, path[:-1]) if path else None
-        excluded.append(neutral_at(parent.op, len(parent.args), path[-1]) if isinstance(parent, Op) else None)
+        excluded.append(wasted_at(parent.op, len(parent.args), path[-1]) if isinstance(parent, Op) else frozenset())
     out = []
     for choice in product((True, False), repeat=len(slot_paths)):
         ok = all(any(_under(p, f) for f in fixed_var_at)
@@ -102,7 +109,7 @@ def _assignments(rule: Rule, nonterminals: frozenset[str]
                  for p, _ in composite)
         if ok:
             holds_var = bool(fixed_var_at) or any(choice)
-            out.append((holds_var, tuple((v, None if v else x) for v, x in zip(choice, excluded))))
+            out.append((holds_var, tuple((v, frozenset() if v else x) for v, x in zip(choice, excluded))))
     return out
 
 
@@ -126,25 +133,25 @@ def _lean_cached(g: CompiledGrammar) -> CompiledGrammar:
         return g
     nts = frozenset(g.nonterminals)
     taken = set(g.nonterminals) | set(g.terminal_vars) | set(g.variables or ())
-    names: dict[tuple[str, bool, Expr | None], str] = {}
+    names: dict[tuple[str, bool, frozenset[Expr]], str] = {}
 
-    def name(a: str, holds_var: bool, excluded: Expr | None) -> str:
+    def name(a: str, holds_var: bool, excluded: frozenset[Expr]) -> str:
         key = (a, holds_var, excluded)
         if key not in names:
-            tag = "v" if holds_var else "k" + ("" if excluded is None else "_" + to_sexpr(excluded).lstrip("-"))
+            tag = "v" if holds_var else "_".join(["k"] + sorted(to_sexpr(c).replace("-", "m") for c in excluded))
             names[key] = _unique(f"{a}'{tag}", taken)
             queue.append(key)
         return names[key]
 
     assignments = {r: _assignments(r, nts) for rs in g.rules.values() for r in rs}
     productions: list[tuple[str, tuple[str, ...]]] = []
-    queue: deque[tuple[str, bool, Expr | None]] = deque()
-    start = name(g.start, True, None)
+    queue: deque[tuple[str, bool, frozenset[Expr]]] = deque()
+    start = name(g.start, True, frozenset())
     while queue:
         a, holds_var, excluded = queue.popleft()
         alternatives: list[str] = []
         for r in g.rules[a]:
-            if excluded is not None and r.template == excluded:
+            if r.template in excluded:
                 continue
             for rule_var, slots in assignments[r]:
                 if rule_var != holds_var:
@@ -160,3 +167,9 @@ def _lean_cached(g: CompiledGrammar) -> CompiledGrammar:
     variables = {v: g.var_sorts.get(v, "") for v in g.variables} if g.variables is not None else None
     lean = compile_grammar(spec, g.style, variables)
     return g if lean.is_empty else lean
+
+
+def decoding_lark_text(g: CompiledGrammar, max_nodes: int | None = None, max_nesting: int | None = None) -> str:
+    """The Lark text constrained decoding uses for `g`: its lean grammar, bounded by the
+    style profile (or `max_nodes`/`max_nesting`; see `bounded_lark_text`)."""
+    return bounded_lark_text(lean_grammar(g), max_nodes=max_nodes, max_nesting=max_nesting)

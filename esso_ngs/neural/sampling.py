@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..grammar import CompiledGrammar, bounded_lark_text, check_term
-from ..grammar.lean import lean_grammar
+from ..grammar import CompiledGrammar, check_term, decoding_lark_text
 from ..lang.expr import Expr
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
 from ..verify.candidate import Candidate, Checks, rank
@@ -251,7 +250,7 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
     """
     constraint_text: str | None = None
     if constrained and grammar is not None and backend.supports_constraints:
-        constraint_text = bounded_lark_text(lean_grammar(grammar), max_nodes=max_nodes, max_nesting=max_nesting)
+        constraint_text = decoding_lark_text(grammar, max_nodes=max_nodes, max_nesting=max_nesting)
     key = ""
     samples: list[Sample] | None = None
     if cache is not None:
