@@ -11,10 +11,11 @@ decoding with the hole's bounded grammar, the same prompt as `synth --neural-hin
 without a sample cache; the candidates are validated up to the full tier
 (`pipeline.two_stage.rank_samples`). Columns per hole:
 
-- `distinct`: distinct terms in the grammar; `degen`: of them, degenerate ones: an
-  operator application over constants only (`(safe_div 1 1)`, `(= 0 0)`) or an
-  identity operation (`(* e 1)`, `(safe_div e 1)`, `(+ e 0)`, `(- e 0)`, `(ite c e e)`,
-  ...) anywhere in the term; `useful` = distinct - degen;
+- `distinct`: distinct terms in the grammar; `degen`: of them, degenerate ones
+  (`grammar.lean.wasteful`): somewhere an operation over constants only
+  (`(safe_div 1 1)`, `(= 0 0)`), an identity or constant-making argument (`(* e 1)`,
+  `(+ e 0)`, `(safe_div e 0)`), a chain that is one operation
+  (`(safe_div (safe_div e 100) 100)`), `(ite c e e)` or `(- e e)`; `useful` = distinct - degen;
 - `limit`: samples cut at the token limit (no term);
 - `vars`: variables of the intended answer that some in-grammar sample uses;
 - `ted`: the smallest tree edit distance (unit costs: insert, delete, relabel a node)
@@ -24,7 +25,9 @@ without a sample cache; the candidates are validated up to the full tier
 - `ok`: distinct candidates that verify (full tier);
 - `gen s`: prefill + decoding seconds for the hole (noisy on a shared machine).
 
-With `--md FILE` the table is appended to FILE under `--title`.
+With `--md FILE` the table is appended to FILE under `--title`; `--json FILE` keeps the
+rows with the sampled terms, and `--rescore FILE` prints (and appends) such a file's
+table again with the current `degen` measure, without the model.
 """
 from __future__ import annotations
 
@@ -39,40 +42,14 @@ from pathlib import Path
 from typing import Any
 
 from esso_ngs.formats import load_spec
-from esso_ngs.lang.expr import Const, Expr, Ite, Op, Var, children, free_vars, node_count, walk
+from esso_ngs.grammar.lean import wasteful
+from esso_ngs.lang.expr import Expr, Ite, Op, Var, children, free_vars, node_count, walk
 from esso_ngs.lang.sexpr import parse_term
 from esso_ngs.neural.hints import hints_for_spec
 from esso_ngs.pipeline.two_stage import ModelChoice, backend_for, rank_samples
 from esso_ngs.verify.tiers import ValidationSettings
 
 HERE = Path(__file__).resolve().parent
-
-# (operator, position of the neutral argument, its value): (* e 1), (safe_div e 1), ...
-_IDENTITY = {("*", 0, 1), ("*", 1, 1), ("+", 0, 0), ("+", 1, 0), ("-", 1, 0), ("safe_div", 1, 1),
-             ("div", 1, 1), ("min", None, None), ("max", None, None)}
-
-
-def _is_identity(e: Expr) -> bool:
-    if isinstance(e, Ite):
-        return e.then == e.else_
-    if not isinstance(e, Op) or len(e.args) != 2:
-        return False
-    if e.op in ("min", "max", "-"):  # (min e e), (max e e); (- e e) is 0 the long way
-        if e.args[0] == e.args[1]:
-            return True
-    return any(isinstance(e.args[i], Const) and e.args[i].value == v  # type: ignore[union-attr]
-               for op, i, v in _IDENTITY if op == e.op and i is not None)
-
-
-def degenerate(e: Expr) -> bool:
-    """Some subterm is an operator application over constants only, or an identity operation."""
-    for _, node in walk(e):
-        if isinstance(node, (Op, Ite)) and not free_vars(node):
-            return True
-        if _is_identity(node):
-            return True
-    return False
-
 
 def _label(e: Expr) -> str:
     if isinstance(e, Op):
@@ -127,7 +104,7 @@ def hole_row(spec: Any, hole_id: str, intended: Expr, backend: Any, choice: Mode
     wall = time.perf_counter() - t0
     ranking = rank_samples(spec, samples, {}, validation)
     terms = [c for c in ranking.candidates if c.in_grammar and c.expr is not None]
-    degen = [c for c in terms if degenerate(c.expr)]
+    degen = [c for c in terms if wasteful(c.expr)]
     wanted = free_vars(intended)
     used = set().union(*(free_vars(c.expr) for c in terms)) & wanted if terms else set()
     return {
@@ -168,6 +145,20 @@ def summary(rows: list[dict[str, Any]]) -> str:
             f"generation {sum(r['gen_s'] for r in rows):.0f} s, {sum(r['gen_tokens'] for r in rows)} tokens")
 
 
+def rescore(args: argparse.Namespace) -> int:
+    rows = json.loads(Path(args.rescore).read_text())
+    lines = []
+    for r in rows:
+        r["degenerate"] = sum(1 for t in r["terms"] if wasteful(parse_term(t)))
+        lines.append(table_line(r["spec"], r))
+    tail = summary(rows)
+    print(HEADER + "\n" + "\n".join(lines) + "\n" + tail)
+    if args.md:
+        with open(args.md, "a") as f:
+            f.write(f"\n## {args.title or 'hint quality'}\n\n{HEADER}\n" + "\n".join(lines) + f"\n\n{tail}.\n")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("prefixes", nargs="*", help="only these specs")
@@ -182,7 +173,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--md", help="append the table to this Markdown file")
     ap.add_argument("--title", default="", help="the table's heading in --md")
     ap.add_argument("--json", help="write the rows (with the sampled terms) to this JSON file")
+    ap.add_argument("--rescore", help="a --json file of an earlier run: its table, degen counted again")
     args = ap.parse_args(argv)
+    if args.rescore:
+        return rescore(args)
 
     choice = ModelChoice(args.backend, args.model, samples=args.samples, temperature=args.temp,
                          top_p=args.top_p, seed=args.seed, max_tokens=args.max_tokens)

@@ -12,11 +12,14 @@ grammar of a hole derives the terms of its grammar that contain
   the operation the identity of its other argument (`(* e 1)`, `(+ 0 e)`, `(- e 0)`,
   `(safe_div e 1)`, `(and e true)`) or a constant (`(* e 0)`, `(safe_div e 0)`,
   `(safe_div 0 e)`, `(or e true)`): see WASTED;
+- no chain of operations with constant arguments that is one operation,
+  `(safe_div (safe_div e 100) 100)`, where a slot makes it (see FOLDING);
 - and at least one variable (a bare constant is the enumerator's first guess anyway).
 
 Every nonterminal A is split into `A'v` (its terms holding a variable) and `A'k` (its
 constant terms: atoms and slot-free templates; `A'k_0_1` without the atoms 0 and 1,
-where an argument position needs that). Each rule is kept once for every assignment of its
+where an argument position needs that; `A'v_div` not a division by a constant, as the
+dividend of a division by a constant). Each rule is kept once for every assignment of its
 slots to `'v`/`'k` that obeys the rules above; assignments are disjoint, so the lean
 grammar is as unambiguous as the grammar. It is compiled as a grammar of its own (the
 same style profile and variables) for `bounded_lark_text`, i.e. for constrained
@@ -30,6 +33,7 @@ which no context-free grammar can exclude): benchmarks count degenerate samples 
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 
@@ -56,6 +60,12 @@ WASTED: dict[tuple[str, int, int], frozenset[Expr]] = {
 }
 # Binary operations whose equal arguments make them trivial: (- e e) = 0, (min e e) = e.
 _TRIVIAL_ON_EQUAL = frozenset({"-", "min", "max", "safe_div", "div", "=", "<=", ">=", "<", ">", "!="})
+# Operations of which a chain, each link with a constant argument, is one operation:
+# (safe_div (safe_div e 100) 100) is (safe_div e 10000), (+ (+ e 1) 2) is (+ e 3).
+# op -> the positions a constant argument may take (the chain runs through the other);
+# the tag names the rule in the lean grammar.
+FOLDING: dict[str, tuple[tuple[int, ...], str]] = {
+    "+": ((0, 1), "add"), "*": ((0, 1), "mul"), "-": ((1,), "sub"), "safe_div": ((1,), "div"), "div": ((1,), "idiv")}
 MAX_SPLIT_SLOTS = 6  # a rule with more slots keeps the grammar whole (2^slots assignments)
 
 
@@ -64,8 +74,18 @@ def wasted_at(op: str, arity: int, position: int) -> frozenset[Expr]:
     return WASTED.get((op, arity, position), frozenset())
 
 
+def _constant_link(e: Expr) -> Expr | None:
+    """For `(op x k)` with `op` in FOLDING and a constant `k` where FOLDING allows it: x."""
+    if isinstance(e, Op) and e.op in FOLDING and len(e.args) == 2:
+        for j in FOLDING[e.op][0]:
+            if _is_constant_atom(e.args[j]):
+                return e.args[1 - j]
+    return None
+
+
 def wasteful(term: Expr) -> bool:
-    """Some operation of `term` is over constants only, an identity operation, an
+    """Some operation of `term` is over constants only, an identity operation, a
+    constant-making one, a chain of FOLDING operations with constant arguments, an
     `ite` with equal branches, or a binary operation over two equal arguments."""
     for _, node in walk(term):
         if isinstance(node, (Op, Ite)) and not free_vars(node):
@@ -78,10 +98,36 @@ def wasteful(term: Expr) -> bool:
                 return True
             if any(a in wasted_at(node.op, n, i) for i, a in enumerate(node.args)):
                 return True
+            inner = _constant_link(node)
+            if isinstance(inner, Op) and inner.op == node.op and _constant_link(inner) is not None:
+                return True
     return False
 
 
 # ---------------------------------------------------------------- the split
+@dataclass(frozen=True)
+class _Variant:
+    """Which terms of a nonterminal a lean nonterminal derives."""
+
+    holds_var: bool
+    excluded: frozenset[Expr] = frozenset()  # constant atoms it must not be
+    not_link: str | None = None  # not an operation `not_link` with a constant argument (a FOLDING chain's link)
+
+    def tag(self) -> str:
+        if self.holds_var:
+            return "v" + ("" if self.not_link is None else "_" + FOLDING[self.not_link][1])
+        return "_".join(["k"] + sorted(to_sexpr(c).replace("-", "m") for c in self.excluded))
+
+
+@dataclass(frozen=True)
+class _Assignment:
+    """One valid assignment of a rule's slots."""
+
+    holds_var: bool
+    link: str | None  # the rule's root is an operation of FOLDING with a constant argument
+    slots: tuple[_Variant, ...]
+
+
 def _is_constant_atom(e: Expr) -> bool:
     return isinstance(e, (Const, BoolLit, EnumLit))
 
@@ -90,26 +136,34 @@ def _under(path: Path, slot: Path) -> bool:
     return slot[: len(path)] == path
 
 
-def _assignments(rule: Rule, nonterminals: frozenset[str]
-                 ) -> list[tuple[bool, tuple[tuple[bool, frozenset[Expr]], ...]]]:
-    """The rule's valid slot assignments: (whether the term holds a variable,
-    per slot (holds a variable, the constants it must not be))."""
+def _assignments(rule: Rule, nonterminals: frozenset[str]) -> list[_Assignment]:
+    """The rule's slot assignments (variable-bearing or constant) that leave no waste."""
     slot_paths = [p for p, _ in rule.slots]
-    nodes = list(walk(rule.template))
-    fixed_var_at = [p for p, n in nodes if isinstance(n, Var) and n.name not in nonterminals]
-    composite = [(p, n) for p, n in nodes if children(n) and any(_under(p, s) for s in slot_paths)]
+    nodes = dict(walk(rule.template))
+    fixed_var_at = [p for p, n in nodes.items() if isinstance(n, Var) and n.name not in nonterminals]
+    composite = [p for p, n in nodes.items() if children(n) and any(_under(p, s) for s in slot_paths)]
     excluded: list[frozenset[Expr]] = []
     for path in slot_paths:
-        parent = subterm(rule.template, path[:-1]) if path else None
+        parent = nodes[path[:-1]] if path else None
         excluded.append(wasted_at(parent.op, len(parent.args), path[-1]) if isinstance(parent, Op) else frozenset())
     out = []
     for choice in product((True, False), repeat=len(slot_paths)):
-        ok = all(any(_under(p, f) for f in fixed_var_at)
-                 or any(v and _under(p, s) for v, s in zip(choice, slot_paths))
-                 for p, _ in composite)
-        if ok:
-            holds_var = bool(fixed_var_at) or any(choice)
-            out.append((holds_var, tuple((v, frozenset() if v else x) for v, x in zip(choice, excluded))))
+        if not all(any(_under(p, f) for f in fixed_var_at) or any(v and _under(p, s) for v, s in zip(choice, slot_paths))
+                   for p in composite):
+            continue
+        constant = {p for p, n in nodes.items() if _is_constant_atom(n)} | {
+            s for v, s in zip(choice, slot_paths) if not v}
+        not_link: dict[Path, str] = {}  # a variable-bearing slot that is the chained argument of a link
+        link = None
+        for p, n in nodes.items():
+            if isinstance(n, Op) and n.op in FOLDING and len(n.args) == 2:
+                for j in FOLDING[n.op][0]:
+                    if p + (j,) in constant:
+                        not_link[p + (1 - j,)] = n.op
+                        link = n.op if p == () else link
+        slots = tuple(_Variant(True, not_link=not_link.get(s)) if v else _Variant(False, x)
+                      for v, s, x in zip(choice, slot_paths, excluded))
+        out.append(_Assignment(bool(fixed_var_at) or any(choice), link, slots))
     return out
 
 
@@ -133,36 +187,32 @@ def _lean_cached(g: CompiledGrammar) -> CompiledGrammar:
         return g
     nts = frozenset(g.nonterminals)
     taken = set(g.nonterminals) | set(g.terminal_vars) | set(g.variables or ())
-    names: dict[tuple[str, bool, frozenset[Expr]], str] = {}
+    names: dict[tuple[str, _Variant], str] = {}
+    queue: deque[tuple[str, _Variant]] = deque()
 
-    def name(a: str, holds_var: bool, excluded: frozenset[Expr]) -> str:
-        key = (a, holds_var, excluded)
-        if key not in names:
-            tag = "v" if holds_var else "_".join(["k"] + sorted(to_sexpr(c).replace("-", "m") for c in excluded))
-            names[key] = _unique(f"{a}'{tag}", taken)
-            queue.append(key)
-        return names[key]
+    def name(a: str, variant: _Variant) -> str:
+        if (a, variant) not in names:
+            names[(a, variant)] = _unique(f"{a}'{variant.tag()}", taken)
+            queue.append((a, variant))
+        return names[(a, variant)]
 
     assignments = {r: _assignments(r, nts) for rs in g.rules.values() for r in rs}
     productions: list[tuple[str, tuple[str, ...]]] = []
-    queue: deque[tuple[str, bool, frozenset[Expr]]] = deque()
-    start = name(g.start, True, frozenset())
+    start = name(g.start, _Variant(True))
     while queue:
-        a, holds_var, excluded = queue.popleft()
+        a, variant = queue.popleft()
         alternatives: list[str] = []
         for r in g.rules[a]:
-            if r.template in excluded:
+            if r.template in variant.excluded:
                 continue
-            for rule_var, slots in assignments[r]:
-                if rule_var != holds_var:
+            for choice in assignments[r]:
+                if choice.holds_var != variant.holds_var or (variant.not_link and choice.link == variant.not_link):
                     continue
                 template = r.template
-                for (path, b), (slot_var, slot_excluded) in zip(r.slots, slots):
-                    if r.is_unit:
-                        slot_excluded = excluded
-                    template = replace_at(template, path, Var(name(b, slot_var, slot_excluded)))
+                for (path, b), slot in zip(r.slots, choice.slots):
+                    template = replace_at(template, path, Var(name(b, variant if r.is_unit else slot)))
                 alternatives.append(to_sexpr(template))
-        productions.append((names[(a, holds_var, excluded)], tuple(dict.fromkeys(alternatives))))
+        productions.append((names[(a, variant)], tuple(dict.fromkeys(alternatives))))
     spec = GrammarSpec(grammar_id=g.grammar_id, start=start, productions=tuple(productions))
     variables = {v: g.var_sorts.get(v, "") for v in g.variables} if g.variables is not None else None
     lean = compile_grammar(spec, g.style, variables)

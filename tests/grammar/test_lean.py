@@ -18,6 +18,16 @@ GENERIC = GrammarSpec("G", "E", (
 # the module's table): identities and constant-making arguments of the test grammar.
 REFUSED = {("+", 0): {0}, ("+", 1): {0}, ("-", 1): {0}, ("*", 0): {0, 1}, ("*", 1): {0, 1},
            ("safe_div", 0): {0}, ("safe_div", 1): {0, 1}}
+# Where a constant argument makes a chain link: (op (op e k) k) is one operation.
+LINK_CONSTANT_AT = {"+": (0, 1), "*": (0, 1), "-": (1,), "safe_div": (1,)}
+
+
+def _chained(e: Expr) -> Expr | None:
+    if isinstance(e, Op) and e.op in LINK_CONSTANT_AT:
+        for j in LINK_CONSTANT_AT[e.op]:
+            if isinstance(e.args[j], Const):
+                return e.args[1 - j]
+    return None
 
 
 def _generic():
@@ -34,6 +44,9 @@ def _lean_by_definition(t: Expr) -> bool:
             for i, a in enumerate(node.args):
                 if isinstance(a, Const) and a.value in REFUSED.get((node.op, i), set()):
                     return False
+            inner = _chained(node)
+            if isinstance(inner, Op) and inner.op == node.op and _chained(inner) is not None:
+                return False
     return True
 
 
@@ -53,10 +66,12 @@ def test_lean_language_is_the_waste_free_part_of_the_grammar() -> None:
 
 def test_degenerate_terms_are_out_and_formulas_in() -> None:
     lean = lean_grammar(_generic())
-    for text in ("(safe_div 1 1)", "(safe_div (safe_div x 1) 1)", "(safe_div x 0)", "(* 1 y)", "(+ x 0)",
+    for text in ("(safe_div 1 1)", "(safe_div (safe_div x 1) 1)", "(safe_div x 0)", "(safe_div (safe_div x 100) 100)",
+                 "(+ 100 (+ x 100))", "(* 1 y)", "(+ x 0)",
                  "(ite (<= 1 1) x y)", "(- x (* 100 100))", "0", "100"):
         assert not in_language(lean, parse_term(text)), text
     for text in ("x", "(safe_div (* x y) 100)", "(ite (= y 0) x (safe_div (* x y) (+ x y)))", "(- 100 x)",
+                 "(safe_div (safe_div x y) 100)", "(safe_div (* (safe_div x 100) y) 100)", "(+ (* x 100) 100)",
                  "(ite (<= x 100) 0 1)"):
         assert in_language(lean, parse_term(text)), text
 
@@ -76,7 +91,8 @@ def test_a_grammar_without_variables_is_used_as_it_is() -> None:
 
 
 def test_wasteful() -> None:
-    for text in ("(safe_div 1 1)", "(* x 1)", "(safe_div x 0)", "(ite (= x 0) y y)", "(- x x)", "(+ 0 x)"):
+    for text in ("(safe_div 1 1)", "(* x 1)", "(safe_div x 0)", "(ite (= x 0) y y)", "(- x x)", "(+ 0 x)",
+                 "(safe_div (safe_div x 100) 100)", "(* 100 (* x 100))"):
         assert wasteful(parse_term(text)), text
-    for text in ("x", "(safe_div (* x y) 100)", "(ite (= x 0) y x)", "(- 1 x)"):
+    for text in ("x", "(safe_div (* x y) 100)", "(ite (= x 0) y x)", "(- 1 x)", "(safe_div (safe_div x y) 100)"):
         assert not wasteful(parse_term(text)), text
