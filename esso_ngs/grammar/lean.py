@@ -13,13 +13,14 @@ grammar of a hole derives the terms of its grammar that contain
   `(safe_div e 1)`, `(and e true)`) or a constant (`(* e 0)`, `(safe_div e 0)`,
   `(safe_div 0 e)`, `(or e true)`): see WASTED;
 - no chain of operations with constant arguments that is one operation,
-  `(safe_div (safe_div e 100) 100)`, where a slot makes it (see FOLDING);
+  `(+ (+ e 1) 2)`, where a slot makes it (see FOLDING), and no division as the
+  dividend of a division, `(safe_div (safe_div a b) c)` (see DIVISIONS);
 - and at least one variable (a bare constant is the enumerator's first guess anyway).
 
 Every nonterminal A is split into `A'v` (its terms holding a variable) and `A'k` (its
 constant terms: atoms and slot-free templates; `A'k_0_1` without the atoms 0 and 1,
-where an argument position needs that; `A'v_div` not a division by a constant, as the
-dividend of a division by a constant). Each rule is kept once for every assignment of its
+where an argument position needs that; `A'v_div` not a division, as the dividend of
+a division; `A'v_addk` not an addition of a constant, as an argument of one). Each rule is kept once for every assignment of its
 slots to `'v`/`'k` that obeys the rules above; assignments are disjoint, so the lean
 grammar is as unambiguous as the grammar. It is compiled as a grammar of its own (the
 same style profile and variables) for `bounded_lark_text`, i.e. for constrained
@@ -61,11 +62,15 @@ WASTED: dict[tuple[str, int, int], frozenset[Expr]] = {
 # Binary operations whose equal arguments make them trivial: (- e e) = 0, (min e e) = e.
 _TRIVIAL_ON_EQUAL = frozenset({"-", "min", "max", "safe_div", "div", "=", "<=", ">=", "<", ">", "!="})
 # Operations of which a chain, each link with a constant argument, is one operation:
-# (safe_div (safe_div e 100) 100) is (safe_div e 10000), (+ (+ e 1) 2) is (+ e 3).
+# (+ (+ e 1) 2) is (+ e 3), (safe_div (safe_div e 100) 100) is (safe_div e 10000).
 # op -> the positions a constant argument may take (the chain runs through the other);
 # the tag names the rule in the lean grammar.
 FOLDING: dict[str, tuple[tuple[int, ...], str]] = {
     "+": ((0, 1), "add"), "*": ((0, 1), "mul"), "-": ((1,), "sub"), "safe_div": ((1,), "div"), "div": ((1,), "idiv")}
+# Divisions whose dividend is a division of the same kind, whatever the divisors: for the
+# positive divisors of DeFi formulas (safe_div (safe_div a b) c) is (safe_div a (* b c)),
+# as small, and the form a small model repeats until the token limit.
+DIVISIONS = frozenset({"safe_div", "div"})
 MAX_SPLIT_SLOTS = 6  # a rule with more slots keeps the grammar whole (2^slots assignments)
 
 
@@ -111,11 +116,16 @@ class _Variant:
 
     holds_var: bool
     excluded: frozenset[Expr] = frozenset()  # constant atoms it must not be
-    not_link: str | None = None  # not an operation `not_link` with a constant argument (a FOLDING chain's link)
+    # Not an application of this operator: ("+", True) one with a constant argument (the
+    # link of a FOLDING chain), ("safe_div", False) any (a division's dividend, DIVISIONS).
+    not_link: tuple[str, bool] | None = None
 
     def tag(self) -> str:
         if self.holds_var:
-            return "v" + ("" if self.not_link is None else "_" + FOLDING[self.not_link][1])
+            if self.not_link is None:
+                return "v"
+            op, constant = self.not_link
+            return "v_" + FOLDING[op][1] + ("k" if constant else "")
         return "_".join(["k"] + sorted(to_sexpr(c).replace("-", "m") for c in self.excluded))
 
 
@@ -124,7 +134,7 @@ class _Assignment:
     """One valid assignment of a rule's slots."""
 
     holds_var: bool
-    link: str | None  # the rule's root is an operation of FOLDING with a constant argument
+    links: frozenset[tuple[str, bool]]  # what the rule's root is, in the terms of _Variant.not_link
     slots: tuple[_Variant, ...]
 
 
@@ -153,17 +163,21 @@ def _assignments(rule: Rule, nonterminals: frozenset[str]) -> list[_Assignment]:
             continue
         constant = {p for p, n in nodes.items() if _is_constant_atom(n)} | {
             s for v, s in zip(choice, slot_paths) if not v}
-        not_link: dict[Path, str] = {}  # a variable-bearing slot that is the chained argument of a link
-        link = None
+        not_link: dict[Path, tuple[str, bool]] = {}  # what a variable-bearing slot must not be
+        links: set[tuple[str, bool]] = set()
         for p, n in nodes.items():
-            if isinstance(n, Op) and n.op in FOLDING and len(n.args) == 2:
-                for j in FOLDING[n.op][0]:
-                    if p + (j,) in constant:
-                        not_link[p + (1 - j,)] = n.op
-                        link = n.op if p == () else link
+            if not (isinstance(n, Op) and n.op in FOLDING and len(n.args) == 2):
+                continue
+            if n.op in DIVISIONS:
+                not_link[p + (0,)] = (n.op, False)
+                links.update({(n.op, False)} if p == () else ())
+            for j in FOLDING[n.op][0]:
+                if p + (j,) in constant:
+                    not_link.setdefault(p + (1 - j,), (n.op, True))
+                    links.update({(n.op, True)} if p == () else ())
         slots = tuple(_Variant(True, not_link=not_link.get(s)) if v else _Variant(False, x)
                       for v, s, x in zip(choice, slot_paths, excluded))
-        out.append(_Assignment(bool(fixed_var_at) or any(choice), link, slots))
+        out.append(_Assignment(bool(fixed_var_at) or any(choice), frozenset(links), slots))
     return out
 
 
@@ -206,7 +220,7 @@ def _lean_cached(g: CompiledGrammar) -> CompiledGrammar:
             if r.template in variant.excluded:
                 continue
             for choice in assignments[r]:
-                if choice.holds_var != variant.holds_var or (variant.not_link and choice.link == variant.not_link):
+                if choice.holds_var != variant.holds_var or variant.not_link in choice.links:
                     continue
                 template = r.template
                 for (path, b), slot in zip(r.slots, choice.slots):
