@@ -145,6 +145,45 @@ def summary(rows: list[dict[str, Any]]) -> str:
             f"generation {sum(r['gen_s'] for r in rows):.0f} s, {sum(r['gen_tokens'] for r in rows)} tokens")
 
 
+def _constraint_cost(lark: str, tokenizer: Any) -> list[str]:
+    """llguidance's compile time and the mean of 10 masks, in ms."""
+    from esso_ngs.neural.token_mask import TokenConstraint
+    t0 = time.perf_counter()
+    c = TokenConstraint(lark, tokenizer)
+    t1 = time.perf_counter()
+    for _ in range(10):
+        c.allowed_mask()
+    return [f"{1000 * (t1 - t0):.1f}", f"{100 * (time.perf_counter() - t1):.2f}"]
+
+
+def grammar_cost(args: argparse.Namespace) -> int:
+    """Per hole: the bounded grammar vs the lean decoding grammar, in Lark characters,
+    llguidance compile time (ms, with the model's tokenizer) and mask time per step (ms)."""
+    from esso_ngs.grammar import bounded_lark_text, decoding_lark_text, grammar_for_hole
+    from esso_ngs.neural.models import resolve_model
+    from esso_ngs.neural.token_mask import TokenConstraint
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model(args.model).path))
+    TokenConstraint('start: "a"', tokenizer)  # the tokenizer's one-time conversion, not counted
+    print("| spec | hole | bounded chars | compile ms | mask ms | lean chars | lean text ms | compile ms | mask ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for entry in json.loads((HERE / args.suite / "manifest.json").read_text())["specs"]:
+        if args.prefixes and entry["prefix"] not in args.prefixes:
+            continue
+        spec = load_spec(HERE / args.suite / f"{entry['prefix']}_hole.yaml")
+        for hole in spec.synth.holes:
+            g = grammar_for_hole(spec, hole.hole_id)
+            t0 = time.perf_counter()
+            lean = decoding_lark_text(g)  # the lean grammar derived and compiled, and its Lark text
+            lean_ms = 1000 * (time.perf_counter() - t0)
+            bounded = bounded_lark_text(g)
+            cells = ([str(len(bounded)), *_constraint_cost(bounded, tokenizer), str(len(lean)), f"{lean_ms:.1f}",
+                      *_constraint_cost(lean, tokenizer)])
+            print(f"| {entry['prefix']} | {hole.hole_id} | " + " | ".join(cells) + " |")
+    return 0
+
+
 def rescore(args: argparse.Namespace) -> int:
     rows = json.loads(Path(args.rescore).read_text())
     lines = []
@@ -174,9 +213,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--title", default="", help="the table's heading in --md")
     ap.add_argument("--json", help="write the rows (with the sampled terms) to this JSON file")
     ap.add_argument("--rescore", help="a --json file of an earlier run: its table, degen counted again")
+    ap.add_argument("--grammar-cost", action="store_true",
+                    help="only what the lean decoding grammar costs: its size, compile and mask time (no model run)")
     args = ap.parse_args(argv)
     if args.rescore:
         return rescore(args)
+    if args.grammar_cost:
+        return grammar_cost(args)
 
     choice = ModelChoice(args.backend, args.model, samples=args.samples, temperature=args.temp,
                          top_p=args.top_p, seed=args.seed, max_tokens=args.max_tokens)
