@@ -15,6 +15,7 @@ grammar of a hole derives the terms of its grammar that contain
 - no chain of operations with constant arguments that is one operation,
   `(+ (+ e 1) 2)`, where a slot makes it (see FOLDING), and no division as the
   dividend of a division, `(safe_div (safe_div a b) c)` (see DIVISIONS);
+- no `ite` whose branches are both constants, where a slot makes one;
 - and at least one variable (a bare constant is the enumerator's first guess anyway).
 
 Every nonterminal A is split into `A'v` (its terms holding a variable) and `A'k` (its
@@ -52,7 +53,8 @@ _ZERO, _ONE = Const(0), Const(1)
 _BY_ARITY = {
     "+": {0: {_ZERO}, 1: {_ZERO}}, "-": {1: {_ZERO}},
     "*": {0: {_ZERO, _ONE}, 1: {_ZERO, _ONE}},
-    **{op: {0: {_ZERO}, 1: {_ZERO, _ONE}} for op in ("safe_div", "div", "safe_mod", "mod")},
+    # (safe_div 1 e) is 0 but where e is 1: a flag, never a formula.
+    **{op: {0: {_ZERO, _ONE}, 1: {_ZERO, _ONE}} for op in ("safe_div", "div", "safe_mod", "mod")},
 }
 WASTED: dict[tuple[str, int, int], frozenset[Expr]] = {
     **{(op, 2, i): frozenset(cs) for op, by_pos in _BY_ARITY.items() for i, cs in by_pos.items()},
@@ -62,11 +64,12 @@ WASTED: dict[tuple[str, int, int], frozenset[Expr]] = {
 # Binary operations whose equal arguments make them trivial: (- e e) = 0, (min e e) = e.
 _TRIVIAL_ON_EQUAL = frozenset({"-", "min", "max", "safe_div", "div", "=", "<=", ">=", "<", ">", "!="})
 # Operations of which a chain, each link with a constant argument, is one operation:
-# (+ (+ e 1) 2) is (+ e 3), (safe_div (safe_div e 100) 100) is (safe_div e 10000).
+# (+ (+ e 1) 2) is (+ e 3), (- 100 (- 100 e)) is e, (safe_div (safe_div e 100) 100) is
+# (safe_div e 10000).
 # op -> the positions a constant argument may take (the chain runs through the other);
 # the tag names the rule in the lean grammar.
 FOLDING: dict[str, tuple[tuple[int, ...], str]] = {
-    "+": ((0, 1), "add"), "*": ((0, 1), "mul"), "-": ((1,), "sub"), "safe_div": ((1,), "div"), "div": ((1,), "idiv")}
+    "+": ((0, 1), "add"), "*": ((0, 1), "mul"), "-": ((0, 1), "sub"), "safe_div": ((1,), "div"), "div": ((1,), "idiv")}
 # Divisions whose dividend is a division of the same kind, whatever the divisors: for the
 # positive divisors of DeFi formulas (safe_div (safe_div a b) c) is (safe_div a (* b c)),
 # as small, and the form a small model repeats until the token limit.
@@ -91,11 +94,12 @@ def _constant_link(e: Expr) -> Expr | None:
 def wasteful(term: Expr) -> bool:
     """Some operation of `term` is over constants only, an identity operation, a
     constant-making one, a chain of FOLDING operations with constant arguments, an
-    `ite` with equal branches, or a binary operation over two equal arguments."""
+    `ite` with equal or constant branches, or a binary operation over two equal arguments."""
     for _, node in walk(term):
         if isinstance(node, (Op, Ite)) and not free_vars(node):
             return True
-        if isinstance(node, Ite) and node.then == node.else_:
+        if isinstance(node, Ite) and (node.then == node.else_
+                                      or not free_vars(node.then) and not free_vars(node.else_)):
             return True
         if isinstance(node, Op):
             n = len(node.args)
@@ -152,14 +156,20 @@ def _assignments(rule: Rule, nonterminals: frozenset[str]) -> list[_Assignment]:
     nodes = dict(walk(rule.template))
     fixed_var_at = [p for p, n in nodes.items() if isinstance(n, Var) and n.name not in nonterminals]
     composite = [p for p, n in nodes.items() if children(n) and any(_under(p, s) for s in slot_paths)]
+    # An ite's branches, where a slot makes one: one of them must hold a variable.
+    branches = [(p + (1,), p + (2,)) for p, n in nodes.items() if isinstance(n, Ite)
+                and any(_under(p + (b,), s) for b in (1, 2) for s in slot_paths)]
     excluded: list[frozenset[Expr]] = []
     for path in slot_paths:
         parent = nodes[path[:-1]] if path else None
         excluded.append(wasted_at(parent.op, len(parent.args), path[-1]) if isinstance(parent, Op) else frozenset())
     out = []
     for choice in product((True, False), repeat=len(slot_paths)):
-        if not all(any(_under(p, f) for f in fixed_var_at) or any(v and _under(p, s) for v, s in zip(choice, slot_paths))
-                   for p in composite):
+        def holds_var(p: Path, choice: tuple[bool, ...] = choice) -> bool:
+            return (any(_under(p, f) for f in fixed_var_at)
+                    or any(v and _under(p, s) for v, s in zip(choice, slot_paths)))
+
+        if not all(holds_var(p) for p in composite) or not all(holds_var(a) or holds_var(b) for a, b in branches):
             continue
         constant = {p for p, n in nodes.items() if _is_constant_atom(n)} | {
             s for v, s in zip(choice, slot_paths) if not v}

@@ -17,9 +17,9 @@ GENERIC = GrammarSpec("G", "E", (
 # The argument constants the lean grammar refuses (written out here, independently of
 # the module's table): identities and constant-making arguments of the test grammar.
 REFUSED = {("+", 0): {0}, ("+", 1): {0}, ("-", 1): {0}, ("*", 0): {0, 1}, ("*", 1): {0, 1},
-           ("safe_div", 0): {0}, ("safe_div", 1): {0, 1}}
+           ("safe_div", 0): {0, 1}, ("safe_div", 1): {0, 1}}
 # Where a constant argument makes a chain link: (op (op e k) k) is one operation.
-LINK_CONSTANT_AT = {"+": (0, 1), "*": (0, 1), "-": (1,), "safe_div": (1,)}
+LINK_CONSTANT_AT = {"+": (0, 1), "*": (0, 1), "-": (0, 1), "safe_div": (1,)}
 
 
 def _chained(e: Expr) -> Expr | None:
@@ -39,6 +39,8 @@ def _lean_by_definition(t: Expr) -> bool:
         return False
     for _, node in walk(t):
         if isinstance(node, (Op, Ite)) and not free_vars(node):
+            return False
+        if isinstance(node, Ite) and not free_vars(node.then) and not free_vars(node.else_):
             return False
         if isinstance(node, Op):
             for i, a in enumerate(node.args):
@@ -69,12 +71,14 @@ def test_lean_language_is_the_waste_free_part_of_the_grammar() -> None:
 def test_degenerate_terms_are_out_and_formulas_in() -> None:
     lean = lean_grammar(_generic())
     for text in ("(safe_div 1 1)", "(safe_div (safe_div x 1) 1)", "(safe_div x 0)", "(safe_div (safe_div x 100) 100)",
-                 "(+ 100 (+ x 100))", "(safe_div (safe_div x y) 100)", "(* 1 y)", "(+ x 0)",
+                 "(+ 100 (+ x 100))", "(safe_div (safe_div x y) 100)", "(- 100 (- 100 x))", "(safe_div 1 x)",
+                 "(ite (<= x y) 0 1)", "(* 1 y)", "(+ x 0)",
                  "(ite (<= 1 1) x y)", "(- x (* 100 100))", "0", "100"):
         assert not in_language(lean, parse_term(text)), text
     for text in ("x", "(safe_div (* x y) 100)", "(ite (= y 0) x (safe_div (* x y) (+ x y)))", "(- 100 x)",
+                 "(ite (<= x 100) 0 x)", "(safe_div 100 x)",
                  "(safe_div (* (safe_div x 100) y) 100)", "(+ (* x 100) 100)", "(safe_div x (safe_div y 100))",
-                 "(ite (<= x 100) 0 1)"):
+                 "(- 100 (* x 100))"):
         assert in_language(lean, parse_term(text)), text
 
 
@@ -94,7 +98,7 @@ def test_a_grammar_without_variables_is_used_as_it_is() -> None:
 
 def test_wasteful() -> None:
     for text in ("(safe_div 1 1)", "(* x 1)", "(safe_div x 0)", "(ite (= x 0) y y)", "(- x x)", "(+ 0 x)",
-                 "(safe_div (safe_div x 100) 100)", "(* 100 (* x 100))"):
+                 "(safe_div (safe_div x 100) 100)", "(* 100 (* x 100))", "(ite (= x 0) 1 0)"):
         assert wasteful(parse_term(text)), text
     for text in ("x", "(safe_div (* x y) 100)", "(ite (= x 0) y x)", "(- 1 x)", "(safe_div (safe_div x y) 100)"):
         assert not wasteful(parse_term(text)), text
