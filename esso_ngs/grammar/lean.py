@@ -15,7 +15,9 @@ grammar of a hole derives the terms of its grammar that contain
 - no chain of operations with constant arguments that is one operation,
   `(+ (+ e 1) 2)`, where a slot makes it (see FOLDING), and no division as the
   dividend of a division, `(safe_div (safe_div a b) c)` (see DIVISIONS);
-- no `ite` whose branches are both constants, where a slot makes one;
+- no `ite` whose branches are both constants, where a slot makes one, and no two equal
+  variables as an ite's branches or as the arguments of an operation trivial on equal
+  arguments (`(- x x)`, `(safe_div x x)`, `(<= x x)`);
 - and at least one variable (a bare constant is the enumerator's first guess anyway).
 
 Every nonterminal A is split into `A'v` (its terms holding a variable) and `A'k` (its
@@ -35,7 +37,7 @@ which no context-free grammar can exclude): benchmarks count degenerate samples 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import product
 
@@ -75,6 +77,9 @@ FOLDING: dict[str, tuple[tuple[int, ...], str]] = {
 # as small, and the form a small model repeats until the token limit.
 DIVISIONS = frozenset({"safe_div", "div"})
 MAX_SPLIT_SLOTS = 6  # a rule with more slots keeps the grammar whole (2^slots assignments)
+# Telling equal variables apart multiplies rules by the variables: beyond this many
+# rules (the specs_hard grammars give 350-550) the lean grammar does without it.
+MAX_LEAN_RULES = 3000
 
 
 def wasted_at(op: str, arity: int, position: int) -> frozenset[Expr]:
@@ -119,18 +124,19 @@ class _Variant:
     """Which terms of a nonterminal a lean nonterminal derives."""
 
     holds_var: bool
-    excluded: frozenset[Expr] = frozenset()  # constant atoms it must not be
+    excluded: frozenset[Expr] = frozenset()  # atoms it must not be
     # Not an application of this operator: ("+", True) one with a constant argument (the
     # link of a FOLDING chain), ("safe_div", False) any (a division's dividend, DIVISIONS).
     not_link: tuple[str, bool] | None = None
+    only: Var | None = None  # exactly this variable (the first of two arguments that must differ)
 
     def tag(self) -> str:
-        if self.holds_var:
-            if self.not_link is None:
-                return "v"
-            op, constant = self.not_link
-            return "v_" + FOLDING[op][1] + ("k" if constant else "")
-        return "_".join(["k"] + sorted(to_sexpr(c).replace("-", "m") for c in self.excluded))
+        words = ["v" if self.holds_var else "k"]
+        if self.only is not None:
+            words += ["is", self.only.name]
+        if self.not_link is not None:
+            words.append(FOLDING[self.not_link[0]][1] + ("k" if self.not_link[1] else ""))
+        return "_".join(words + sorted(to_sexpr(c).replace("-", "m") for c in self.excluded))
 
 
 @dataclass(frozen=True)
@@ -150,8 +156,45 @@ def _under(path: Path, slot: Path) -> bool:
     return slot[: len(path)] == path
 
 
-def _assignments(rule: Rule, nonterminals: frozenset[str]) -> list[_Assignment]:
-    """The rule's slot assignments (variable-bearing or constant) that leave no waste."""
+def _equal_pairs(nodes: dict[Path, Expr], slot_paths: list[Path]) -> list[tuple[int, int]]:
+    """Slots (indices) that are the two arguments of a binary operation that is trivial
+    on equal arguments, or the two branches of an ite."""
+    out = []
+    for p, n in nodes.items():
+        if isinstance(n, Op) and n.op in _TRIVIAL_ON_EQUAL and len(n.args) == 2:
+            a, b = p + (0,), p + (1,)
+        elif isinstance(n, Ite):
+            a, b = p + (1,), p + (2,)
+        else:
+            continue
+        if a in slot_paths and b in slot_paths:
+            out.append((slot_paths.index(a), slot_paths.index(b)))
+    return out
+
+
+def _different_atoms(slots: tuple[_Variant, ...], pairs: list[tuple[int, int]],
+                     var_atoms: frozenset[Var]) -> list[tuple[_Variant, ...]]:
+    """`slots` split so that no pair of variable-bearing slots is the same variable:
+    the first is variable x and the second is not, for each x, or the first is no variable."""
+    out = [slots]
+    for i, j in pairs:
+        if not (slots[i].holds_var and slots[j].holds_var):
+            continue
+        split = []
+        for ss in out:
+            for x in sorted(var_atoms, key=lambda v: v.name):
+                split.append(tuple(_Variant(True, only=x) if k == i else
+                                   replace(s, excluded=s.excluded | {x}) if k == j else s
+                                   for k, s in enumerate(ss)))
+            split.append(tuple(replace(s, excluded=s.excluded | var_atoms) if k == i else s
+                               for k, s in enumerate(ss)))
+        out = split
+    return out
+
+
+def _assignments(rule: Rule, nonterminals: frozenset[str], var_atoms: frozenset[Var]) -> list[_Assignment]:
+    """The rule's slot assignments (variable-bearing or constant) that leave no waste;
+    without `var_atoms`, equal variables are not told apart."""
     slot_paths = [p for p, _ in rule.slots]
     nodes = dict(walk(rule.template))
     fixed_var_at = [p for p, n in nodes.items() if isinstance(n, Var) and n.name not in nonterminals]
@@ -159,6 +202,7 @@ def _assignments(rule: Rule, nonterminals: frozenset[str]) -> list[_Assignment]:
     # An ite's branches, where a slot makes one: one of them must hold a variable.
     branches = [(p + (1,), p + (2,)) for p, n in nodes.items() if isinstance(n, Ite)
                 and any(_under(p + (b,), s) for b in (1, 2) for s in slot_paths)]
+    pairs = _equal_pairs(nodes, slot_paths)
     excluded: list[frozenset[Expr]] = []
     for path in slot_paths:
         parent = nodes[path[:-1]] if path else None
@@ -187,7 +231,8 @@ def _assignments(rule: Rule, nonterminals: frozenset[str]) -> list[_Assignment]:
                     links.update({(n.op, True)} if p == () else ())
         slots = tuple(_Variant(True, not_link=not_link.get(s)) if v else _Variant(False, x)
                       for v, s, x in zip(choice, slot_paths, excluded))
-        out.append(_Assignment(bool(fixed_var_at) or any(choice), frozenset(links), slots))
+        for different in _different_atoms(slots, pairs, var_atoms):
+            out.append(_Assignment(bool(fixed_var_at) or any(choice), frozenset(links), different))
     return out
 
 
@@ -209,6 +254,15 @@ def lean_grammar(g: CompiledGrammar) -> CompiledGrammar:
 def _lean_cached(g: CompiledGrammar) -> CompiledGrammar:
     if g.is_empty or any(len(r.slots) > MAX_SPLIT_SLOTS for rs in g.rules.values() for r in rs):
         return g
+    spec = _lean_spec(g, frozenset(Var(v) for v in g.terminal_vars))
+    if sum(len(rules) for _, rules in spec.productions) > MAX_LEAN_RULES:
+        spec = _lean_spec(g, frozenset())
+    variables = {v: g.var_sorts.get(v, "") for v in g.variables} if g.variables is not None else None
+    lean = compile_grammar(spec, g.style, variables)
+    return g if lean.is_empty else lean
+
+
+def _lean_spec(g: CompiledGrammar, var_atoms: frozenset[Var]) -> GrammarSpec:
     nts = frozenset(g.nonterminals)
     taken = set(g.nonterminals) | set(g.terminal_vars) | set(g.variables or ())
     names: dict[tuple[str, _Variant], str] = {}
@@ -220,14 +274,15 @@ def _lean_cached(g: CompiledGrammar) -> CompiledGrammar:
             queue.append((a, variant))
         return names[(a, variant)]
 
-    assignments = {r: _assignments(r, nts) for rs in g.rules.values() for r in rs}
+    assignments = {r: _assignments(r, nts, var_atoms) for rs in g.rules.values() for r in rs}
     productions: list[tuple[str, tuple[str, ...]]] = []
     start = name(g.start, _Variant(True))
     while queue:
         a, variant = queue.popleft()
         alternatives: list[str] = []
         for r in g.rules[a]:
-            if r.template in variant.excluded:
+            if r.template in variant.excluded or (variant.only is not None and not r.is_unit
+                                                   and r.template != variant.only):
                 continue
             for choice in assignments[r]:
                 if choice.holds_var != variant.holds_var or variant.not_link in choice.links:
@@ -237,10 +292,7 @@ def _lean_cached(g: CompiledGrammar) -> CompiledGrammar:
                     template = replace_at(template, path, Var(name(b, variant if r.is_unit else slot)))
                 alternatives.append(to_sexpr(template))
         productions.append((names[(a, variant)], tuple(dict.fromkeys(alternatives))))
-    spec = GrammarSpec(grammar_id=g.grammar_id, start=start, productions=tuple(productions))
-    variables = {v: g.var_sorts.get(v, "") for v in g.variables} if g.variables is not None else None
-    lean = compile_grammar(spec, g.style, variables)
-    return g if lean.is_empty else lean
+    return GrammarSpec(grammar_id=g.grammar_id, start=start, productions=tuple(productions))
 
 
 def decoding_lark_text(g: CompiledGrammar, max_nodes: int | None = None, max_nesting: int | None = None) -> str:
