@@ -59,7 +59,7 @@ def run_model(spec, plan: ModelPlan, cache: Path, cap_s: float) -> dict:
     ext = NeuralHintsExtension()
     ext.configure_plan(plan, GenerateOptions(cache=SampleCache(cache)), rounds=2)
     t0 = time.perf_counter()
-    background = hints_in_background(ext, spec, rounds=2)
+    background = hints_in_background(ext, spec, rounds=2, own_process=True)  # as `synth --neural-hints` runs it
     offset = time.perf_counter() - t0
     out = run(spec, background.streams, cap_s)
     background.stop()

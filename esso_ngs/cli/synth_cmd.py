@@ -114,6 +114,12 @@ def summary(result: SynthResult) -> str:
     return "\n".join(lines)
 
 
+# What the generator was doing, by the kind of its latest progress event (neural/progress.py).
+GENERATOR_STAGES = {"load_start": "loading", "load": "loaded", "prefill_start": "reading its prompt",
+                    "prefill": "sampling", "sample": "sampling", "generated": "checking its samples",
+                    "validating": "checking its samples", "validated": "checking its samples"}
+
+
 def _head_start_s(args: argparse.Namespace) -> float:
     if args.head_start_ms is not None:
         if args.head_start_ms < 0:
@@ -145,7 +151,7 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
     given: Mapping[str, Sequence[Hint] | HintStream] = with_notes_hints(spec, hints)
     if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
         background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given,
-                                         head_start_s=_head_start_s(args))
+                                         head_start_s=_head_start_s(args), own_process=True)
         given = background.streams
     # Anytime: each cheaper verified term is an answer at once (result.json, minimal: false).
     reported: dict[str, str] = {}
@@ -163,7 +169,7 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
         result = synthesize(spec, given, options, trace, on_update)
     except BaseException:  # Ctrl-C or a bug: still never exit under the model's thread (native pools abort)
         if background is not None:
-            background.stop()
+            background.stop(hurry=True)
         raise
     record_intent(spec, result)
     if not args.json:
@@ -205,7 +211,10 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                                else "") for h, v in host.hints.items())
             if gen:
                 print(f"neural hints in {host.time_s:.2f} s ({gen}; generated alongside the search)")
-            else:  # the search settled every hole before the model was needed
-                print("neural hints: none needed (the search finished before the model was loaded)")
+            elif host.last_event is None:  # the search settled every hole before the model was needed
+                print("neural hints: none needed (the search finished before the model was started)")
+            else:
+                print(f"neural hints: none arrived before the search ended (the model was "
+                      f"{GENERATOR_STAGES.get(host.last_event, 'at work')})")
         print("wrote " + ", ".join(str(p) for p in written))
     return 0 if result.solved else 1
