@@ -437,8 +437,9 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     # Checks already recorded on the candidate are not made again (issue 13).
     membership = hint.checks.membership_in(ctx.g) or check_term(ctx.g, term)
     text = hint.term
+    shown = text + (f" (from {hint.source})" if hint.source else "")  # -v says where a hint came from
     if not membership.ok:
-        ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: not in the grammar")
+        ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: not in the grammar")
         return HintUse(rank, text, "not-in-grammar", membership.explanation)
     metrics = membership.style if membership.style is not None else style_metrics(term, ctx.spec.synth.style)
     if not metrics.fits:
@@ -447,7 +448,7 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     if verdict is None or ctx.joint.others or verdict.status not in ("verified", "refuted"):
         verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.joint.others)
         ctx.result.z3_calls += 1
-    ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: {verdict.status}")
+    ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: {verdict.status}")
     if verdict.counterexample is not None:
         ctx.examples.add(verdict.counterexample)
         ctx.result.counterexamples.append(_cex_record(text, verdict.counterexample))
