@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+from esso_ngs.cli.main import main
 from esso_ngs.formats import load_kernel, load_spec
 from esso_ngs.formats.model import Spec
 from esso_ngs.pipeline.intent import with_notes_hints
@@ -168,3 +169,13 @@ def test_a_wrong_reference_hint_is_verified_like_any_other(tmp_path: Path) -> No
     hole = result.hole("fee_expr")
     assert [(u.term, u.status) for u in hole.hints] == [(FEE_TERM, "refuted"), ("(safe_div amount 100)", "refuted")]
     assert hole.status != "solved"
+
+
+def test_synth_tries_the_reference_first_and_says_so(tmp_path: Path, capsys) -> None:
+    spec = ROOT / "benchmarks" / "specs_hard" / "vault_shares_hole.yaml"
+    assert main(["synth", str(spec), "--no-minimize", "-v", "-o", str(tmp_path), "--json"]) == 0
+    captured = capsys.readouterr()
+    hole = json.loads(captured.out)["holes"]["shares"]
+    assert (hole["found_by"], hole["winning_hint"]) == ("hint", 0)
+    assert hole["term"] == "(ite (= total_supply 0) assets (safe_div (* assets total_supply) total_assets))"
+    assert f"[shares] hint #0 {hole['term']} (from reference): verified" in captured.err
