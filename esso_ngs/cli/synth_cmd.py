@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import UserError
-from .. import interrupts
+from .. import clock, interrupts
 from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
 from ..fsutil import atomic_write_text, locked_output_dir
 from ..pipeline.extension import load_extension
@@ -19,7 +19,7 @@ from ..pipeline.records import append_records, candidate_records, solution_recor
 from ..formats import dump_kernel_yaml, load_spec
 from ..formats.ir import fill_holes_raw
 from ..formats.model import Spec
-from ..synth import Hint, HintStream, SynthOptions, SynthResult, synthesize
+from ..synth import Hint, HintStream, SynthOptions, SynthResult, hole_budget_ms, synthesize
 from ..lang.sexpr import parse_term
 from ..verify import VerifyOptions
 from ..wording import plural
@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", help="X_hole.yaml (its .synth.json and X_ref.yaml are found beside it), "
                                 "or a SyGuS-IF problem FILE.sl (routed to `sygus solve` by cli/main.py)")
     p.add_argument("--hints", metavar="FILE", help="an esso-llm-hints/v1 file for this spec")
-    p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms)")
+    p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms), "
+                                                  "counted from the command's start: start-up is inside it")
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
     p.add_argument("--max-memory", dest="max_memory_mb", type=int, metavar="MB",
                    help="stop the search past this resident memory, keeping the best term so far "
@@ -142,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                 hints: dict[str, list[Hint]] | None, out_dir: Path) -> int:
-    options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
+    options = SynthOptions(timeout_ms=clock.left_ms(hole_budget_ms(spec, args.timeout_ms)),
+                           max_candidates=args.max_candidates,
                            minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000),
                            max_memory_bytes=args.max_memory_mb * 2**20 if args.max_memory_mb
                            else default_max_memory_bytes(), wait_for_hints=args.wait_for_hints)
