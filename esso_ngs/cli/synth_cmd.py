@@ -53,6 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    # Option declarations resemble hints' (cli/hints_cmd.py): argparse boilerplate, each command's own help.
                    help="seed of everything random: the synthesizer's examples and, with --model, the sampling "
                         "(default 0)")
+    p.add_argument("--no-stated-hints", action="store_true",
+                   help="do not try the formulas stated in the notes and the reference's term first "
+                        "(measure the search alone; the answer is checked against them all the same)")
     p.add_argument("--intent", choices=INTENT_MODES, default="warn",
                    help="formulas stated in the notes and `# HOLE:` comments: warn when the answer differs "
                         "(default), or `notes`: require the answer to equal them, like a reference")
@@ -150,7 +153,8 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                            else default_max_memory_bytes(), wait_for_hints=args.wait_for_hints)
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     background: BackgroundHints | None = None
-    given: Mapping[str, Sequence[Hint] | HintStream] = with_notes_hints(spec, hints)
+    given: Mapping[str, Sequence[Hint] | HintStream] = (dict(hints or {}) if args.no_stated_hints
+                                                        else with_notes_hints(spec, hints))
     if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
         background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given,
                                          head_start_s=_head_start_s(args), own_process=True)

@@ -179,3 +179,11 @@ def test_synth_tries_the_reference_first_and_says_so(tmp_path: Path, capsys) -> 
     assert (hole["found_by"], hole["winning_hint"]) == ("hint", 0)
     assert hole["term"] == "(ite (= total_supply 0) assets (safe_div (* assets total_supply) total_assets))"
     assert f"[shares] hint #0 {hole['term']} (from reference): verified" in captured.err
+
+
+def test_no_stated_hints_leaves_the_search_alone(tmp_path: Path, capsys) -> None:
+    spec = ROOT / "benchmarks" / "specs_hard" / "vault_shares_hole.yaml"
+    # A deterministic budget far below what the search needs for this 10-node answer.
+    rc = main(["synth", str(spec), "--no-stated-hints", "--max-candidates", "2000", "-o", str(tmp_path), "--json"])
+    hole = json.loads(capsys.readouterr().out)["holes"]["shares"]
+    assert rc == 1 and hole["status"] != "solved" and hole["hints"] == []
