@@ -184,6 +184,28 @@ def grammar_cost(args: argparse.Namespace) -> int:
     return 0
 
 
+def synth_with_samples(rows: list[dict[str, Any]], suite: str, cap_s: float, unguided: bool = True) -> str:
+    """Per spec, the time to the first verified term with the rows' sampled terms as hints
+    (the search with repair and seeding, as `synth --hints FILE`), and without hints."""
+    from esso_ngs.synth import Hint, SynthOptions, synthesize
+
+    by_spec: dict[str, dict[str, list[str]]] = {}
+    for r in rows:
+        by_spec.setdefault(r["spec"], {})[r["hole"]] = r["terms"]
+    lines = ["| spec | hints | first verified s (samples as hints) | first verified s (no hints) |",
+             "| --- | --- | --- | --- |"]
+    for prefix, terms in by_spec.items():
+        spec = load_spec(HERE / suite / f"{prefix}_hole.yaml")
+        cells = []
+        for hints in ({h: [Hint(t) for t in ts] for h, ts in terms.items()}, None)[: 2 if unguided else 1]:
+            result = synthesize(spec, hints, SynthOptions(timeout_ms=int(cap_s * 1000), minimize=False))
+            firsts = [h.time_to_first_s for h in result.holes]
+            cells.append(f">{cap_s:.0f}" if None in firsts else f"{max(firsts):.2f}")  # type: ignore[type-var]
+        lines.append(f"| {prefix} | {sum(len(ts) for ts in terms.values())} | {cells[0]} | {(cells + ['-'])[1]} |")
+        print(lines[-1], flush=True)
+    return "\n".join(lines)
+
+
 def rescore(args: argparse.Namespace) -> int:
     rows = json.loads(Path(args.rescore).read_text())
     lines = []
@@ -192,6 +214,8 @@ def rescore(args: argparse.Namespace) -> int:
         lines.append(table_line(r["spec"], r))
     tail = summary(rows)
     print(HEADER + "\n" + "\n".join(lines) + "\n" + tail)
+    if args.synth_cap_s:
+        tail += ".\n\n" + synth_with_samples(rows, args.suite, args.synth_cap_s, not args.no_unguided)
     if args.md:
         with open(args.md, "a") as f:
             f.write(f"\n## {args.title or 'hint quality'}\n\n{HEADER}\n" + "\n".join(lines) + f"\n\n{tail}.\n")
@@ -213,6 +237,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--title", default="", help="the table's heading in --md")
     ap.add_argument("--json", help="write the rows (with the sampled terms) to this JSON file")
     ap.add_argument("--rescore", help="a --json file of an earlier run: its table, degen counted again")
+    ap.add_argument("--synth-cap-s", type=float,
+                    help="with --rescore: also synthesize each spec with its samples as hints (given at the "
+                         "start, generation not counted), stopping at the first verified term, capped at S s")
+    ap.add_argument("--no-unguided", action="store_true", help="with --synth-cap-s: not the run without hints")
     ap.add_argument("--grammar-cost", action="store_true",
                     help="only what the lean decoding grammar costs: its size, compile and mask time (no model run)")
     args = ap.parse_args(argv)
