@@ -203,35 +203,33 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
 
         child = HintProcess(generate_in_child, spec, plan, ext.options, rounds, head_start_s)
         out.hurry = child.hurry
-
-        def relay() -> None:
-            try:
-                child.relay(lambda h: streams[h].cancelled,
-                            ChildOutput(on_sample, from_child, _recorded(ext.options.progress, host), out.error))
-            except BaseException as e:  # reported by the caller: the search goes on without hints
-                out.error.append(e)
-            finally:
-                for s in streams.values():
-                    s.close()
-
-        out.thread = threading.Thread(target=relay, name="hint-relay", daemon=True)
-        out.thread.start()
-        return out
+        return _start(out, "hint-relay", lambda: child.relay(
+            lambda h: streams[h].cancelled,
+            ChildOutput(on_sample, from_child, _recorded(ext.options.progress, host), out.error)))
 
     def work() -> None:
         deadline = time.perf_counter() + head_start_s
         while time.perf_counter() < deadline and not all(s.cancelled for s in streams.values()):
             time.sleep(0.01)
+        hints_via_extension(ext, spec, rounds, on_hole, lambda h: not streams[h].cancelled, into=host,
+                            on_sample=on_sample)
+
+    return _start(out, "hint-generation", work)
+
+
+def _start(out: BackgroundHints, name: str, work: Callable[[], None]) -> BackgroundHints:
+    """Run `work` in `out`'s daemon thread; what it raises goes to `out.error` (the search
+    goes on without hints), and every stream is closed when it ends."""
+    def run() -> None:
         try:
-            hints_via_extension(ext, spec, rounds, on_hole, lambda h: not streams[h].cancelled, into=host,
-                                on_sample=on_sample)
-        except BaseException as e:  # reported by the caller: the search goes on without hints
+            work()
+        except BaseException as e:  # reported by the caller
             out.error.append(e)
         finally:
-            for s in streams.values():
+            for s in out.streams.values():
                 s.close()
 
-    out.thread = threading.Thread(target=work, name="hint-generation", daemon=True)
+    out.thread = threading.Thread(target=run, name=name, daemon=True)
     out.thread.start()
     return out
 
