@@ -363,10 +363,11 @@ class _HintWork:
         ctx = self.ctx
         size = ctx.examples.size
         if self.repairer is None or self.repairer[0] != size:
-            self.repairer = (size, Repairer(ctx.g, ctx.examples.env()))
+            self.repairer = (size, Repairer(ctx.g, ctx.examples.env(), ctx.limits))
         repairer = self.repairer[1]
+        others = [t for h in self.hints if (t := parse_hint(h)) is not None and t != hint]
         neighbours, built = repairer.neighbours(
-            hint, lambda v, m: ctx.examples.passes_rows(ctx.hole_id, v, m), ctx.options.repair_terms)
+            hint, lambda v, m: ctx.examples.passes_each(ctx.hole_id, v, m), ctx.options.repair_terms, others)
         ctx.result.repair_terms += built
         ctx.log(f"[{ctx.hole_id}] repair of hint #{rank}: {built} neighbours, {len(neighbours)} pass the examples")
         style = ctx.spec.synth.style

@@ -9,7 +9,13 @@ constant, a wrong operator, a missing `ite` guard. The edits, each counting one:
 - an `ite` replaced by either branch, or its branches swapped;
 - an int subterm `s` wrapped as `(ite C s A)` or `(ite C A s)`, with `C` a
   comparison of two atoms (at the root: of an operation on two atoms with an
-  atom) and `A` an atom (one edit, never combined with another).
+  atom) and `A` an atom (one edit, never combined with another);
+- at the root, the missing other branch may be a term, not just an atom: the hint
+  `H` becomes `(ite C H X)` or `(ite C X H)` with `X` a subterm of the hints (one
+  edit) or a small term of the grammar (the enumerator's, up to `FILL_NODES` nodes:
+  two edits). A goal holds or fails on each example alone, so this needs no row per
+  combination: `(ite C H X)` passes iff `H` passes wherever `C` holds and `X`
+  wherever it does not, one product of pass/fail patterns (`guard_fills`).
 
 Every neighbour is evaluated in bulk: the edits at one position form a matrix of
 values (edits x examples), and the rest of the hint is evaluated once over it as a
@@ -20,10 +26,9 @@ grammar membership and the style profile, then verifies them in that order.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -48,9 +53,18 @@ from ..lang.expr import (
     walk,
 )
 from ..lang.templates import slot_var, template_value
+from .enumerate import Enumerator, Limits
 
+# (values: rows x examples, rows) -> rows x examples, True where the row's value meets
+# every goal on that example
+EachCheck = Callable[[BatchValue, int], np.ndarray]
 RowsCheck = Callable[[BatchValue, int], np.ndarray]  # (values: rows x examples, rows) -> passing mask
+T = TypeVar("T")
 MAX_PAIR_ROWS = 1 << 14  # rows of one pair of positions evaluated at once
+FILL_NODES = 5  # the largest enumerated term tried as a missing branch...
+FILL_TERMS = 20_000  # ...and at most this many of them built (per example set)
+MAX_FILLS = 2_000  # guard completions returned for one hint (each goes to the verifier in order)
+PER_PATTERN = 8  # of one pass pattern, only the cheapest few conditions and branches are combined
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +88,12 @@ class _Edits:
 class Repairer:
     """The grammar's material for edits (atoms, operators, guards) on one example set."""
 
-    def __init__(self, g: CompiledGrammar, env: BatchEnv) -> None:
+    def __init__(self, g: CompiledGrammar, env: BatchEnv, limits: Limits | None = None) -> None:
+        self.g = g
         self.env = env
+        self.limits = limits
+        self._fills: tuple[list[Expr], np.ndarray] | None | bool = False  # small terms and where they pass
+        self._guard_matrix: tuple[list[Expr], np.ndarray] | None = None
         atoms: dict[Expr, None] = {}
         ops: set[str] = set()
         self.has_ite = False
@@ -166,10 +184,11 @@ class Repairer:
                 values.append(v)
         return self._rows(terms, values)
 
-    def guard_edits(self, s: Expr, root: bool = False) -> _Edits | None:
-        """`s` wrapped in an ite with a guard and an atom (int subterms only)."""
+    def guard_edits(self, s: Expr) -> _Edits | None:
+        """`s` wrapped in an ite with a guard and an atom (int subterms below the root;
+        at the root, `guard_fills`)."""
         v = self.value(s)
-        guards = self.root_guards if root else self.guards
+        guards = self.guards
         if not guards or _is_bool(v):
             return None
         terms: list[Expr] = []
@@ -180,10 +199,117 @@ class Repairer:
             values += [ite_batch(cv, v, av), ite_batch(cv, av, v)]
         return self._rows(terms, values)
 
+    # ------------------------------------------------------------ a missing guard at the root
+    def guard_fills(self, hint: Expr, others: Sequence[Expr], each: EachCheck) -> tuple[list[tuple[int, Expr]], int]:
+        """`(ite C hint X)` and `(ite C X hint)` that pass the examples, as (edits, term):
+        `C` a root guard, `X` an atom or a subterm of the hints (one edit) or a small
+        term of the grammar (two). Also the work done (rows and pattern pairs checked)."""
+        if not self.root_guards:
+            return [], 0
+        size = self.env.size
+        h = self.value(hint)
+        if _is_bool(h):
+            return [], 0
+        h_ok = each(BatchValue(to_array(h, size)[None, :], h.lo, h.hi), 1)[0]
+        if h_ok.all():
+            return [], 0  # no example for a guard to route elsewhere
+        near: dict[Expr, None] = dict.fromkeys(self.int_atoms)
+        for t in (hint, *others):
+            for _, s in walk(t):
+                if s != hint and children(s):
+                    near[s] = None
+        near_terms: list[Expr] = []
+        near_values: list[BatchValue] = []
+        for s in near:
+            v = self._quietly(self.value, s)
+            if v is not None and not _is_bool(v):
+                near_terms.append(s)
+                near_values.append(v)
+        rows = self._rows(near_terms, near_values)
+        branches: list[tuple[int, Expr]] = [(1, t) for t in near_terms]
+        parts = [] if rows is None else [each(rows.values, rows.n)]
+        fills = self._fill_terms(each)
+        if fills is not None:
+            terms, ok = fills
+            fresh = [i for i, t in enumerate(terms) if t not in near]
+            branches += [(2, terms[i]) for i in fresh]
+            parts.append(ok[fresh])
+        if not parts:
+            return [], 0
+        x_fail = ~np.concatenate(parts)
+        guards, g_true = self._root_guard_matrix()
+        x_rank = sorted(range(len(branches)), key=lambda i: (branches[i][0], node_count(branches[i][1]),
+                                                                 str(branches[i][1])))
+        g_rank = sorted(range(len(guards)), key=lambda i: (node_count(guards[i]), str(guards[i])))
+        x_pat, x_members = _patterns(x_fail, x_rank)
+        g_pat, g_members = _patterns(g_true, g_rank)
+        work = len(branches) + len(guards)
+        bad = ~h_ok
+        combos: list[tuple[int, int, str, Expr]] = []  # (edits, nodes, text, term)
+        for hint_then in (True, False):
+            h_used = g_pat if hint_then else ~g_pat
+            x_used = ~h_used
+            valid = np.flatnonzero(~(h_used & bad).any(axis=1) & h_used.any(axis=1) & x_used.any(axis=1))
+            if not len(valid):
+                continue
+            clash = x_pat.astype(np.int32) @ x_used[valid].T.astype(np.int32)
+            work += clash.size
+            for a, b in np.argwhere(clash == 0).tolist():
+                for gi in g_members[valid[b]]:
+                    for xi in x_members[a]:
+                        edits, x = branches[xi]
+                        c = guards[gi]
+                        term = Ite(c, hint, x) if hint_then else Ite(c, x, hint)
+                        combos.append((edits, node_count(term), "", term))
+        combos.sort(key=lambda f: (f[0], f[1]))
+        out = [(edits, term) for edits, _, _, term in combos[:MAX_FILLS]]
+        return out, work
+
+    def _fill_terms(self, each: EachCheck) -> tuple[list[Expr], np.ndarray] | None:
+        """The grammar's small int terms (up to FILL_NODES nodes, FILL_TERMS built) and
+        where each passes, enumerated once per example set."""
+        if self._fills is False:
+            self._fills = None
+            if self.limits is not None:
+                lim = self.limits
+                enum = Enumerator(self.g, self.env, lim, max_level=lim.ast_node * FILL_NODES,
+                                  should_stop=lambda built: built >= FILL_TERMS)
+                for _ in enum.terms():
+                    pass
+                seen: set[Expr] = set()
+                terms: list[Expr] = []
+                values: list[BatchValue] = []
+                for nt in sorted(enum.banks):
+                    for level in sorted(enum.banks[nt]):
+                        for e in enum.banks[nt][level]:
+                            t = e.term
+                            if e.value.lo is not None and children(t) and t not in seen:
+                                seen.add(t)
+                                terms.append(t)
+                                values.append(e.value)
+                rows = self._rows(terms, values)
+                if rows is not None:
+                    self._fills = (terms, each(rows.values, rows.n))
+        return self._fills  # type: ignore[return-value]
+
+    def _root_guard_matrix(self) -> tuple[list[Expr], np.ndarray]:
+        if self._guard_matrix is None:
+            size = self.env.size
+            terms = [c for c, _ in self.root_guards]
+            data = np.stack([to_array(v, size) for _, v in self.root_guards]).astype(np.bool_)
+            self._guard_matrix = (terms, data)
+        return self._guard_matrix
+
     # ------------------------------------------------------------ the neighbourhood
-    def neighbours(self, hint: Expr, passes: RowsCheck, max_terms: int) -> tuple[list[Neighbour], int]:
+    def neighbours(self, hint: Expr, each: EachCheck, max_terms: int,
+                   others: Sequence[Expr] = ()) -> tuple[list[Neighbour], int]:
         """Neighbours of `hint` within two edits that pass the examples, closest first,
-        and the number of neighbours evaluated (at most about `max_terms`)."""
+        and the number of neighbours evaluated (at most about `max_terms`, plus the
+        bounded work of `guard_fills`). `others`: the other hints, whose subterms may
+        fill a missing branch."""
+        def passes(v: BatchValue, m: int) -> np.ndarray:
+            return each(v, m).all(axis=1)
+
         positions = [p for p, _ in walk(hint)]
         single = {p: self._quietly(self.single_edits, subterm(hint, p)) for p in positions}
         found: list[tuple[int, int, str, Expr]] = []  # (edits, nodes, text, term)
@@ -195,13 +321,19 @@ class Repairer:
                 found.append((edits, node_count(t), str(t), t))
 
         for p in positions:  # one edit
-            wrap = functools.partial(self.guard_edits, root=p == ())
-            for edits in (single[p], self._quietly(wrap, subterm(hint, p))):
+            for edits in (single[p], None if p == () else self._quietly(self.guard_edits, subterm(hint, p))):
                 if edits is None or built >= max_terms:
                     continue
                 built += edits.n
                 mask = self._eval_slots(hint, [p], [edits.values], edits.n, passes)
                 keep(1, lambda i, p=p, e=edits: replace_at(hint, p, e.terms[i]), mask)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                fills, work = self.guard_fills(hint, others, each)
+        except (EvalError, TypeError, ValueError):  # a hint this example set cannot evaluate
+            fills, work = [], 0
+        built += work
+        found += [(edits, node_count(t), str(t), t) for edits, t in fills]
         for i, p in enumerate(positions):  # two edits: p, then a position after it in pre-order
             ep = single[p]
             if ep is None:
@@ -238,8 +370,8 @@ class Repairer:
         return out, built
 
     @staticmethod
-    def _quietly(edits: Callable[[Expr], _Edits | None], s: Expr) -> _Edits | None:
-        """No edits where `s` cannot be evaluated (an unknown name, an ill-typed operator)."""
+    def _quietly(edits: Callable[[Expr], T | None], s: Expr) -> T | None:
+        """None where `s` cannot be evaluated (an unknown name, an ill-typed operator)."""
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 return edits(s)
@@ -262,6 +394,19 @@ class Repairer:
             d = np.broadcast_to(to_array(v, size), (m, size))
             v = BatchValue(d, v.lo, v.hi)
         return passes(v, m)
+
+
+def _patterns(rows: np.ndarray, rank: list[int]) -> tuple[np.ndarray, list[list[int]]]:
+    """The distinct rows of a Boolean matrix, and for each the first `PER_PATTERN` row
+    indices holding it, in `rank` order."""
+    pats, inverse = np.unique(rows, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    members: list[list[int]] = [[] for _ in range(len(pats))]
+    for i in rank:
+        group = members[inverse[i]]
+        if len(group) < PER_PATTERN:
+            group.append(i)
+    return pats, members
 
 
 def _family(op: str, arity: int) -> frozenset[str]:
