@@ -395,6 +395,8 @@ class _HintWork:
         """One step of the first repair job: a stage's step, or one verifier call."""
         ctx = self.ctx
         job = self.to_repair[0]
+        if job.stages is not None and job.examples != ctx.hint_examples.size:
+            job.stages = None  # the examples grew: its stages again on them (what was found stays queued)
         if job.stages is None:
             size = ctx.hint_examples.size
             if self.repairer is None or self.repairer[0] != size:
