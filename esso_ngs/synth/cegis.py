@@ -18,11 +18,14 @@ the budget is spent. Minimality is only ever claimed from that true-cost search.
 
 Guidance never costs much: all hint work (checking arriving hints, repair, guided
 enumeration) is timed, and repair and guided enumeration take a step only while that
-time is under `HINT_SHARE` of the time elapsed, so useless hints slow the search
-by about that share and one step (a repair step, a verifier call, 1024 guided
-terms), at every moment, on short searches as on long ones. Checking an arriving
-hint is not held back (it is how an exact hint wins at once) but counts: what it
-took, later steps wait for. A hint that fails an example costs no verifier call.
+time is under `HINT_SHARE` of the time elapsed, so useless hints slow the search by
+about that share plus one step (a repair step, a verifier call; a guided level,
+which cannot pause inside its build, stops past `GUIDED_STRETCH` times the share),
+at every moment, on short searches as on long ones. Checking an arriving hint is not
+held back (it is how an exact hint wins at once) but counts: what it took, later
+steps wait for. A hint that fails an example costs no verifier call. Counterexamples
+found by hint work join hint work's examples only: they never restart the
+cost-ordered search (a restart redoes its levels, a cost no share would bound).
 """
 from __future__ import annotations
 

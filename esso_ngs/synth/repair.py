@@ -258,6 +258,9 @@ class Repairer:
         g_pat, g_members = _patterns(g_true, sorted(range(guards.n), key=g_nodes.__getitem__))
         work = len(branches) + guards.n
         bad = ~hint_ok
+        # Each pattern's closeness: its cheapest member's (edits, nodes), as one sortable number.
+        x_key = np.array([branches[m[0]][0] * 10_000 + branches[m[0]][1] for m in x_members], dtype=np.int64)
+        g_key = np.array([g_nodes[m[0]] for m in g_members], dtype=np.int64)
         fits: list[tuple[int, int, bool, int, int]] = []  # (edits, nodes, s_then, x pattern, guard pattern)
         for s_then in (True, False):
             s_used = g_pat if s_then else ~g_pat
@@ -267,7 +270,11 @@ class Repairer:
                 continue
             clash = x_pat.astype(np.int32) @ x_used[valid].T.astype(np.int32)
             work += clash.size
-            for a, b in np.argwhere(clash == 0).tolist():
+            xa, gb = np.nonzero(clash == 0)
+            if len(xa) > MAX_WRAPS:  # only the closest pairs can be returned: do not list the rest
+                keep = np.argpartition(x_key[xa] + g_key[valid[gb]], MAX_WRAPS)[:MAX_WRAPS]
+                xa, gb = xa[keep], gb[keep]
+            for a, b in zip(xa.tolist(), gb.tolist()):
                 edits, nodes, _ = branches[x_members[a][0]]
                 fits.append((edits, nodes + g_nodes[g_members[valid[b]][0]], s_then, a, int(valid[b])))
         fits.sort()  # the closest pairs of patterns first, their cheapest members first
