@@ -1,4 +1,4 @@
-"""The model's decoding alone, beside a search in another process, and in synth's own hint thread (issue 12).
+"""The model's decoding alone, beside a search in another process, and under `synth --neural-hints` (issue 12).
 
     python benchmarks/bench_beside_search.py [--spec benchmarks/specs_hard/vault_shares_hole.yaml] [--budget-s 30]
 
@@ -6,12 +6,11 @@ Three fresh-process runs of the packaged model (10 samples, no sample cache):
 
 - **alone**: `esso-ngs hints SPEC` by itself;
 - **own process**: the same while `esso-ngs synth SPEC` searches in another process;
-- **synth's thread**: `esso-ngs synth SPEC --neural-hints`, the model in the
-  synthesizer's hint thread, for `--budget-s`: how many of the 10 samples completed
-  before the search ended it.
-
-It shows what sharing one Python process with the search costs the model (the
-search's long numpy calls on Python-int arrays hold the GIL).
+- **synth**: `esso-ngs synth SPEC --neural-hints` for `--budget-s`: how many of the
+  10 samples completed before the search ended it. The model runs in a child process
+  of synth's (pipeline/hint_process.py); until 2026-11-29 it ran in a thread of synth's
+  own process, where the search's long numpy calls on Python-int arrays held the GIL
+  and starved it (2 of 10 samples in 30 s: benchmarks/results/beside_search.md).
 """
 from __future__ import annotations
 
@@ -65,12 +64,12 @@ def main(argv: list[str]) -> int:
         print(f"own process:    {what} (process {wall:.1f} s), a search running alongside", flush=True)
         proc = subprocess.run(_esso("synth", args.spec, "--neural-hints", "--model", MODEL, "--no-cache",
                                     "--timeout-ms", str(int(args.budget_s * 1000)), "-v",
-                                    "--output", str(tmpd / "thread")),
+                                    "--output", str(tmpd / "synth")),
                               cwd=ROOT, capture_output=True, text=True, check=False)
         stopped = STOPPED.search(proc.stderr)
         done = len(set(SAMPLE.findall(proc.stderr)))
         total = stopped.group(2) if stopped else "10"
-        print(f"synth's thread: {stopped.group(1) if stopped else done} of {total} samples completed within "
+        print(f"synth:          {stopped.group(1) if stopped else done} of {total} samples completed within "
               f"the {args.budget_s:.0f} s search (model load and prompt included)", flush=True)
         print(f"load average at end {os.getloadavg()[0]:.1f}")
     return 0

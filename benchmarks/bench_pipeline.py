@@ -72,7 +72,7 @@ def with_hints(spec: Any, plan: ModelPlan, options: GenerateOptions, synth: Synt
     ext = NeuralHintsExtension()
     ext.configure_plan(plan, options, rounds=2)
     t0 = time.perf_counter()
-    background = hints_in_background(ext, spec, rounds=2)
+    background = hints_in_background(ext, spec, rounds=2, own_process=True)  # as `synth --neural-hints` runs it
     started = time.perf_counter() - t0
     result = synthesize(spec, background.streams, synth)
     background.stop()

@@ -4,8 +4,8 @@ term and to the proven-minimal answer; ratios. Writes a CSV.
 
     python benchmarks/bench_speedup.py [--suite specs|specs_hard] [--csv FILE] [--cap-s 120]
                                        [--model smollm2-135m [--backend mlx] [--samples 10]]
-                                       [--runs unguided,exact,near,garbage,model] [--kinds guard,...]
-                                       [PREFIX ...]
+                                       [--runs unguided,exact,near,garbage,reference,model]
+                                       [--kinds guard,...] [PREFIX ...]
 
 Unguided, exact and garbage runs minimize (the default `synth`): "first" is when a
 verified term was known (anytime: printed and written at once), "minimal" when it
@@ -14,7 +14,12 @@ minimality is the exact run's, the same search below the same cost).
 Unguided runs stop at the cap: '>cap' (a lower bound; ratios against it are too).
 Near hints are the manifest's wrong-but-close answers by kind (swapped variables,
 wrong constant, missing ite guard, wrong operator); garbage hints are off-grammar,
-ill-formed and degenerate terms, as a small model produces. With `--model`, a
+ill-formed and degenerate terms, as a small model produces. A "reference" run gets
+only the hints `synth` derives from the spec's reference kernel (its term at each of
+the hole's sites, `verify/reference_hints.py`) and stops at the first verified term.
+Every other run calls `synthesize` directly, so it gets none of the hints `synth`'s
+intake adds (the notes' formulas, the reference's terms): unguided measures the search
+alone, model the search and the model alone. With `--model`, a
 "model" run generates hints as `synth --neural-hints` does (a background thread,
 the search starting at once; a fresh sample cache) and its times count generation
 and the model's load; model/ung compares its first verified term with unguided's
@@ -37,12 +42,13 @@ from esso_ngs.pipeline.host import hints_in_background
 from esso_ngs.pipeline.two_stage import GenerateOptions, ModelChoice, ModelPlan
 from esso_ngs.formats import load_spec
 from esso_ngs.synth import Hint, SynthOptions, synthesize
+from esso_ngs.verify.reference_hints import SOURCE as REFERENCE, reference_hint_terms
 
 HERE = Path(__file__).resolve().parent
 GARBAGE = [Hint("(foo bar"), Hint("(* 1 2 3)"), Hint("nonexistent_var"), Hint("(+ 0 0)"),
            Hint("(safe_div (safe_div (safe_div 1 1) 1) 1)")]
 KINDS = ("swapped", "constant", "guard", "operator")
-RUNS = ("unguided", "exact", "near", "garbage", "model")
+RUNS = ("unguided", "exact", "near", "garbage", "reference", "model")
 
 
 def run(spec, hints, cap_s: float, minimize: bool = True) -> dict:
@@ -60,7 +66,7 @@ def run_model(spec, plan: ModelPlan, cache: Path, cap_s: float) -> dict:
     ext = NeuralHintsExtension()
     ext.configure_plan(plan, GenerateOptions(cache=SampleCache(cache)), rounds=2)
     t0 = time.perf_counter()
-    background = hints_in_background(ext, spec, rounds=2)
+    background = hints_in_background(ext, spec, rounds=2, own_process=True)  # as `synth --neural-hints` runs it
     offset = time.perf_counter() - t0
     out = run(spec, background.streams, cap_s)
     background.stop()
@@ -106,7 +112,7 @@ def main() -> None:
     kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
     if set(kinds) - set(KINDS):
         raise SystemExit(f"--kinds: unknown {sorted(set(kinds) - set(KINDS))} (known: {', '.join(KINDS)})")
-    columns = [c for c in ("unguided", "exact", *(f"near_{k}" for k in kinds), "garbage", "model")
+    columns = [c for c in ("unguided", "exact", *(f"near_{k}" for k in kinds), "garbage", "reference", "model")
                if c in wanted or (c.startswith("near_") and "near" in wanted)]
     head = f"{'spec':18} " + " ".join(f"{_title(c):>17}" for c in columns)
     if {"unguided", "garbage"} <= wanted:
@@ -132,6 +138,12 @@ def main() -> None:
                 runs[f"near_{kind}"] = run(spec, near, args.cap_s, minimize=False)
         if "garbage" in wanted:
             runs["garbage"] = run(spec, {h: GARBAGE for h in holes}, args.cap_s)
+        reference = {h.hole_id: [Hint(t, 1.0, REFERENCE) for t in reference_hint_terms(spec, h.hole_id)]
+                     for h in spec.synth.holes} if "reference" in wanted else {}
+        if any(reference.values()):  # stops at the first verified term, as near runs do
+            runs["reference"] = run(spec, reference, args.cap_s, minimize=False)
+            runs["reference"]["intended"] = all(
+                [x.term for x in reference.get(h, [])[:1]] == [Hint(e["intended"]).term] for h, e in holes.items())
         if plan is not None:
             runs["model"] = run_model(spec, plan, cache, args.cap_s)
         cells = []
@@ -139,7 +151,7 @@ def main() -> None:
             x = runs.get(c)
             if x is None:
                 cells.append(f"{'-':>17}")
-            elif c.startswith("near_"):  # stops at the first verified term
+            elif c.startswith("near_") or c == "reference":  # stops at the first verified term
                 cells.append(f"{fmt(x['first'], args.cap_s):>17}")
             else:
                 cells.append(f"{fmt(x['first'], args.cap_s) + '/' + fmt(x['minimal'], args.cap_s):>17}")
@@ -154,6 +166,8 @@ def main() -> None:
             row.update({f"{name}_solved": x["solved"], f"{name}_first_s": _r(x["first"]),
                         f"{name}_minimal_s": _r(x["minimal"]), f"{name}_total_s": _r(x["total"]),
                         f"{name}_candidates": x["cand"], f"{name}_guidance_s": _r(x["guidance_s"])})
+            if "intended" in x:  # the reference's first term is the manifest's intended answer
+                row[f"{name}_is_intended"] = x["intended"]
         rows.append(row)
     fields = sorted({k for r in rows for k in r}, key=lambda k: (k != "spec", k != "cap_s", k))
     Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +180,8 @@ def main() -> None:
 
 
 def _title(column: str) -> str:
-    return column.replace("near_", "") + (" first" if column.startswith("near_") else " first/min")
+    return column.replace("near_", "") + (" first" if column.startswith("near_") or column == "reference"
+                                          else " first/min")
 
 
 def _first_or_cap(x: dict, cap_s: float) -> float:

@@ -1,7 +1,9 @@
 """When a command started: its wall-clock budget counts from the start of the process.
 
 `--timeout-ms` is the user's budget for the whole command, so the seconds spent
-starting the interpreter and importing modules (several under load) are inside it.
+starting the interpreter, importing modules (several under load) and reading the
+input are inside it: `synth FILE.sl` counts its deadlines from `command_start()`, and
+`synth SPEC` hands the search what is left (`left_ms`).
 On Linux the process start comes from /proc; elsewhere, and for commands run
 in-process (tests, `main([...])`), from the moment the command line was entered.
 """
@@ -38,3 +40,9 @@ def command_start() -> float:
     (now, when no command line was entered: a library call)."""
     return _command_start if _command_start is not None else time.perf_counter()
 
+
+
+def left_ms(budget_ms: int) -> int:
+    """What is left now of a budget of `budget_ms` counted from the command's start
+    (at least 1 ms: a spent budget still lets the search look once)."""
+    return max(1, round(budget_ms - (time.perf_counter() - command_start()) * 1000))

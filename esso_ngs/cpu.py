@@ -6,8 +6,8 @@ at load ~1 two threads prefilled 350 tokens 1.8x faster than one (0.88 s against
 threads spinning against other work. So the
 default follows the machine: the 1-minute load average says how many cores others
 keep busy, and a synthesis search running in this process (`search_running`, which
-`synthesize` holds) keeps one busy itself; the load average lags, so the larger of
-the two counts. `ESSO_NGS_TORCH_THREADS` fixes the number.
+`synthesize` holds; a hint process holds it too, for the search it serves) keeps one
+busy itself; the load average lags, so the larger of the two counts. `ESSO_NGS_TORCH_THREADS` fixes the number.
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ _searches = 0
 
 @contextlib.contextmanager
 def search_running() -> Iterator[None]:
-    """A synthesis search runs in this process (it keeps a core busy) while inside."""
+    """A synthesis search runs (in this process, or in the one a hint process serves) and
+    keeps a core busy while inside."""
     global _searches
     with _lock:
         _searches += 1

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..errors import UserError
-from .. import interrupts
+from .. import clock, interrupts
 from ..limits import DEFAULT_MEMORY_SHARE, default_max_memory_bytes
 from ..fsutil import atomic_write_text, locked_output_dir
 from ..pipeline.extension import load_extension
@@ -19,7 +19,7 @@ from ..pipeline.records import append_records, candidate_records, solution_recor
 from ..formats import dump_kernel_yaml, load_spec
 from ..formats.ir import fill_holes_raw
 from ..formats.model import Spec
-from ..synth import Hint, HintStream, SynthOptions, SynthResult, synthesize
+from ..synth import Hint, HintStream, SynthOptions, SynthResult, hole_budget_ms, synthesize
 from ..lang.sexpr import parse_term
 from ..verify import VerifyOptions
 from ..wording import plural
@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("spec", help="X_hole.yaml (its .synth.json and X_ref.yaml are found beside it), "
                                 "or a SyGuS-IF problem FILE.sl (routed to `sygus solve` by cli/main.py)")
     p.add_argument("--hints", metavar="FILE", help="an esso-llm-hints/v1 file for this spec")
-    p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms)")
+    p.add_argument("--timeout-ms", type=int, help="time budget per hole (default: the spec's backend.timeout_ms), "
+                                                  "counted from the command's start: start-up is inside it")
     p.add_argument("--max-candidates", type=int, help="deterministic budget: terms built per hole")
     p.add_argument("--max-memory", dest="max_memory_mb", type=int, metavar="MB",
                    help="stop the search past this resident memory, keeping the best term so far "
@@ -52,6 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    # Option declarations resemble hints' (cli/hints_cmd.py): argparse boilerplate, each command's own help.
                    help="seed of everything random: the synthesizer's examples and, with --model, the sampling "
                         "(default 0)")
+    p.add_argument("--no-stated-hints", action="store_true",
+                   help="do not try the formulas stated in the notes and the reference's term first "
+                        "(measure the search alone; the answer is checked against them all the same)")
     p.add_argument("--intent", choices=INTENT_MODES, default="warn",
                    help="formulas stated in the notes and `# HOLE:` comments: warn when the answer differs "
                         "(default), or `notes`: require the answer to equal them, like a reference")
@@ -114,6 +118,12 @@ def summary(result: SynthResult) -> str:
     return "\n".join(lines)
 
 
+# What the generator was doing, by the kind of its latest progress event (neural/progress.py).
+GENERATOR_STAGES = {"load_start": "loading", "load": "loaded", "prefill_start": "reading its prompt",
+                    "prefill": "sampling", "sample": "sampling", "generated": "checking its samples",
+                    "validating": "checking its samples", "validated": "checking its samples"}
+
+
 def _head_start_s(args: argparse.Namespace) -> float:
     if args.head_start_ms is not None:
         if args.head_start_ms < 0:
@@ -136,16 +146,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                 hints: dict[str, list[Hint]] | None, out_dir: Path) -> int:
-    options = SynthOptions(timeout_ms=args.timeout_ms, max_candidates=args.max_candidates,
+    options = SynthOptions(timeout_ms=clock.left_ms(hole_budget_ms(spec, args.timeout_ms)),
+                           max_candidates=args.max_candidates,
                            minimize=not args.no_minimize, seed=args.seed, verify=VerifyOptions(timeout_ms=5000),
                            max_memory_bytes=args.max_memory_mb * 2**20 if args.max_memory_mb
                            else default_max_memory_bytes(), wait_for_hints=args.wait_for_hints)
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     background: BackgroundHints | None = None
-    given: Mapping[str, Sequence[Hint] | HintStream] = with_notes_hints(spec, hints)
+    given: Mapping[str, Sequence[Hint] | HintStream] = (dict(hints or {}) if args.no_stated_hints
+                                                        else with_notes_hints(spec, hints))
     if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
         background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given,
-                                         head_start_s=_head_start_s(args))
+                                         head_start_s=_head_start_s(args), own_process=True)
         given = background.streams
     # Anytime: each cheaper verified term is an answer at once (result.json, minimal: false).
     reported: dict[str, str] = {}
@@ -163,7 +175,7 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
         result = synthesize(spec, given, options, trace, on_update)
     except BaseException:  # Ctrl-C or a bug: still never exit under the model's thread (native pools abort)
         if background is not None:
-            background.stop()
+            background.stop(hurry=True)
         raise
     record_intent(spec, result)
     if not args.json:
@@ -205,7 +217,10 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                                else "") for h, v in host.hints.items())
             if gen:
                 print(f"neural hints in {host.time_s:.2f} s ({gen}; generated alongside the search)")
-            else:  # the search settled every hole before the model was needed
-                print("neural hints: none needed (the search finished before the model was loaded)")
+            elif host.last_event is None:  # the search settled every hole before the model was needed
+                print("neural hints: none needed (the search finished before the model was started)")
+            else:
+                print(f"neural hints: none arrived before the search ended (the model was "
+                      f"{GENERATOR_STAGES.get(host.last_event, 'at work')})")
         print("wrote " + ", ".join(str(p) for p in written))
     return 0 if result.solved else 1

@@ -24,6 +24,7 @@ from ..synth import Hint, HintStream
 from ..verify.candidate import Candidate
 from ..verify.tiers import check_cheap
 from .aggregate import HoleRanking
+from .hint_process import ChildOutput, HintProcess
 from .hintsfile import hints_from_rankings
 from .two_stage import GenerateOptions, ModelPlan, backend_for, generate_ranked
 
@@ -35,6 +36,7 @@ class HostHints:
     rounds: dict[str, int] = field(default_factory=dict)
     time_s: float = 0.0  # generation + validation, all holes and rounds
     stop_wait_s: float | None = None  # generating in the background: the wait for it to stop
+    last_event: str | None = None  # the kind of the generator's latest progress event (None: not started)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"time_s": round(self.time_s, 6), "rounds": dict(self.rounds)}
@@ -99,8 +101,8 @@ def hints_via_extension(ext: Any, spec: Spec, rounds: int = 2,
         if isinstance(plan, ModelPlan):  # our extension: the pipeline itself, with this Spec
             stop = (lambda h=hole.hole_id: not wanted(h)) if wanted is not None else None
             options = ext.options
-            if on_sample is not None:
-                options = replace(options, progress=_samples_to(options.progress, hole.hole_id, on_sample))
+            if on_sample is not None:  # (a progress callback makes sampling build each sample's record)
+                options = replace(options, progress=_samples_to(options.progress, hole.hole_id, on_sample, out))
             ranking, used = _rounds_in_process(spec, hole.hole_id, plan, options, rounds, stop)
             out.rankings[hole.hole_id] = ranking
             out.hints.update(hints_from_rankings({hole.hole_id: ranking}))
@@ -130,12 +132,17 @@ class BackgroundHints:
     thread: threading.Thread
     error: list[BaseException] = field(default_factory=list)
     waited_s: float = 0.0  # how long `stop` waited for the thread to end
+    hurry: threading.Event | None = None  # a generator in its own process: set, it is ended at once
 
-    def stop(self) -> float:
+    def stop(self, hurry: bool = False) -> float:
         """Tell the generator no hint is needed any more and wait for its thread (within
-        about one decoding step, or the rest of a model load); the seconds waited."""
+        about one decoding step, or the rest of a model load; a child process gets
+        hint_process.STOP_GRACE_S at most); the seconds waited. `hurry` (Ctrl-C): a child
+        process is ended without waiting for the rankings it would send."""
         for s in self.streams.values():
             s.cancel()
+        if hurry and self.hurry is not None:
+            self.hurry.set()
         t0 = time.perf_counter()
         self.thread.join()
         self.waited_s = time.perf_counter() - t0
@@ -144,7 +151,7 @@ class BackgroundHints:
 
 def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
                         first: Mapping[str, Sequence[Hint] | HintStream] | None = None,
-                        head_start_s: float = HEAD_START_S) -> BackgroundHints:
+                        head_start_s: float = HEAD_START_S, own_process: bool = False) -> BackgroundHints:
     """Start generating every hole's hints in a daemon thread. Each sample's term goes
     on its hole's stream the moment the sample is complete (its cheap tier recorded),
     then the hole's final ranking (over all samples and rounds) adds what the stream
@@ -155,7 +162,9 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
     exits (a model's native thread pool aborts under interpreter shutdown): `stop()`.
     `first`: hints known already (stated in the notes), ranked before the model's.
     `head_start_s`: the search runs alone this long first (0: generation starts at once,
-    as a caller waiting for every hint wants)."""
+    as a caller waiting for every hint wants). `own_process`: our own extension's model
+    runs in a spawned child (hint_process.py: in this process the search starves it of
+    the GIL); the thread then only relays the child's messages."""
     plan = getattr(ext, "plan", None)
     if isinstance(plan, ModelPlan):  # bad model options are bad input: say so before the search starts
         for choice in (plan.small, plan.large):
@@ -176,15 +185,38 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
         # Samples arrive in the order their rows finish decoding: deterministic for a
         # given seed and backend (decode.py steps the rows in lockstep, each with its own
         # seeded generator), so the stream's order is reproducible too.
-        if candidate.checks.cheap is None and candidate.expr is not None:
-            grammar = grammar_for_hole(spec, hole_id)
-            candidate.checks.cheap = check_cheap(spec, grammar, candidate.expr,
-                                                 candidate.checks.membership_in(grammar))
-        put_new(hole_id, [candidate])
+        put_new(hole_id, [with_cheap_tier(spec, hole_id, candidate)])
 
     def on_hole(hole_id: str, hints: list[Hint]) -> None:
         put_new(hole_id, hints)
         streams[hole_id].close()
+
+    if own_process and isinstance(plan, ModelPlan):
+        def from_child(hole_id: str, ranking: HoleRanking | None, hints: list[Hint], used: int,
+                       time_s: float) -> None:
+            if ranking is not None:
+                host.rankings[hole_id] = ranking
+            host.hints[hole_id] = hints
+            host.rounds[hole_id] = used
+            host.time_s = time_s
+            on_hole(hole_id, hints)
+
+        child = HintProcess(generate_in_child, spec, plan, ext.options, rounds, head_start_s)
+        out.hurry = child.hurry
+
+        def relay() -> None:
+            try:
+                child.relay(lambda h: streams[h].cancelled,
+                            ChildOutput(on_sample, from_child, _recorded(ext.options.progress, host), out.error))
+            except BaseException as e:  # reported by the caller: the search goes on without hints
+                out.error.append(e)
+            finally:
+                for s in streams.values():
+                    s.close()
+
+        out.thread = threading.Thread(target=relay, name="hint-relay", daemon=True)
+        out.thread.start()
+        return out
 
     def work() -> None:
         deadline = time.perf_counter() + head_start_s
@@ -204,15 +236,56 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
     return out
 
 
+@dataclass
+class PlannedHints:
+    """Our own generator without the extension's argparse side: a plan and its options."""
+
+    plan: ModelPlan
+    options: GenerateOptions
+
+
+def generate_in_child(spec: Spec, plan: ModelPlan, options: GenerateOptions, rounds: int,
+                      wanted: Callable[[str], bool], on_hole: Callable[..., None],
+                      on_sample: Callable[[str, Candidate], None]) -> None:
+    """hint_process.py's child: every wanted hole's hints, as `hints_in_background`'s thread
+    makes them; each hole reported with its ranking, rounds and the time so far."""
+    host = HostHints()
+
+    def hole_done(hole_id: str, hints: list[Hint]) -> None:
+        on_hole(hole_id, host.rankings.get(hole_id), hints, host.rounds.get(hole_id, 0), host.time_s)
+
+    hints_via_extension(PlannedHints(plan, options), spec, rounds, hole_done, wanted, into=host,
+                        on_sample=lambda h, c: on_sample(h, with_cheap_tier(spec, h, c)))
+
+
+def with_cheap_tier(spec: Spec, hole_id: str, candidate: Candidate) -> Candidate:
+    """`candidate` with its cheap tier (grammar, sorts, style) recorded, as the stream wants it."""
+    if candidate.checks.cheap is None and candidate.expr is not None:
+        grammar = grammar_for_hole(spec, hole_id)
+        candidate.checks.cheap = check_cheap(spec, grammar, candidate.expr, candidate.checks.membership_in(grammar))
+    return candidate
+
+
 def _samples_to(progress: Progress | None, hole_id: str,
-                on_sample: Callable[[str, Candidate], None]) -> Progress:
-    """`progress`, plus each of the hole's sample events' candidate handed to `on_sample`."""
+                on_sample: Callable[[str, Candidate], None], host: HostHints) -> Progress:
+    """`progress`, plus each of the hole's sample events' candidate handed to `on_sample`,
+    and the latest event's kind recorded in `host`."""
     def tee(event: Event) -> None:
+        host.last_event = event.kind
         if progress is not None:
             progress(event)
         candidate = event.data.get("candidate")
         if event.kind == "sample" and event.hole_id == hole_id and isinstance(candidate, Candidate):
             on_sample(hole_id, candidate)
+    return tee
+
+
+def _recorded(progress: Progress | None, host: HostHints) -> Progress:
+    """`progress`, with the latest event's kind recorded in `host` (a child's events)."""
+    def tee(event: Event) -> None:
+        host.last_event = event.kind
+        if progress is not None:
+            progress(event)
     return tee
 
 

@@ -19,12 +19,13 @@ from ..lang.sexpr import parse_term
 from ..formats.model import Spec
 from ..verify import obligations_for, verify_terms
 from ..verify.realizability import check_realizability
-from .cegis import Joint, SynthOptions, Trace, solve_hole
+from .cegis import Joint, SynthOptions, Trace, hole_budget_ms, solve_hole
 from .guidance import Hint
 from .result import HintUse, HoleResult, SynthResult
 from .stream import HintStream
 
-__all__ = ["Hint", "HintStream", "HintUse", "HoleResult", "SynthOptions", "SynthResult", "synthesize"]
+__all__ = ["Hint", "HintStream", "HintUse", "HoleResult", "SynthOptions", "SynthResult", "hole_budget_ms",
+           "synthesize"]
 
 Hints = Mapping[str, Sequence[Hint] | HintStream]  # hole id -> ranked hints, or a stream of them
 OnResult = Callable[[SynthResult], None]

@@ -65,6 +65,12 @@ GUIDED_STRETCH = 1.25
 SHARE_SPENT = "hint share spent"
 MAX_REPAIR_VERIFY = 12  # verifier calls spent on one hint's neighbours
 POLL_S = 0.25  # within a long level, hints are taken (verified, repaired) this often
+DEFAULT_TIMEOUT_MS = 30_000  # a hole's budget when neither the caller nor the spec gives one
+
+
+def hole_budget_ms(spec: Spec, timeout_ms: int | None) -> int:
+    """A hole's time budget: `timeout_ms`, else the spec's backend.timeout_ms, else 30 s."""
+    return timeout_ms or spec.synth.timeout_ms or DEFAULT_TIMEOUT_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +254,7 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
     `on_update` hears of each cheaper verified term as soon as it is known."""
     log = trace or (lambda _msg: None)
     start = time.perf_counter()
-    timeout_ms = options.timeout_ms or spec.synth.timeout_ms or 30_000
+    timeout_ms = hole_budget_ms(spec, options.timeout_ms)
     result = HoleResult(hole_id, "unknown")
     g = grammar_for_hole(spec, hole_id)
     examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, joint.others)
@@ -491,8 +497,9 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     # Checks already recorded on the candidate are not made again (issue 13).
     membership = hint.checks.membership_in(ctx.g) or check_term(ctx.g, term)
     text = hint.term
+    shown = text + (f" (from {hint.source})" if hint.source else "")  # -v says where a hint came from
     if not membership.ok:
-        ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: not in the grammar")
+        ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: not in the grammar")
         return HintUse(rank, text, "not-in-grammar", membership.explanation)
     metrics = membership.style if membership.style is not None else style_metrics(term, ctx.spec.synth.style)
     if not metrics.fits:
@@ -504,7 +511,7 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
             return HintUse(rank, text, "refuted", f"fails one of the {plural(ctx.hint_examples.size, 'example')}")
         verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.joint.others)
         ctx.result.z3_calls += 1
-    ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: {verdict.status}")
+    ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: {verdict.status}")
     if verdict.counterexample is not None:
         ctx.learn(verdict.counterexample, for_hints=True)
         ctx.result.counterexamples.append(_cex_record(text, verdict.counterexample))

@@ -53,7 +53,7 @@ class StatedIntent:
 def stated_intents(spec: Spec, hole_id: str) -> list[StatedIntent]:
     """Distinct formulas for the hole: its `# HOLE:` comments first, then the notes."""
     hole = spec.hole(hole_id)
-    names = _hole_names(spec, hole_id)
+    names = hole_names(spec, hole_id)
     sorts = _name_sorts(spec, hole_id)
     want = BOOL if hole.type == "Bool" else INT
     taken = frozenset({hole_id, *(p.field for p in hole.used_in),
@@ -166,7 +166,7 @@ def _part_of(name: str, other: str) -> bool:
     return other == name or other.startswith(name + "_") or other.endswith("_" + name)
 
 
-def _hole_names(spec: Spec, hole_id: str) -> tuple[str, ...]:
+def hole_names(spec: Spec, hole_id: str) -> tuple[str, ...]:
     """Names the hole's term may read at every place where it stands."""
     common: list[str] | None = None
     for place in spec.hole(hole_id).used_in:
@@ -193,13 +193,19 @@ def intent_hint_terms(spec: Spec, hole_id: str) -> list[str]:
     """The stated formulas as S-expression terms written with the grammar's operators
     (`div` as `safe_div`, `min`/`max` as `ite` when the grammar has no min/max,
     n-ary `+`/`*` as binary applications), best first."""
+    return [to_sexpr(in_grammar_ops(spec, hole_id, i.formula)) for i in stated_intents(spec, hole_id)]
+
+
+def in_grammar_ops(spec: Spec, hole_id: str, e: Expr) -> Expr:
+    """`e` written with the operators of the hole's grammar: `div`/`mod` as
+    `safe_div`/`safe_mod`, `min`/`max` as `ite` (each only where the grammar lacks the
+    operator), n-ary `+`/`*` as nested binary applications."""
     grammar = spec.synth.grammar(spec.hole(hole_id).grammar_id)
     rules = " ".join(r for _, rs in grammar.productions for r in rs) if grammar else ""
-    has = lambda op: f"({op} " in rules  # noqa: E731
-    return [to_sexpr(_in_grammar_ops(i.formula, has)) for i in stated_intents(spec, hole_id)]
 
+    def has(op: str) -> bool:
+        return f"({op} " in rules
 
-def _in_grammar_ops(e: Expr, has: Any) -> Expr:
     def fix(n: Expr) -> Expr | None:
         if not isinstance(n, Op):
             return None

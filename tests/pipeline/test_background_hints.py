@@ -2,12 +2,16 @@
 hole's stream as it completes, and a cancelled stream stops the decoding within a step."""
 from __future__ import annotations
 
+import multiprocessing
+import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
+from esso_ngs.errors import UserError
 from esso_ngs.neural import mlx_backend
 from esso_ngs.neural.progress import Event
 from esso_ngs.pipeline.extension import NeuralHintsExtension
@@ -100,3 +104,68 @@ def test_a_search_done_within_its_head_start_never_touches_the_model(tiny_model_
         stream.cancel()  # the search is done at once
     background.stop()
     assert events == [] and background.host.rankings == {} and not background.error
+
+
+# ---------------------------------------------------------------- the model in its own process
+def _in_child(model_dir: Path, rounds: int = 1, model: str | None = None,
+              head_start_s: float = 0.0) -> tuple[BackgroundHints, list[Event]]:
+    ext = _extension(model_dir, rounds)
+    if model is not None:
+        ext.plan = ModelPlan(ModelChoice("mlx", model, samples=6, temperature=1.0, seed=0, max_tokens=48))
+    events: list[Event] = []
+    ext.options.progress = events.append
+    background = hints_in_background(ext, load_spec(spec_file(SPEC)), rounds, head_start_s=head_start_s,
+                                     own_process=True)
+    return background, events
+
+
+def test_a_child_process_streams_the_same_samples_as_the_thread(tiny_model_dir: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    in_thread, _ = _run(tiny_model_dir, monkeypatch)
+    monkeypatch.undo()
+    background, events = _in_child(tiny_model_dir)
+    background.thread.join(timeout=300)
+    assert not background.thread.is_alive() and not background.error
+    streamed = [h.term for h in background.streams[HOLE].since(0)]
+    # Same seed, same model: the child's terms, in the same order, as the thread's.
+    assert streamed == [h.term for h in in_thread.streams[HOLE].since(0)]
+    assert all(h.checks.cheap is not None for h in background.streams[HOLE].since(0))
+    assert background.streams[HOLE].closed
+    ranking = background.host.rankings[HOLE]
+    assert [c.term for c in ranking.candidates] == [c.term for c in in_thread.host.rankings[HOLE].candidates]
+    assert background.host.rounds[HOLE] == 1 and background.host.last_event is not None
+    kinds = [e.kind for e in events]  # the child's progress reached the parent's callback, in order
+    assert kinds.index("load") < kinds.index("prefill") < kinds.index("sample") < kinds.index("generated")
+    assert multiprocessing.active_children() == []  # the child is gone, not left behind
+
+
+def test_stopping_ends_the_child_and_keeps_what_it_sent(tiny_model_dir: Path) -> None:
+    background, events = _in_child(tiny_model_dir, rounds=2)
+    deadline = time.monotonic() + 300
+    while not any(e.kind == "sample" for e in events) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the search runs until the first sample is in
+    background.stop()
+    assert not background.thread.is_alive() and not background.error
+    assert background.streams[HOLE].since(0)  # the samples sent before the stop stay on the stream
+    assert multiprocessing.active_children() == []
+
+
+def test_a_search_done_within_its_head_start_never_starts_the_model_in_the_child(tiny_model_dir: Path) -> None:
+    background, events = _in_child(tiny_model_dir, head_start_s=60.0)
+    for stream in background.streams.values():
+        stream.cancel()
+    background.stop()
+    assert events == [] and background.host.last_event is None and not background.error
+    assert multiprocessing.active_children() == []
+
+
+def test_bad_input_found_by_the_child_comes_back_as_bad_input(tiny_model_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    # Valid when the parent checks it, gone when the child loads it (after its head start).
+    background, _ = _in_child(tiny_model_dir, model=str(copy), head_start_s=1.0)
+    shutil.rmtree(copy)
+    background.thread.join(timeout=300)
+    assert len(background.error) == 1 and isinstance(background.error[0], UserError)
+    assert str(copy) in str(background.error[0])
+    assert background.streams[HOLE].closed and background.streams[HOLE].since(0) == []
