@@ -507,7 +507,7 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
     verdict = hint.checks.verdict
     if verdict is None or ctx.joint.others or verdict.status not in ("verified", "refuted"):
         if not _passes_examples(ctx, term):  # refuted already: no verifier call (garbage costs little)
-            ctx.log(f"[{ctx.hole_id}] hint #{rank} {text}: fails an example")
+            ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: fails an example")
             return HintUse(rank, text, "refuted", f"fails one of the {plural(ctx.hint_examples.size, 'example')}")
         verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.joint.others)
         ctx.result.z3_calls += 1
