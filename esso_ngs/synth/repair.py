@@ -209,11 +209,12 @@ class Repairer:
 
     # ------------------------------------------------------------ a missing guard
     def guard_wraps(self, hint: Expr, p: Path, hint_ok: np.ndarray, each: EachCheck,
-                    others: Sequence[Expr] = ()) -> tuple[list[tuple[int, Expr]], int]:
+                    others: Sequence[Expr] = (), enumerated: bool = False) -> tuple[list[tuple[int, Expr]], int]:
         """The int subterm `s` at `p` wrapped as `(ite C s X)` or `(ite C X s)`, where
         that passes the examples, as (edits, term), and the work done (rows evaluated
         and pattern pairs checked). `X` is an atom below the root; at the root also a
-        subterm of the hints (one edit) or a small term of the grammar (two).
+        subterm of the hints (one edit); `enumerated`: instead, at the root, a small
+        term of the grammar (two edits).
 
         A goal holds or fails on each example alone, so no row per combination is
         needed: with `hint_ok` (where the hint passes), and where the hint with `X`
@@ -227,8 +228,10 @@ class Repairer:
             return [], 0
         branches: list[tuple[int, int, Expr | Entry]] = []  # (edits, nodes, term)
         parts: list[np.ndarray] = []
-        near: dict[Expr, None] = dict.fromkeys(self.int_atoms)
-        if root:
+        if enumerated and not root:
+            return [], 0
+        near: dict[Expr, None] = {} if enumerated else dict.fromkeys(self.int_atoms)
+        if root and not enumerated:
             for t in (hint, *others):
                 for _, sub in walk(t):
                     if sub != hint and children(sub):
@@ -245,7 +248,7 @@ class Repairer:
         if rows is not None:
             branches += [(1, node_count(t), t) for t in terms]
             parts.append(self._eval_slots(hint, [p], [rows.values], rows.n, each))
-        fills = self._fill_terms(each) if root else None
+        fills = self._fill_terms(each) if enumerated else None
         if fills is not None:  # (a term also among the near ones is tried twice, verified once)
             branches += [(2, e.nodes, e) for e in fills[0]]
             parts.append(fills[1])
@@ -372,22 +375,25 @@ class Repairer:
             keep(1, lambda i: swaps.terms[i], each(swaps.values, swaps.n).all(axis=1))
         yield stage_end(), built
         hint_ok = self._quietly(lambda h: self._eval_slots(h, [], [], 1, each)[0], hint)
-        if hint_ok is not None and self.has_ite:  # the root's material, a step each (once per example set)
-            if self.guards(True) is not None:
-                yield [], 0
-                if self._fill_terms(each) is not None:
-                    yield [], 0
-        for p in positions if hint_ok is not None else ():  # a guard
+        if hint_ok is not None and self.has_ite and self.guards(True) is not None:
+            yield [], 0  # the root's guards: a step of their own (once per example set)
+        # A guard at each position (the root first), with an atom or a hint's subterm as
+        # the other branch; then at the root with an enumerated term (its own step first).
+        # What each step finds is verified before the next.
+        for p, enumerated in [(p, False) for p in positions] + [((), True)] if hint_ok is not None else ():
             if built >= max_terms:
                 break
+            if enumerated:
+                if self._fill_terms(each) is None:
+                    break
+                yield [], 0
             try:
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    wraps, work = self.guard_wraps(hint, p, hint_ok, each, others)  # type: ignore[arg-type]
+                    wraps, work = self.guard_wraps(hint, p, hint_ok, each, others, enumerated)  # type: ignore[arg-type]
             except (EvalError, TypeError, ValueError):  # an ill-typed or unbound context
                 continue
             found += [(e, node_count(t), str(t), t) for e, t in wraps]
-            yield [], work
-        yield stage_end(), 0
+            yield stage_end(), work
         work = 0
         for i, p in enumerate(positions):  # two edits: p, then a position after it in pre-order
             ep = single[p]

@@ -76,8 +76,10 @@ def test_guard_wraps_pass_the_examples_term_by_term() -> None:
     value = batch_value(term, repairer.env)
     hint_ok = each(BatchValue(to_array(value, repairer.env.size)[None, :], value.lo, value.hi), 1)[0]
     assert not hint_ok.all()
-    wraps, _ = repairer.guard_wraps(term, (), hint_ok, each)
-    assert wraps
+    near, _ = repairer.guard_wraps(term, (), hint_ok, each)
+    enumerated, _ = repairer.guard_wraps(term, (), hint_ok, each, enumerated=True)
+    assert enumerated and all(edits == 2 for edits, _ in enumerated)
+    wraps = near + enumerated
     env = examples.env()
     for _, wrapped in wraps:
         assert examples.passes({hole_id: to_array(batch_value(wrapped, env), env.size)}), str(wrapped)
