@@ -64,7 +64,8 @@ HINT_SHARE = 0.04  # all hint work: at most this share of the time elapsed (plus
 GUIDED_STRETCH = 1.25
 SHARE_SPENT = "hint share spent"
 MAX_REPAIR_VERIFY = 12  # verifier calls spent on one hint's neighbours
-POLL_S = 0.25  # within a long level, hints are taken (verified, repaired) this often
+HINT_EXAMPLES = 4  # hint work's random examples: this many times the search's
+POLL_S = 0.05  # within a long level, hints are taken (checked, repaired) this often
 DEFAULT_TIMEOUT_MS = 30_000  # a hole's budget when neither the caller nor the spec gives one
 
 
@@ -258,7 +259,10 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
     result = HoleResult(hole_id, "unknown")
     g = grammar_for_hole(spec, hole_id)
     examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, joint.others)
-    hint_examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, joint.others)
+    # More examples for hint work: they rule out wrong neighbours of a hint in bulk, before
+    # the verifier does one by one (the search's own few examples keep its pruning strong).
+    hint_examples = ExampleSet(spec, (hole_id,), HINT_EXAMPLES * options.random_examples, options.seed,
+                               joint.others)
     ctx = _Hole(spec, hole_id, g, Limits.of(spec.synth.style), examples, hint_examples, options,
                 _Budget(start + timeout_ms / 1000, options.max_candidates, result, options.max_memory_bytes),
                 result, log, joint, start, on_update)
@@ -349,7 +353,7 @@ class _HintWork:
         self.to_repair: list[_RepairJob] = []
         self.guided: Generator[None, None, _Search] | None = None
         self.guidance_stale = False  # hints arrived since the guided enumeration started
-        self.repairer: tuple[int, Repairer] | None = None  # (example count, repairer)
+        self.repairer: tuple[ExampleSet, Repairer] | None = None  # on a snapshot of hint work's examples
         self.tried: set[str] = set()  # neighbours verified already
 
     def poll(self) -> None:
@@ -404,17 +408,18 @@ class _HintWork:
         """One step of the first repair job: a stage's step, or one verifier call."""
         ctx = self.ctx
         job = self.to_repair[0]
-        if job.stages is not None and job.examples != ctx.hint_examples.size:
-            job.stages = None  # the examples grew: its stages again on them (what was found stays queued)
         if job.stages is None:
+            # On the examples as they are now, kept as they are: what later counterexamples
+            # rule out, the check before each verifier call does.
             size = ctx.hint_examples.size
-            if self.repairer is None or self.repairer[0] != size:
-                self.repairer = (size, Repairer(ctx.g, ctx.hint_examples.env(), ctx.limits))
+            if self.repairer is None or self.repairer[0].size != size:
+                examples = ctx.hint_examples.snapshot()
+                self.repairer = (examples, Repairer(ctx.g, examples.env(), ctx.limits))
+            examples, repairer = self.repairer
             others = [t for h in self.hints if (t := parse_hint(h)) is not None and t != job.hint]
             job.examples = size
-            job.stages = self.repairer[1].stages(
-                job.hint, lambda v, m: ctx.hint_examples.passes_each(ctx.hole_id, v, m), ctx.options.repair_terms,
-                others)
+            job.stages = repairer.stages(job.hint, lambda v, m: examples.passes_each(ctx.hole_id, v, m),
+                                         ctx.options.repair_terms, others)
         if job.calls >= MAX_REPAIR_VERIFY or ctx.budget.exceeded() is not None:
             self.to_repair.pop(0)
             return
@@ -431,6 +436,11 @@ class _HintWork:
         if found:
             ctx.log(f"[{ctx.hole_id}] repair of hint #{job.rank}: {len(found)} more neighbours pass the examples")
         job.queue += found
+        if found and job.calls == 0:
+            # The hint's closest neighbour that passes every example is checked in the same
+            # step, as an arriving hint is: one verifier call per hint, and near hints are
+            # answered without waiting for the share to pay for that call.
+            self._verify_next(job)
 
     def _verify_next(self, job: _RepairJob) -> bool:
         """Verify the job's next neighbour that can still be an answer; False when none is left."""

@@ -6,6 +6,8 @@ candidate's values on the place's inputs fill that column.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -91,6 +93,13 @@ class ExampleSet:
     @property
     def size(self) -> int:
         return sum(p.size for p in self.places)
+
+    def snapshot(self) -> ExampleSet:
+        """A copy that later `add`s leave as it is (an add replaces a place's columns,
+        never changes them in place)."""
+        other = copy.copy(self)
+        other.places = [dataclasses.replace(p, columns=dict(p.columns)) for p in self.places]
+        return other
 
     def add(self, cex: Counterexample) -> bool:
         """Add a counterexample's inputs to its place; False if no place matches."""

@@ -375,8 +375,6 @@ class Repairer:
             keep(1, lambda i: swaps.terms[i], each(swaps.values, swaps.n).all(axis=1))
         yield stage_end(), built
         hint_ok = self._quietly(lambda h: self._eval_slots(h, [], [], 1, each)[0], hint)
-        if hint_ok is not None and self.has_ite and self.guards(True) is not None:
-            yield [], 0  # the root's guards: a step of their own (once per example set)
         # A guard at each position (the root first), with an atom or a hint's subterm as
         # the other branch; then at the root with an enumerated term (its own step first).
         # What each step finds is verified before the next.
