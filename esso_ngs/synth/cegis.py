@@ -18,8 +18,9 @@ the budget is spent. Minimality is only ever claimed from that true-cost search.
 
 Guidance never costs much: all hint work (checking arriving hints, repair, guided
 enumeration) is timed, and repair and guided enumeration take a step only while that
-time is under `HINT_SHARE` of the time elapsed, so useless hints slow the search by
-about that share plus one step (a repair step, a verifier call; a guided level,
+time, with the step about to start (taken to last as long as the previous one), is
+under `HINT_SHARE` of the time elapsed, so useless hints slow the search by about
+that share plus one step's overshoot (a repair step, a verifier call; a guided level,
 which cannot pause inside its build, stops past `GUIDED_STRETCH` times the share),
 at every moment, on short searches as on long ones. Checking an arriving hint is not
 held back (it is how an exact hint wins at once) but counts: what it took, later
@@ -40,7 +41,7 @@ import numpy as np
 
 from ..limits import rss_bytes
 from ..grammar import CompiledGrammar, check_term, grammar_for_hole, style_metrics
-from ..lang.batched import BatchValue, batch_value, to_array
+from ..lang.batched import batch_value, to_array
 from ..lang.evaluate import EvalError
 from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
@@ -160,6 +161,7 @@ class _Hole:
     best: _Best | None = None
     hint_time: float = 0.0  # seconds spent on hint work (checks, repair, guided enumeration), finished steps
     guiding_since: float | None = None  # when the hint step in progress began
+    last_step_s: float = 0.0  # how long the last hint step took: about what the next will
     within_level: Callable[[], None] | None = None  # called now and then inside a long main level
     next_poll: float = 0.0
 
@@ -180,7 +182,8 @@ class _Hole:
         try:
             yield
         finally:
-            self.hint_time += time.perf_counter() - self.guiding_since
+            self.last_step_s = time.perf_counter() - self.guiding_since
+            self.hint_time += self.last_step_s
             self.guiding_since = None
 
     def learn(self, cex: Counterexample, for_hints: bool) -> bool:
@@ -214,8 +217,9 @@ class _Hole:
         return True
 
     def guidance_allowed(self) -> bool:
-        """Whether a repair or guided step may start now."""
-        return not self.options.guided_cap or self.guidance_s < self.hint_allowance()
+        """Whether a repair or guided step may start now: if it takes as long as the last
+        one did, hint work stays within its share."""
+        return not self.options.guided_cap or self.guidance_s + self.last_step_s < self.hint_allowance()
 
     def verify(self, term: Expr, text: str, for_hints: bool = False) -> tuple[bool, bool]:
         """Verify a candidate: (accepted, a counterexample joined the examples). A
@@ -581,7 +585,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                           max_level=None if guided else ctx.bound(),
                           should_stop=should_stop)
         pending: list[tuple[int, int, Entry]] = []
-        level_entries: list[Entry] = []  # the level's new terms, checked on the examples at its end
+        yielded = 0  # the level's new terms so far: checked on the examples at its end
         seq = 0
         restart = False
         bound = ctx.bound()
@@ -590,14 +594,17 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                 break
             if isinstance(item, LevelDone):
                 level = item.level
-                if level_entries:  # the level's new terms against the examples, at once
-                    for entry, ok in zip(level_entries, _passing(ctx.hole_id, examples, level_entries, env.size)):
-                        if ok:
-                            heapq.heappush(pending, (entry.cost(nesting), seq, entry))
+                if yielded:  # the level's new terms against the examples, at once
+                    entries, ok = _level_passing(ctx.hole_id, examples, enum, level, yielded)
+                    for i in np.flatnonzero(ok).tolist():
+                        cost = entries[i].cost(nesting)
+                        if bound is None or cost <= bound:
+                            heapq.heappush(pending, (cost, seq, entries[i]))
                             seq += 1
-                        else:
-                            out.last_rejected = entry
-                    level_entries = []
+                    failed = np.flatnonzero(~ok)
+                    if len(failed):
+                        out.last_rejected = entries[int(failed[-1])]
+                    yielded = 0
                 result.candidates += enum.stats.built - counted[0]
                 counted[0] = enum.stats.built
                 if enum.stats.levels[-1][1:] != (0, 0):  # only levels that built or kept a term
@@ -631,8 +638,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                     restart = True
                     break
                 continue
-            if bound is None or item.cost(nesting) <= bound:
-                level_entries.append(item)
+            yielded += 1
         result.candidates += enum.stats.built - counted[0]
         result.candidates_kept += enum.stats.kept
         ctx.log(_search_summary(ctx.hole_id, enum))
@@ -649,16 +655,18 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         ctx.log(f"[{ctx.hole_id}] restart with {plural(examples.size, 'example')}")
 
 
-def _passing(hole_id: str, examples: ExampleSet, entries: list[Entry], size: int) -> np.ndarray:
-    """Which entries meet every goal on the examples (one batched evaluation)."""
-    arrays = [to_array(e.value, size) for e in entries]
-    if all(e.value.lo is None for e in entries):
-        return examples.passes_each(hole_id, BatchValue(np.stack(arrays), None, None), len(entries)).all(axis=1)
-    if any(a.dtype == object for a in arrays):
-        arrays = [a.astype(object) for a in arrays]
-    lo = min(int(e.value.lo) for e in entries)  # type: ignore[arg-type]
-    hi = max(int(e.value.hi) for e in entries)  # type: ignore[arg-type]
-    return examples.passes_each(hole_id, BatchValue(np.stack(arrays), lo, hi), len(entries)).all(axis=1)
+def _level_passing(hole_id: str, examples: ExampleSet, enum: Enumerator, level: int,
+                   count: int) -> tuple[list[Entry], np.ndarray]:
+    """The start symbol's new terms of a level (the `count` it yielded) and which meet
+    every goal on the examples: one batched evaluation on the values the enumerator
+    stacked for building later levels."""
+    stacked = enum.level_values(level)
+    assert stacked is not None and len(stacked[0]) == count, "a level's terms are its start bank's"
+    entries, values = stacked
+    if values is None:  # Booleans and ints mixed (an ill-sorted grammar): one at a time
+        return entries, np.array([examples.passes({hole_id: to_array(e.value, examples.size)})
+                                  for e in entries], dtype=np.bool_)
+    return entries, examples.passes_each(hole_id, values, len(entries)).all(axis=1)
 
 
 def _current_level(enum: Enumerator) -> int:

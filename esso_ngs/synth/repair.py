@@ -122,21 +122,8 @@ class Repairer:
         return batch_value(e, self.env, self.memo)
 
     def _rows(self, terms: list[Expr], values: list[BatchValue]) -> _Edits | None:
-        if not terms:
-            return None
-        size = self.env.size
-        arrays = [to_array(v, size) for v in values]
-        if any(a.dtype == np.bool_ for a in arrays):
-            if not all(a.dtype == np.bool_ for a in arrays):
-                return None
-            return _Edits(terms, BatchValue(np.stack(arrays), None, None))
-        if any(a.dtype == object for a in arrays):
-            data = np.stack([a.astype(object) for a in arrays])
-        else:
-            data = np.stack(arrays)
-        lo = min(int(v.lo) for v in values)  # type: ignore[arg-type]
-        hi = max(int(v.hi) for v in values)  # type: ignore[arg-type]
-        return _Edits(terms, BatchValue(data, lo, hi))
+        stacked = stack_values(values, self.env.size) if terms else None
+        return _Edits(terms, stacked) if stacked is not None else None
 
     def _products(self, ops: list[str], left: _Edits, right: _Edits) -> _Edits | None:
         """`(op l r)` for every operator and pair of rows (not the same term, not two
@@ -153,14 +140,10 @@ class Repairer:
         data = []
         for op in ops:
             terms += [Op(op, (left.terms[i], right.terms[j])) for i, j in pairs]
-            data.append(apply_batch(op, [lv, rv]))
-        if all(d.lo is None for d in data):
-            return _Edits(terms, BatchValue(np.concatenate([np.asarray(d.data) for d in data]), None, None))
-        arrays = [np.asarray(d.data) for d in data]
-        if any(a.dtype == object for a in arrays):
-            arrays = [a.astype(object) for a in arrays]
-        return _Edits(terms, BatchValue(np.concatenate(arrays), min(int(d.lo) for d in data),  # type: ignore[arg-type]
-                                        max(int(d.hi) for d in data)))  # type: ignore[arg-type]
+            v = apply_batch(op, [lv, rv])
+            data.append(v if isinstance(v.data, np.ndarray) else  # (a scalar: both sides constant rows)
+                        BatchValue(np.full((len(pairs), self.env.size), v.data), v.lo, v.hi))
+        return self._rows(terms, data)
 
     def guards(self, root: bool) -> _Edits | None:
         """Comparisons `(cmp l r)` of two int atoms; at the root (where a missing guard
@@ -174,7 +157,7 @@ class Repairer:
                     if root:
                         pairs = self._products(sorted(self.ops & ARITH_NARY), atoms, atoms)
                         if pairs is not None:
-                            left = _Edits(atoms.terms + pairs.terms, _stack(atoms.values, pairs.values))
+                            left = self._rows(atoms.terms + pairs.terms, [atoms.values, pairs.values])  # type: ignore[assignment]
                     out = self._products(sorted(self.ops & COMPARE), left, atoms)
             self._guards[root] = out
             self._guard_nodes[root] = [node_count(c) for c in out.terms] if out is not None else []
@@ -375,6 +358,8 @@ class Repairer:
             keep(1, lambda i: swaps.terms[i], each(swaps.values, swaps.n).all(axis=1))
         yield stage_end(), built
         hint_ok = self._quietly(lambda h: self._eval_slots(h, [], [], 1, each)[0], hint)
+        if hint_ok is not None and self.has_ite and self.guards(True) is not None:
+            yield [], 0  # the root's guards: a step of their own (once per example set)
         # A guard at each position (the root first), with an atom or a hint's subterm as
         # the other branch; then at the root with an enumerated term (its own step first).
         # What each step finds is verified before the next.
@@ -472,12 +457,19 @@ class Repairer:
         return each(v, m)
 
 
-def _stack(a: BatchValue, b: BatchValue) -> BatchValue:
-    """Two int value matrices as one (rows of `a`, then of `b`)."""
-    da, db = np.asarray(a.data), np.asarray(b.data)
-    if da.dtype == object or db.dtype == object:
-        da, db = da.astype(object), db.astype(object)
-    return BatchValue(np.concatenate([da, db]), min(a.lo, b.lo), max(a.hi, b.hi))  # type: ignore[type-var]
+def stack_values(values: Sequence[BatchValue], size: int) -> BatchValue | None:
+    """Values on `size` examples as one matrix: a row for each 1-D value (or scalar), the
+    rows of each 2-D one; bool, or ints (exact Python ints throughout when any row needs
+    them) with merged bounds. None when Booleans and ints mix, or nothing is given."""
+    if not values:
+        return None
+    arrays = [np.atleast_2d(to_array(v, size)) for v in values]
+    if any(a.dtype == np.bool_ for a in arrays):
+        return BatchValue(np.concatenate(arrays), None, None) if all(a.dtype == np.bool_ for a in arrays) else None
+    if any(a.dtype == object for a in arrays):
+        arrays = [a.astype(object) for a in arrays]
+    return BatchValue(np.concatenate(arrays), min(int(v.lo) for v in values),  # type: ignore[arg-type]
+                      max(int(v.hi) for v in values))  # type: ignore[arg-type]
 
 
 def _patterns(rows: np.ndarray, rank: list[int]) -> tuple[np.ndarray, list[list[int]]]:
@@ -516,4 +508,4 @@ def _take(v: BatchValue, ix: np.ndarray) -> BatchValue:
     return BatchValue(v.data[ix], v.lo, v.hi)  # type: ignore[index]
 
 
-__all__ = ["Neighbour", "Repairer"]
+__all__ = ["Neighbour", "Repairer", "stack_values"]

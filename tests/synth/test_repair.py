@@ -12,7 +12,7 @@ import pytest
 from esso_ngs.formats import load_spec
 from esso_ngs.grammar import grammar_for_hole
 from esso_ngs.lang.batched import BatchValue, batch_value, to_array
-from esso_ngs.lang.expr import Ite, walk
+from esso_ngs.lang.expr import Expr, Ite, children, walk
 from esso_ngs.synth import Hint, SynthOptions, synthesize
 from esso_ngs.synth.enumerate import Limits
 from esso_ngs.synth.examples import ExampleSet
@@ -87,13 +87,24 @@ def test_guard_wraps_pass_the_examples_term_by_term() -> None:
 
 @pytest.mark.parametrize("prefix,hole_id,hint", near("swapped"), ids=[p for p, _, _ in near("swapped")])
 def test_swapped_leaves_are_one_edit(prefix: str, hole_id: str, hint: str) -> None:
-    """A near hint with two variables swapped: the swap is one edit, in the first stage."""
+    """A near hint with two variables swapped: among its one-edit neighbours (found before
+    any guard or pair of edits) is the hint with two leaves exchanged, and it verifies."""
     repairer, examples, spec = repairer_for(prefix, hole_id, hint)
-    stages = repairer.stages(Hint(hint).expr, lambda v, m: examples.passes_each(hole_id, v, m), 50_000)
-    first, _ = next(stages)
-    assert all(n.edits == 1 for n in first)
-    assert any(verify(spec, hole_id, n.term, VerifyOptions(timeout_ms=5000)).ok for n in first[:12]), \
-        [str(n.term) for n in first[:12]]
+    term = Hint(hint).expr
+    one_edit = []
+    for found, _ in repairer.stages(term, lambda v, m: examples.passes_each(hole_id, v, m), 50_000):
+        if any(n.edits > 1 or isinstance(n.term, Ite) and not isinstance(term, Ite) for n in found):
+            break
+        one_edit += found
+    leaves = [t for _, t in walk(term) if not children(t)]
+
+    def swapped(t: Expr) -> bool:
+        other = [x for _, x in walk(t) if not children(x)]
+        diff = [(a, b) for a, b in zip(leaves, other) if a != b]
+        return len(other) == len(leaves) and len(diff) == 2 and diff[0] == diff[1][::-1]
+
+    verified = [n.term for n in one_edit if verify(spec, hole_id, n.term, VerifyOptions(timeout_ms=5000)).ok]
+    assert any(swapped(t) for t in verified), [str(n.term) for n in one_edit]
 
 
 @pytest.mark.parametrize("prefix,hole_id,hint", near("guard"), ids=[p for p, _, _ in near("guard")])
