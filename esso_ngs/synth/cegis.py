@@ -51,7 +51,7 @@ from ..wording import plural
 from .enumerate import Entry, Enumerator, LevelDone, Limits
 from .examples import ExampleSet
 from .guidance import Guidance, Hint, learn_guidance, parse_hint
-from .repair import Neighbour, Repairer
+from .repair import Neighbour, Repairer, stack_values
 from .result import HintUse, HoleResult
 from .stream import HintStream
 
@@ -66,6 +66,7 @@ GUIDED_STRETCH = 1.25
 SHARE_SPENT = "hint share spent"
 MAX_REPAIR_VERIFY = 12  # verifier calls spent on one hint's neighbours
 HINT_EXAMPLES = 4  # hint work's random examples: this many times the search's
+CHECK_ROWS = 1 << 14  # a level's terms are checked on the examples this many at once
 POLL_S = 0.05  # within a long level, hints are taken (checked, repaired) this often
 DEFAULT_TIMEOUT_MS = 30_000  # a hole's budget when neither the caller nor the spec gives one
 
@@ -595,7 +596,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
             if isinstance(item, LevelDone):
                 level = item.level
                 if yielded:  # the level's new terms against the examples, at once
-                    entries, ok = _level_passing(ctx.hole_id, examples, enum, level, yielded)
+                    entries, ok = _level_passing(ctx, examples, enum, level, yielded)
                     for i in np.flatnonzero(ok).tolist():
                         cost = entries[i].cost(nesting)
                         if bound is None or cost <= bound:
@@ -655,18 +656,24 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         ctx.log(f"[{ctx.hole_id}] restart with {plural(examples.size, 'example')}")
 
 
-def _level_passing(hole_id: str, examples: ExampleSet, enum: Enumerator, level: int,
+def _level_passing(ctx: _Hole, examples: ExampleSet, enum: Enumerator, level: int,
                    count: int) -> tuple[list[Entry], np.ndarray]:
-    """The start symbol's new terms of a level (the `count` it yielded) and which meet
-    every goal on the examples: one batched evaluation on the values the enumerator
-    stacked for building later levels."""
-    stacked = enum.level_values(level)
-    assert stacked is not None and len(stacked[0]) == count, "a level's terms are its start bank's"
-    entries, values = stacked
-    if values is None:  # Booleans and ints mixed (an ill-sorted grammar): one at a time
-        return entries, np.array([examples.passes({hole_id: to_array(e.value, examples.size)})
-                                  for e in entries], dtype=np.bool_)
-    return entries, examples.passes_each(hole_id, values, len(entries)).all(axis=1)
+    """The start symbol's new terms of a level (the `count` it yielded, its bank) and
+    which meet every goal on the examples, evaluated in chunks of rows at once; the
+    rows left when the budget runs out count as failing."""
+    entries = enum.banks[enum.g.start].get(level, [])
+    assert len(entries) == count, "a level's terms are its start bank's"
+    ok = np.zeros(len(entries), dtype=np.bool_)
+    for lo in range(0, len(entries), CHECK_ROWS):
+        if ctx.budget.exceeded() is not None:
+            break
+        part = entries[lo:lo + CHECK_ROWS]
+        values = stack_values([e.value for e in part], examples.size)
+        if values is None:  # Booleans and ints mixed (an ill-sorted grammar): one at a time
+            ok[lo:lo + len(part)] = [examples.passes({ctx.hole_id: to_array(e.value, examples.size)}) for e in part]
+        else:
+            ok[lo:lo + len(part)] = examples.passes_each(ctx.hole_id, values, len(part)).all(axis=1)
+    return entries, ok
 
 
 def _current_level(enum: Enumerator) -> int:

@@ -368,21 +368,6 @@ class Enumerator:
             if self.stopped:
                 return
 
-    def level_values(self, level: int) -> tuple[list[Entry], BatchValue | None] | None:
-        """The start symbol's entries of a completed level (those `terms` yielded for it,
-        in order) and their values as one matrix (entries x examples; None when the
-        bank mixes Booleans and ints): the stacked bank later levels are built from."""
-        entries = self.banks[self.g.start].get(level)
-        if not entries:
-            return None
-        bank = self._bank(self.g.start, level)
-        if bank.kind == "bool":
-            return entries, BatchValue(bank.data, None, None)  # type: ignore[arg-type]
-        if bank.kind == "int":
-            data = bank.objdata() if bank.obj is not None else bank.data
-            return entries, BatchValue(data, bank.lo_all, bank.hi_all)  # type: ignore[arg-type]
-        return entries, None
-
     def _bank(self, nt: str, w: int) -> _Bank:
         bank = self._arrays.get((nt, w))
         if bank is None or bank.n != len(self.banks[nt][w]):

@@ -463,6 +463,12 @@ def stack_values(values: Sequence[BatchValue], size: int) -> BatchValue | None:
     them) with merged bounds. None when Booleans and ints mix, or nothing is given."""
     if not values:
         return None
+    datas = [v.data for v in values]
+    kinds = {d.dtype if type(d) is np.ndarray and d.ndim == 1 else None for d in datas}
+    if kinds == {np.dtype(np.int64)} or kinds == {np.dtype(np.bool_)}:  # the common case: rows as they are
+        bounds = (None, None) if values[0].lo is None else \
+            (min(int(v.lo) for v in values), max(int(v.hi) for v in values))  # type: ignore[arg-type]
+        return BatchValue(np.stack(datas), *bounds)
     arrays = [np.atleast_2d(to_array(v, size)) for v in values]
     if any(a.dtype == np.bool_ for a in arrays):
         return BatchValue(np.concatenate(arrays), None, None) if all(a.dtype == np.bool_ for a in arrays) else None
