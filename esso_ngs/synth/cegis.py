@@ -64,6 +64,9 @@ HINT_SHARE = 0.04  # all hint work: at most this share of the time elapsed (plus
 # like any step's overshoot, and the levels redone are a fraction of the one stopped.
 GUIDED_STRETCH = 1.25
 SHARE_SPENT = "hint share spent"
+# Past this many terms kept, a guided level's uninterruptible parts (stacking a bank
+# of its terms) would outlast a step by far: the guided search ends there, for good.
+GUIDED_MAX_KEPT = 100_000
 MAX_REPAIR_VERIFY = 12  # verifier calls spent on one hint's neighbours
 HINT_EXAMPLES = 4  # hint work's random examples: this many times the search's
 CHECK_ROWS = 1 << 14  # a level's terms are checked on the examples this many at once
@@ -566,6 +569,9 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
             if guided:  # it pauses at the share (below); within a level's build it cannot, so it stops
                 if ctx.options.guided_cap and ctx.guidance_s > GUIDED_STRETCH * ctx.hint_allowance():
                     out.stopped = SHARE_SPENT
+                    return True
+                if ctx.options.guided_cap and enum.stats.kept > GUIDED_MAX_KEPT:
+                    out.stopped = "guided search past its size"  # for good: not restarted
                     return True
                 return False
             now = time.perf_counter()
