@@ -6,7 +6,7 @@
 - test: is each term in the language, and if not why; its style cost; with
   --verify the verifier's verdict. Exit 0 all in, 1 one not, 2 bad input.
 - sample: random terms of the language, uniform by size.
-- show: the generated Lark text (full, or --bounded for constrained decoding).
+- show: the generated Lark text (full, or --bounded: what constrained decoding uses).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..argutil import add_hidden_alias
 from ..errors import SpecError, UserError
 from ..interrupts import Budget, BudgetExceeded
 from ..limits import DEFAULT_TOOL_BUDGET_S
-from ..grammar import (CompiledGrammar, Diagnostic, Membership, bounded_lark_text, check_term, count_by_size,
+from ..grammar import (CompiledGrammar, Diagnostic, Membership, check_term, count_by_size, decoding_lark_text,
                        diagnose, grammar_for_hole, lark_text, sample_terms, style_metrics)
 from ..lang.sexpr import to_sexpr
 from ..formats import load_spec
@@ -65,7 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q = gsub.add_parser("show", help="the generated Lark grammar text")
     common(q)
     q.add_argument("--bounded", action="store_true",
-                   help="the finite, depth-bounded version used for constrained decoding")
+                   help="the finite, depth-bounded version used for constrained decoding (without waste: grammar/lean.py)")
     q.add_argument("--max-nodes", type=int, help="bounded: size the height bound for this many nodes")
     q.add_argument("--max-nesting", type=int, help="bounded: ite nesting limit")
     q.set_defaults(func=run_show)
@@ -303,7 +303,7 @@ def _run_show(args: argparse.Namespace, budget: Budget) -> int:
     g = _one_grammar(args, budget)
     budget.phase = "writing the bounded grammar" if args.bounded else "writing the grammar"
     if args.bounded:
-        print(bounded_lark_text(g, args.max_nodes, args.max_nesting), end="")
+        print(decoding_lark_text(g, args.max_nodes, args.max_nesting), end="")
     else:
         print(lark_text(g), end="")
     return 0

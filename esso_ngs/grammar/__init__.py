@@ -5,6 +5,7 @@ A `CompiledGrammar` is plain frozen data; what can be done with one is a functio
     g = compile_grammar(spec.synth.grammar("G_fee"), spec.synth.style, variables)
     check_term(g, "(safe_div (* amount bps) 10000)").ok    # membership, explained
     lark_text(g); bounded_lark_text(g)                      # for lark / llguidance
+    decoding_lark_text(g)        # constrained decoding: bounded, without waste (lean.py)
     count_by_size(g, 8); sample_terms(g, 20, seed=0)        # the language by size
     diagnose(g)                                             # for grammar authors
     g.is_empty; g.is_infinite                               # computed when compiled
@@ -17,6 +18,7 @@ from .diagnostic import Diagnostic
 from .diagnostics import diagnose
 from .forspec import grammar_for_hole, hole_variables
 from .lark_text import EmptyLanguageError, bounded_lark_text, lark_text
+from .lean import decoding_lark_text, lean_grammar
 from .membership import Derivation, Membership, check_term, in_language
 from .rules import Rule
 from .sampling import sample_terms
@@ -34,11 +36,13 @@ __all__ = [
     "check_term",
     "compile_grammar",
     "count_by_size",
+    "decoding_lark_text",
     "diagnose",
     "grammar_for_hole",
     "hole_variables",
     "in_language",
     "lark_text",
+    "lean_grammar",
     "sample_terms",
     "style_metrics",
 ]

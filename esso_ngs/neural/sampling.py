@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from ..grammar import CompiledGrammar, bounded_lark_text, check_term
+from ..grammar import CompiledGrammar, check_term, decoding_lark_text
 from ..lang.expr import Expr
 from ..lang.sexpr import TermSyntaxError, parse_term, to_sexpr
 from ..verify.candidate import Candidate, Checks, rank
@@ -237,8 +237,10 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
                 on_event: Progress | None = None, should_stop: StopCheck | None = None) -> HoleSamples:
     """Sample `prompt` with `backend` and aggregate; through `cache` when given.
 
-    Constrained decoding uses the grammar bounded by the style profile (or by
-    `max_nodes`/`max_nesting`), so a sampled term cannot nest until the token limit.
+    Constrained decoding uses the hole's lean grammar (grammar/lean.py: no operation
+    over constants only, no identity operation) bounded by the style profile (or by
+    `max_nodes`/`max_nesting`), so a sampled term holds a variable and cannot nest
+    until the token limit.
     `on_event` receives progress events (neural/progress.py), among them one
     `sample` event per sample as it completes (term, in_grammar): the stream an
     anytime search consumes. Safe to call from a background thread.
@@ -248,7 +250,7 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
     """
     constraint_text: str | None = None
     if constrained and grammar is not None and backend.supports_constraints:
-        constraint_text = bounded_lark_text(grammar, max_nodes=max_nodes, max_nesting=max_nesting)
+        constraint_text = decoding_lark_text(grammar, max_nodes=max_nodes, max_nesting=max_nesting)
     key = ""
     samples: list[Sample] | None = None
     if cache is not None:

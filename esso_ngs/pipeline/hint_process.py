@@ -107,9 +107,9 @@ class HintProcess:
                             break
                         continue
                     message = self._from_child.recv()
-                except (EOFError, OSError):
-                    if self.process.exitcode not in (0, None):
-                        out.errors.append(self._died())
+                except (EOFError, OSError):  # the pipe closed before "done": the child died
+                    self.process.join(1.0)  # (its exit status is known once it is reaped)
+                    out.errors.append(self._died())
                     break
                 if message[0] == "done":
                     break

@@ -10,7 +10,7 @@ import pytest
 
 from esso_ngs.cli.main import main
 from esso_ngs.errors import UserError
-from esso_ngs.grammar import bounded_lark_text, grammar_for_hole
+from esso_ngs.grammar import decoding_lark_text, grammar_for_hole
 from esso_ngs.neural.backend import SampleSettings, make_backend
 from esso_ngs.neural.cache import SampleCache
 from esso_ngs.neural.hints import hints_for_spec
@@ -32,7 +32,7 @@ def test_vllm_structured_outputs_field_carries_the_lark_grammar() -> None:
     with FakeServer([reply(ANSWER)]) as server:
         [r] = hints_for_spec(spec, _backend(server, grammar_field="structured_outputs"), SampleSettings(n=2))
     assert r.constrained and r.mode == "term" and [c.term for c in r.candidates] == [ANSWER]
-    bounded = bounded_lark_text(grammar_for_hole(spec, "fee_expr"))
+    bounded = decoding_lark_text(grammar_for_hole(spec, "fee_expr"))
     for q in server.requests:
         assert q["body"]["structured_outputs"] == {"grammar": bounded}
         assert "guided_grammar" not in q["body"]

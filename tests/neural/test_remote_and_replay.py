@@ -9,7 +9,7 @@ import pytest
 
 from esso_ngs.cli.main import main
 from esso_ngs.errors import UserError
-from esso_ngs.grammar import bounded_lark_text, grammar_for_hole
+from esso_ngs.grammar import decoding_lark_text, grammar_for_hole
 from esso_ngs.neural.backend import SampleSettings, make_backend
 from esso_ngs.neural.hints import hints_for_spec
 from esso_ngs.formats import load_hints, load_spec
@@ -59,7 +59,7 @@ def test_openai_server_grammar_field(server: FakeServer) -> None:
     [r] = hints_for_spec(spec, backend, SampleSettings(n=1, seed=0))
     assert r.constrained and r.mode == "term"
     sent = server.requests[0]["body"]["guided_grammar"]
-    assert sent == bounded_lark_text(grammar_for_hole(spec, "fee_expr"))
+    assert sent == decoding_lark_text(grammar_for_hole(spec, "fee_expr"))
     # term mode reads the first term of a chatty answer; the grammar is checked again
     assert r.candidates[0].term == "(safe_div (* amount bps) 10000)" and r.candidates[0].in_grammar
 

@@ -3,7 +3,9 @@ hole's stream as it completes, and a cancelled stream stops the decoding within 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import shutil
+import signal
 import threading
 import time
 from pathlib import Path
@@ -169,3 +171,14 @@ def test_bad_input_found_by_the_child_comes_back_as_bad_input(tiny_model_dir: Pa
     assert len(background.error) == 1 and isinstance(background.error[0], UserError)
     assert str(copy) in str(background.error[0])
     assert background.streams[HOLE].closed and background.streams[HOLE].since(0) == []
+
+
+def test_a_child_killed_mid_run_is_an_error_and_the_streams_close(tiny_model_dir: Path) -> None:
+    background, _ = _in_child(tiny_model_dir, head_start_s=60.0)
+    [child] = multiprocessing.active_children()
+    os.kill(child.pid, signal.SIGKILL)  # the OOM killer, or a user's kill
+    background.thread.join(timeout=60)
+    assert not background.thread.is_alive()
+    assert len(background.error) == 1 and "ended unexpectedly" in str(background.error[0])
+    assert all(s.closed for s in background.streams.values())
+    assert multiprocessing.active_children() == []
