@@ -413,9 +413,16 @@ class _HintWork:
                     return
 
     def _repair_step(self) -> None:
-        """One step of the first repair job: a stage's step, or one verifier call."""
+        """One step of the first repair job (a stage's step, or one verifier call); then
+        it goes to the back of the queue: every hint's cheap first stages come before
+        any hint's costly later ones."""
+        job = self.to_repair.pop(0)
+        if self._advance(job) and self.ctx.best is None:
+            self.to_repair.append(job)
+
+    def _advance(self, job: _RepairJob) -> bool:
+        """One step of a repair job; False when it is done."""
         ctx = self.ctx
-        job = self.to_repair[0]
         if job.stages is None:
             # On the examples as they are now, kept as they are: what later counterexamples
             # rule out, the check before each verifier call does.
@@ -429,16 +436,14 @@ class _HintWork:
             job.stages = repairer.stages(job.hint, lambda v, m: examples.passes_each(ctx.hole_id, v, m),
                                          ctx.options.repair_terms, others)
         if job.calls >= MAX_REPAIR_VERIFY or ctx.budget.exceeded() is not None:
-            self.to_repair.pop(0)
-            return
+            return False
         if self._verify_next(job):
-            return
+            return True
         step = next(job.stages, None)
         if step is None:
-            self.to_repair.pop(0)
-            ctx.log(f"[{ctx.hole_id}] repair of hint #{job.rank}: {ctx.result.repair_terms} neighbours "
-                    f"evaluated in all, {job.calls} verified")
-            return
+            ctx.log(f"[{ctx.hole_id}] repair of hint #{job.rank}: done, {job.calls} verified "
+                    f"({ctx.result.repair_terms} neighbours evaluated for all hints so far)")
+            return False
         found, work = step
         ctx.result.repair_terms += work
         if found:
@@ -449,6 +454,7 @@ class _HintWork:
             # step, as an arriving hint is: one verifier call per hint, and near hints are
             # answered without waiting for the share to pay for that call.
             self._verify_next(job)
+        return True
 
     def _verify_next(self, job: _RepairJob) -> bool:
         """Verify the job's next neighbour that can still be an answer; False when none is left."""
@@ -472,7 +478,6 @@ class _HintWork:
             ok, _ = ctx.verify(n.term, text, for_hints=True)
             if ok:
                 ctx.improve(n.term, "hint repair", job.rank)
-                self.to_repair.pop(0)
             return True
         return False
 
