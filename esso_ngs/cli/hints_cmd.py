@@ -134,6 +134,8 @@ def _describe(r: Any) -> str:
     dropped = []
     if r.n_token_limit:
         dropped.append(f"{r.n_token_limit} hit the token limit")
+    if r.n_over_size:
+        dropped.append(f"{r.n_over_size} grew past the style profile's max_ast_nodes")
     if r.n_unparsable:
         dropped.append(f"{r.n_unparsable} unparsable")
     if r.n_errors:

@@ -88,6 +88,9 @@ class SampleSettings:
     top_p: float = 0.95
     seed: int = 0
     max_tokens: int = 96
+    # Constrained decoding: a row ends once its term has more nodes than this (it could
+    # only fail the style profile's max_ast_nodes); None: no such bound.
+    max_nodes: int | None = None
 
     def __post_init__(self) -> None:
         if self.n < 0:
@@ -116,7 +119,7 @@ class Sample:
     logprob: float | None = None  # the model's own (unmasked) log-probability of the tokens
     tokens: int = 0
     hit_token_limit: bool = False
-    finish: str = "eos"  # eos | stopped (grammar complete) | length | error | replay
+    finish: str = "eos"  # eos | stopped (grammar complete) | length | size (past max_nodes) | error | replay
     mask_time_s: float = 0.0  # grammar mask + consume time for this sample
     gen_time_s: float = 0.0
     seed: int | None = None

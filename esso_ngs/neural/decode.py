@@ -17,6 +17,7 @@ independent, so on a multi-core CPU they overlap.
 """
 from __future__ import annotations
 
+import re
 import time
 from typing import Callable, Protocol, Sequence
 
@@ -51,6 +52,15 @@ def sample_events(progress: Progress | None, hole_id: str, first: int) -> Sample
     if progress is None:
         return None
     return lambda row, sample: emit(progress, "sample", hole_id, index=first + row, raw=sample)
+
+
+_WORD = re.compile(r"[^\s()]+")
+
+
+def term_nodes(text: str) -> int:
+    """Nodes of the (partial) S-expression term `text`: its operators and atoms, the one
+    being written included. Nodes only grow as a term is written."""
+    return len(_WORD.findall(text))
 
 
 def _logsumexp(x: np.ndarray) -> float:
@@ -201,6 +211,9 @@ def decode_batch(stepper: Stepper, last_prompt_id: int, seeds: Sequence[int], se
                     queue[r].extend(forced)
                 if c.is_stopped():
                     done(r, "stopped")  # the term is complete; only EOS could follow
+                    continue
+                if settings.max_nodes is not None and term_nodes(detokenize(generated[r])) > settings.max_nodes:
+                    done(r, "size")  # past the style profile's size: no step more can save it
                     continue
             if len(generated[r]) >= settings.max_tokens:
                 done(r, "length")

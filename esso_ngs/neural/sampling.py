@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ..grammar import CompiledGrammar, check_term, decoding_lark_text
@@ -120,6 +120,7 @@ class HoleSamples:
     candidates: list[Candidate] = field(default_factory=list)
     n_samples: int = 0
     n_token_limit: int = 0  # dropped: hit max_tokens before the term was complete
+    n_over_size: int = 0  # dropped: ended past the style profile's max_ast_nodes (settings.max_nodes)
     n_unparsable: int = 0  # no term could be read from the sample
     n_errors: int = 0
     n_in_grammar: int = 0  # samples whose (first) term is in the grammar
@@ -149,7 +150,7 @@ class HoleSamples:
 def aggregate(samples: list[Sample], grammar: CompiledGrammar | None, mode: str) -> tuple[list[Candidate], dict[str, int]]:
     """Distinct candidates (ranked) and counters from raw samples."""
     by_term: dict[str, Candidate] = {}
-    counts = {"token_limit": 0, "unparsable": 0, "errors": 0, "in_grammar": 0}
+    counts = {"token_limit": 0, "over_size": 0, "unparsable": 0, "errors": 0, "in_grammar": 0}
     read: dict[str, list[tuple[str, Expr]]] = {}  # sample text -> its terms: equal samples are read once
     for index, s in enumerate(samples):
         if s.hit_token_limit:
@@ -157,6 +158,9 @@ def aggregate(samples: list[Sample], grammar: CompiledGrammar | None, mode: str)
             continue
         if s.finish == "error":
             counts["errors"] += 1
+            continue
+        if s.finish == "size":
+            counts["over_size"] += 1
             continue
         terms = read.get(s.text)
         if terms is None:
@@ -199,7 +203,7 @@ def _sample_reporter(progress: Progress | None, grammar: CompiledGrammar | None,
             progress(event)
             return
         done += 1
-        terms = [] if raw.hit_token_limit or raw.finish == "error" else _sample_terms(raw, mode)
+        terms = [] if raw.hit_token_limit or raw.finish in ("error", "size") else _sample_terms(raw, mode)
         term, expr = terms[0] if terms else (None, None)
         candidate = None
         if term is not None:
@@ -251,6 +255,9 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
     constraint_text: str | None = None
     if constrained and grammar is not None and backend.supports_constraints:
         constraint_text = decoding_lark_text(grammar, max_nodes=max_nodes, max_nesting=max_nesting)
+        node_limit = max_nodes or (grammar.style.max_ast_nodes if grammar.style else None)
+        if node_limit:  # (in the settings, so in the cache key: it changes which samples come back)
+            settings = replace(settings, max_nodes=node_limit)
     key = ""
     samples: list[Sample] | None = None
     if cache is not None:
@@ -298,6 +305,7 @@ def sample_hole(backend: Backend, prompt: Prompt, settings: SampleSettings, gram
         model_id=backend.model_id,
         constrained=constraint_text is not None, mode=prompt.mode, settings=settings,
         candidates=candidates, n_samples=len(samples), n_token_limit=counts["token_limit"],
+        n_over_size=counts["over_size"],
         n_unparsable=counts["unparsable"], n_errors=counts["errors"], n_in_grammar=counts["in_grammar"],
         gen_tokens=gen_tokens, mask_time_s=sum(s.mask_time_s for s in samples),
         from_cache=from_cache, cache_key=key, grammar_sha=text_sha(constraint_text), stats=run_stats,

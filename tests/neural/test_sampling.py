@@ -1,6 +1,7 @@
 """Constrained sampling through the real mlx_lm path, aggregation, token limits, the cache."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from esso_ngs.neural.backend import BackendStats, Message, Prompt, Sample, Sampl
 from esso_ngs.neural.cache import SampleCache
 from esso_ngs.neural.hints import hints_for_spec
 from esso_ngs.neural.sampling import aggregate, extract_terms, sample_hole
+from esso_ngs.neural.decode import term_nodes
 from esso_ngs.formats import discover_specs, load_spec
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -40,7 +42,7 @@ def test_constrained_samples_are_in_the_grammar(spec_path: Path, mlx_backend) ->
             r = sample_hole(mlx_backend, _short_prompt(hole.hole_id), settings, g)
             assert r.constrained and r.n_samples == 5
             assert r.n_errors == 0 and r.n_unparsable == 0
-            assert r.n_in_grammar + r.n_token_limit == 5
+            assert r.n_in_grammar + r.n_token_limit + r.n_over_size == 5
             for c in r.candidates:
                 assert c.in_grammar, (c.term, c.explanation)
                 assert check_term(g, c.term).ok
@@ -159,7 +161,7 @@ def test_aggregate_counts_and_ranks() -> None:
         ("(safe_div (* amount bps) 10000)", 2, True), ("amount", 1, True), ("(+ amount 1)", 1, False)]
     assert cands[0].logprob == -2.0
     assert "+" in cands[2].explanation or "amount" in cands[2].explanation
-    assert counts == {"token_limit": 1, "unparsable": 1, "errors": 0, "in_grammar": 3}
+    assert counts == {"token_limit": 1, "over_size": 0, "unparsable": 1, "errors": 0, "in_grammar": 3}
 
 
 def test_extract_terms_from_free_text() -> None:
@@ -179,3 +181,22 @@ def test_hints_for_spec_full_prompt(mlx_backend) -> None:
     assert r.mode == "term" and r.constrained
     assert all(c.in_grammar for c in r.candidates)
     assert r.stats["prompt_tokens"] > 200
+
+
+def test_a_row_past_the_node_limit_ends_and_no_other_sample_changes(mlx_backend) -> None:
+    spec = load_spec(FEE)
+    lark = bounded_lark_text(grammar_for_hole(spec, "fee_expr"), max_nodes=15)
+    free = SampleSettings(n=12, temperature=1.2, seed=3, max_tokens=64)
+    unbounded = mlx_backend.sample(_short_prompt("fee_expr"), free, lark)
+    limit = 3
+    bounded = mlx_backend.sample(_short_prompt("fee_expr"), replace(free, max_nodes=limit), lark)
+    by_seed = {s.seed: s for s in unbounded}
+    cut = [s for s in bounded if s.finish == "size"]
+    assert cut and len(bounded) == len(unbounded)  # some rows ended early, every row came back
+    for s in bounded:
+        before = by_seed[s.seed]
+        if s.finish == "size":  # the unbounded row grew past the limit too, from the same start
+            assert term_nodes(s.text) == limit + 1 and term_nodes(before.text) > limit
+            assert before.text.startswith(s.text.rstrip())
+        else:  # within the limit: the very same sample
+            assert (s.text, s.finish) == (before.text, before.finish) and term_nodes(s.text) <= limit
