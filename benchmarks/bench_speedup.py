@@ -4,7 +4,8 @@ term and to the proven-minimal answer; ratios. Writes a CSV.
 
     python benchmarks/bench_speedup.py [--suite specs|specs_hard] [--csv FILE] [--cap-s 120]
                                        [--model smollm2-135m [--backend mlx] [--samples 10]]
-                                       [--runs unguided,exact,near,garbage,reference,model] [PREFIX ...]
+                                       [--runs unguided,exact,near,garbage,reference,model]
+                                       [--kinds guard,...] [PREFIX ...]
 
 Unguided, exact and garbage runs minimize (the default `synth`): "first" is when a
 verified term was known (anytime: printed and written at once), "minimal" when it
@@ -92,6 +93,7 @@ def main() -> None:
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--runs", help=f"comma-separated subset of {','.join(RUNS)} (default: all; 'model' with --model)")
+    ap.add_argument("--kinds", help=f"near runs: comma-separated subset of {','.join(KINDS)} (default: all)")
     args = ap.parse_args()
     plan = ModelPlan(ModelChoice(args.backend, args.model, samples=args.samples, seed=0, max_tokens=64)) \
         if args.model else None
@@ -107,7 +109,10 @@ def main() -> None:
         raise SystemExit(f"--runs: unknown {sorted(unknown)} (known: {', '.join(RUNS)}); 'model' needs --model")
     if plan is not None:
         wanted.add("model")
-    columns = [c for c in ("unguided", "exact", *(f"near_{k}" for k in KINDS), "garbage", "reference", "model")
+    kinds = tuple(args.kinds.split(",")) if args.kinds else KINDS
+    if set(kinds) - set(KINDS):
+        raise SystemExit(f"--kinds: unknown {sorted(set(kinds) - set(KINDS))} (known: {', '.join(KINDS)})")
+    columns = [c for c in ("unguided", "exact", *(f"near_{k}" for k in kinds), "garbage", "reference", "model")
                if c in wanted or (c.startswith("near_") and "near" in wanted)]
     head = f"{'spec':18} " + " ".join(f"{_title(c):>17}" for c in columns)
     if {"unguided", "garbage"} <= wanted:
@@ -127,7 +132,7 @@ def main() -> None:
             runs["unguided"] = run(spec, None, args.cap_s)
         if "exact" in wanted:
             runs["exact"] = run(spec, {h: [Hint(e["intended"])] for h, e in holes.items()}, args.cap_s)
-        for kind in KINDS if "near" in wanted else ():
+        for kind in kinds if "near" in wanted else ():
             near = {h: [Hint(e["near"][kind])] for h, e in holes.items() if kind in e.get("near", {})}
             if near:
                 runs[f"near_{kind}"] = run(spec, near, args.cap_s, minimize=False)

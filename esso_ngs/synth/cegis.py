@@ -6,19 +6,27 @@ old examples may differ on the new one).
 
 Anytime. Hints arrive on a stream (all at once from a file, or one by one from a
 model generating in another thread) and are taken between enumeration levels.
-Each is verified as it arrives; a verified hint is an answer at once (reported
-through `on_update`, not minimal yet). A hint that fails is repaired (its
-neighbourhood within two edits, `repair.py`), and all hints guide a second,
-hint-weighted enumeration whose seeded hint subterms count as cheap atoms. The
+Each is checked as it arrives (on the examples, then by the verifier); a verified
+hint is an answer at once (reported through `on_update`, not minimal yet). A hint
+that fails is repaired (its neighbourhood within two edits, `repair.py`, in small
+steps), and all hints guide a second, hint-weighted enumeration whose seeded hint
+subterms count as cheap atoms. The
 cost-ordered search runs throughout: it ends when it has examined every term
 cheaper than the answer in hand (then that answer is proven minimal, as
 MINIMIZE_COST asks), when it finds a cheaper one (minimal by construction), or when
 the budget is spent. Minimality is only ever claimed from that true-cost search.
 
-Guidance never costs much: repair and guided enumeration together get at most
-`GUIDED_ALLOWANCE_S` plus `GUIDED_SHARE` of the time the cost-ordered search has
-run; a garbage hint then slows the search by about that share. Verifying an
-arriving hint (one verifier call) is not capped: it is how an exact hint wins.
+Guidance never costs much: all hint work (checking arriving hints, repair, guided
+enumeration) is timed, and repair and guided enumeration take a step only while that
+time, with the step about to start (taken to last as long as the previous one), is
+under `HINT_SHARE` of the time elapsed, so useless hints slow the search by about
+that share plus one step's overshoot (a repair step, a verifier call; a guided level,
+which cannot pause inside its build, stops past `GUIDED_STRETCH` times the share),
+at every moment, on short searches as on long ones. Checking an arriving hint is not
+held back (it is how an exact hint wins at once) but counts: what it took, later
+steps wait for. A hint that fails an example costs no verifier call. Counterexamples
+found by hint work join hint work's examples only: they never restart the
+cost-ordered search (a restart redoes its levels, a cost no share would bound).
 """
 from __future__ import annotations
 
@@ -29,28 +37,40 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Generator, Iterator, Mapping, Sequence
 
+import numpy as np
+
 from ..limits import rss_bytes
 from ..grammar import CompiledGrammar, check_term, grammar_for_hole, style_metrics
 from ..lang.batched import batch_value, to_array
+from ..lang.evaluate import EvalError
 from ..lang.expr import Expr
 from ..lang.sexpr import to_sexpr
 from ..formats.model import Spec
-from ..verify import VerifyOptions, verify
+from ..verify import Counterexample, VerifyOptions, verify
 from ..wording import plural
 from .enumerate import Entry, Enumerator, LevelDone, Limits
 from .examples import ExampleSet
 from .guidance import Guidance, Hint, learn_guidance, parse_hint
-from .repair import Repairer
+from .repair import Neighbour, Repairer, stack_values
 from .result import HintUse, HoleResult
 from .stream import HintStream
 
 Trace = Callable[[str], None]
 OnUpdate = Callable[[HoleResult], None]  # a snapshot each time a cheaper verified term is known
 
-GUIDED_SHARE = 0.03  # repair + guided enumeration: this share of the cost-ordered search's time...
-GUIDED_ALLOWANCE_S = 0.2  # ...plus this much, so that a near hint is repaired before the search starts
+HINT_SHARE = 0.04  # all hint work: at most this share of the time elapsed (plus one step)
+# A guided level cannot pause inside its build: past this many times the share it
+# stops, to start again (from level 1) once the share allows; what it costs is bounded
+# like any step's overshoot, and the levels redone are a fraction of the one stopped.
+GUIDED_STRETCH = 1.25
+SHARE_SPENT = "hint share spent"
+# Past this many terms kept, a guided level's uninterruptible parts (stacking a bank
+# of its terms) would outlast a step by far: the guided search ends there, for good.
+GUIDED_MAX_KEPT = 100_000
 MAX_REPAIR_VERIFY = 12  # verifier calls spent on one hint's neighbours
-POLL_S = 0.25  # within a long level, hints are taken (verified, repaired) this often
+HINT_EXAMPLES = 4  # hint work's random examples: this many times the search's
+CHECK_ROWS = 1 << 14  # a level's terms are checked on the examples this many at once
+POLL_S = 0.05  # within a long level, hints are taken (checked, repaired) this often
 DEFAULT_TIMEOUT_MS = 30_000  # a hole's budget when neither the caller nor the spec gives one
 
 
@@ -133,7 +153,8 @@ class _Hole:
     hole_id: str
     g: CompiledGrammar
     limits: Limits
-    examples: ExampleSet
+    examples: ExampleSet  # the cost-ordered search's
+    hint_examples: ExampleSet  # hint work's: the search's, and what hint work learned
     options: SynthOptions
     budget: _Budget
     result: HoleResult
@@ -142,31 +163,38 @@ class _Hole:
     start: float
     on_update: OnUpdate | None = None
     best: _Best | None = None
-    hint_time: float = 0.0  # seconds spent on repair and guided enumeration, finished steps
-    guiding_since: float | None = None  # when the repair or guided step in progress began
+    hint_time: float = 0.0  # seconds spent on hint work (checks, repair, guided enumeration), finished steps
+    guiding_since: float | None = None  # when the hint step in progress began
+    last_step_s: float = 0.0  # how long the last hint step took: about what the next will
     within_level: Callable[[], None] | None = None  # called now and then inside a long main level
     next_poll: float = 0.0
 
     @property
     def guidance_s(self) -> float:
-        """Seconds spent on repair and guided enumeration, the step in progress included."""
+        """Seconds spent on hint work, the step in progress included."""
         running = time.perf_counter() - self.guiding_since if self.guiding_since is not None else 0.0
         return self.hint_time + running
 
-    @property
-    def main_time(self) -> float:
-        """Seconds the cost-ordered search (and hint verification) has had."""
-        return time.perf_counter() - self.start - self.guidance_s
+    def hint_allowance(self) -> float:
+        """Seconds of hint work the time elapsed allows."""
+        return HINT_SHARE * (time.perf_counter() - self.start)
 
     @contextlib.contextmanager
     def guiding(self) -> Iterator[None]:
-        """Count the time inside as guidance (repair or guided enumeration)."""
+        """Count the time inside as hint work."""
         self.guiding_since = time.perf_counter()
         try:
             yield
         finally:
-            self.hint_time += time.perf_counter() - self.guiding_since
+            self.last_step_s = time.perf_counter() - self.guiding_since
+            self.hint_time += self.last_step_s
             self.guiding_since = None
+
+    def learn(self, cex: Counterexample, for_hints: bool) -> bool:
+        learned = self.hint_examples.add(cex)
+        if not for_hints:
+            learned = self.examples.add(cex) or learned
+        return learned
 
     def bound(self) -> int | None:
         """Only terms of at most this cost can improve on the answer in hand."""
@@ -193,11 +221,15 @@ class _Hole:
         return True
 
     def guidance_allowed(self) -> bool:
-        return not self.options.guided_cap or \
-            self.guidance_s < GUIDED_ALLOWANCE_S + GUIDED_SHARE * self.main_time
+        """Whether a repair or guided step may start now: if it takes as long as the last
+        one did, hint work stays within its share."""
+        return not self.options.guided_cap or self.guidance_s + self.last_step_s < self.hint_allowance()
 
-    def verify(self, term: Expr, text: str) -> tuple[bool, bool]:
-        """Verify a candidate: (accepted, a counterexample joined the examples)."""
+    def verify(self, term: Expr, text: str, for_hints: bool = False) -> tuple[bool, bool]:
+        """Verify a candidate: (accepted, a counterexample joined the examples). A
+        counterexample found by hint work (`for_hints`) joins only its examples: it
+        never restarts the cost-ordered search (what garbage hints could cost would
+        be unbounded); one found by the search joins both."""
         verdict = verify(self.spec, self.hole_id, term, self.options.verify, others=self.joint.others)
         self.result.z3_calls += 1
         self.log(f"[{self.hole_id}]   verify {text}: {verdict.status}")
@@ -207,7 +239,7 @@ class _Hole:
         if verdict.status == "refuted" and verdict.counterexample is not None:
             self.result.counterexamples.append(_cex_record(text, verdict.counterexample))
             self.log(f"[{self.hole_id}]   counterexample: {_inputs(verdict.counterexample.inputs)}")
-            learned = self.examples.add(verdict.counterexample)
+            learned = self.learn(verdict.counterexample, for_hints)
         return False, learned
 
 
@@ -235,7 +267,11 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
     result = HoleResult(hole_id, "unknown")
     g = grammar_for_hole(spec, hole_id)
     examples = ExampleSet(spec, (hole_id,), options.random_examples, options.seed, joint.others)
-    ctx = _Hole(spec, hole_id, g, Limits.of(spec.synth.style), examples, options,
+    # More examples for hint work: they rule out wrong neighbours of a hint in bulk, before
+    # the verifier does one by one (the search's own few examples keep its pruning strong).
+    hint_examples = ExampleSet(spec, (hole_id,), HINT_EXAMPLES * options.random_examples, options.seed,
+                               joint.others)
+    ctx = _Hole(spec, hole_id, g, Limits.of(spec.synth.style), examples, hint_examples, options,
                 _Budget(start + timeout_ms / 1000, options.max_candidates, result, options.max_memory_bytes),
                 result, log, joint, start, on_update)
     log(f"[{hole_id}] grammar {g.grammar_id}: start {g.start}, {len(g.nonterminals)} nonterminals; "
@@ -301,24 +337,36 @@ def _conclude(ctx: _Hole, outcome: _Search | None) -> HoleResult:
                    reason=f"no term of the grammar within the style profile is correct; last: {last}")
 
 
+@dataclass(slots=True)
+class _RepairJob:
+    """One failed hint's repair, taken a step at a time: the neighbourhood's stages
+    (`Repairer.stages`), then a verifier call per neighbour that passes."""
+
+    rank: int
+    hint: Expr
+    stages: Iterator[tuple[list[Neighbour], int]] | None = None
+    queue: list[Neighbour] = field(default_factory=list)
+    examples: int = 0  # the example count the neighbours were found on
+    calls: int = 0  # verifier calls spent
+
+
 class _HintWork:
-    """Hints as they arrive: verified at once; then, within the guidance cap, failed
+    """Hints as they arrive: checked at once; then, within the hint share, failed
     ones repaired and all of them guiding an enumeration of their own."""
 
     def __init__(self, ctx: _Hole, stream: HintStream) -> None:
         self.ctx = ctx
         self.stream = stream
         self.hints: list[Hint] = []
-        self.to_repair: list[tuple[int, Expr]] = []
+        self.to_repair: list[_RepairJob] = []
         self.guided: Generator[None, None, _Search] | None = None
         self.guidance_stale = False  # hints arrived since the guided enumeration started
-        self.repairer: tuple[int, Repairer] | None = None  # (example count, repairer)
-        self.tried: set[str] = set()  # neighbours verified already (a repair may resume later)
-        self.calls: dict[int, int] = {}  # verifier calls spent on each hint's neighbours
+        self.repairer: tuple[ExampleSet, Repairer] | None = None  # on a snapshot of hint work's examples
+        self.tried: set[str] = set()  # neighbours verified already
 
     def poll(self) -> None:
-        """Verify the hints that arrived: never capped (one verifier call each), so
-        that an exact hint wins at once."""
+        """Check the hints that arrived: never held back (an example, or one verifier
+        call each), so that an exact hint wins at once; the time counts as hint work."""
         ctx = self.ctx
         for hint in self.stream.since(len(self.hints)):
             rank = len(self.hints)
@@ -335,80 +383,107 @@ class _HintWork:
                 ctx.result.hints.append(HintUse(rank, to_sexpr(term), "skipped",
                                                 "not cheaper than the verified term in hand"))
                 continue
-            use = _try_hint(ctx, hint, rank)
+            with ctx.guiding():
+                use = _try_hint(ctx, hint, rank)
             ctx.result.hints.append(use)
             if use.status == "verified":
                 assert term is not None
                 ctx.improve(term, "hint", rank)
             elif term is not None and use.status != "excluded" and ctx.options.repair_terms > 0:
-                self.to_repair.append((rank, term))
+                self.to_repair.append(_RepairJob(rank, term))
 
     def within_level(self) -> None:
-        """Inside a long level of the cost-ordered search: take new hints, verify and
+        """Inside a long level of the cost-ordered search: take new hints, check and
         repair them (the guided enumeration waits for the level's end)."""
         self.poll()
         while self.to_repair and self.ctx.best is None and self.ctx.guidance_allowed():
             with self.ctx.guiding():
-                rank, term = self.to_repair.pop(0)
-                self._repair(rank, term)
+                self._repair_step()
 
     def step(self) -> None:
-        """Repair and guided enumeration, as long as the cap allows."""
+        """Repair and guided enumeration, a step at a time, as long as the share allows."""
         ctx = self.ctx
         # Once a term is verified, only the cost-ordered search can improve on it usefully:
         # it must examine every cheaper term anyway to prove minimality.
         while ctx.best is None and ctx.guidance_allowed() and ctx.budget.exceeded() is None:
             with ctx.guiding():
                 if self.to_repair:
-                    rank, term = self.to_repair.pop(0)
-                    self._repair(rank, term)
+                    self._repair_step()
                 elif not self._guided_level():
                     return
 
-    def _repair(self, rank: int, hint: Expr) -> None:
+    def _repair_step(self) -> None:
+        """One step of the first repair job (a stage's step, or one verifier call); then
+        it goes to the back of the queue: every hint's cheap first stages come before
+        any hint's costly later ones."""
+        job = self.to_repair.pop(0)
+        if self._advance(job) and self.ctx.best is None:
+            self.to_repair.append(job)
+
+    def _advance(self, job: _RepairJob) -> bool:
+        """One step of a repair job; False when it is done."""
         ctx = self.ctx
-        size = ctx.examples.size
-        if self.repairer is None or self.repairer[0] != size:
-            self.repairer = (size, Repairer(ctx.g, ctx.examples.env()))
-        repairer = self.repairer[1]
-        neighbours, built = repairer.neighbours(
-            hint, lambda v, m: ctx.examples.passes_rows(ctx.hole_id, v, m), ctx.options.repair_terms)
-        ctx.result.repair_terms += built
-        ctx.log(f"[{ctx.hole_id}] repair of hint #{rank}: {built} neighbours, {len(neighbours)} pass the examples")
+        if job.stages is None:
+            # On the examples as they are now, kept as they are: what later counterexamples
+            # rule out, the check before each verifier call does.
+            size = ctx.hint_examples.size
+            if self.repairer is None or self.repairer[0].size != size:
+                examples = ctx.hint_examples.snapshot()
+                self.repairer = (examples, Repairer(ctx.g, examples.env(), ctx.limits))
+            examples, repairer = self.repairer
+            others = [t for h in self.hints if (t := parse_hint(h)) is not None and t != job.hint]
+            job.examples = size
+            job.stages = repairer.stages(job.hint, lambda v, m: examples.passes_each(ctx.hole_id, v, m),
+                                         ctx.options.repair_terms, others)
+        if job.calls >= MAX_REPAIR_VERIFY or ctx.budget.exceeded() is not None:
+            return False
+        if self._verify_next(job):
+            return True
+        step = next(job.stages, None)
+        if step is None:
+            ctx.log(f"[{ctx.hole_id}] repair of hint #{job.rank}: done, {job.calls} verified "
+                    f"({ctx.result.repair_terms} neighbours evaluated for all hints so far)")
+            return False
+        found, work = step
+        ctx.result.repair_terms += work
+        if found:
+            ctx.log(f"[{ctx.hole_id}] repair of hint #{job.rank}: {len(found)} more neighbours pass the examples")
+        job.queue += found
+        if found and job.calls == 0:
+            # The hint's closest neighbour that passes every example is checked in the same
+            # step, as an arriving hint is: one verifier call per hint, and near hints are
+            # answered without waiting for the share to pay for that call.
+            self._verify_next(job)
+        return True
+
+    def _verify_next(self, job: _RepairJob) -> bool:
+        """Verify the job's next neighbour that can still be an answer; False when none is left."""
+        ctx = self.ctx
         style = ctx.spec.synth.style
-        env = None
-        first = True
-        for n in neighbours:
-            if self.calls.get(rank, 0) >= MAX_REPAIR_VERIFY or ctx.budget.exceeded() is not None:
-                return
+        while job.queue:
+            n = job.queue.pop(0)
             text = to_sexpr(n.term)
-            if text in self.tried:
+            if text in self.tried or text in ctx.joint.exclude:
                 continue
-            if not first and not ctx.guidance_allowed():  # past the cap: the rest waits its turn
-                self.to_repair.insert(0, (rank, hint))
-                return
             bound = ctx.bound()
             metrics = style_metrics(n.term, style)
-            if text in ctx.joint.exclude or not metrics.fits or (bound is not None and metrics.cost > bound):
+            if not metrics.fits or (bound is not None and metrics.cost > bound):
                 continue
-            if env is not None and not ctx.examples.passes({ctx.hole_id: to_array(batch_value(n.term, env),
-                                                                                   env.size)}):
+            if ctx.hint_examples.size != job.examples and not _passes_examples(ctx, n.term):
                 continue  # fails a counterexample learned since the neighbourhood was evaluated
             if not check_term(ctx.g, n.term).ok:
                 continue
-            first = False
             self.tried.add(text)
-            self.calls[rank] = self.calls.get(rank, 0) + 1
-            ok, learned = ctx.verify(n.term, text)
+            job.calls += 1
+            ok, _ = ctx.verify(n.term, text, for_hints=True)
             if ok:
-                ctx.improve(n.term, "hint repair", rank)
-                return
-            if learned:
-                env = ctx.examples.env()
+                ctx.improve(n.term, "hint repair", job.rank)
+            return True
+        return False
 
     def _guided_level(self) -> bool:
-        """The guided enumeration up to its next pause (a level's end, or the cap); False when
-        there is nothing to do."""
+        """The guided enumeration up to its next pause (a level's end, or the share); False
+        when there is nothing to do."""
         ctx = self.ctx
         if not ctx.options.use_guidance or not self.hints:
             return False
@@ -427,8 +502,10 @@ class _HintWork:
             return False
         try:
             next(self.guided)
-        except StopIteration:
-            self.guided = None  # found a term, or nothing more to find this way
+        except StopIteration as done:
+            self.guided = None  # found a term, or nothing more to find this way...
+            if done.value.stopped == SHARE_SPENT:
+                self.guidance_stale = True  # ...or stopped inside a level: again from the start, later
         return True
 
     def close(self) -> None:
@@ -452,13 +529,27 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
         return HintUse(rank, text, "over-profile", "; ".join(metrics.violations))
     verdict = hint.checks.verdict
     if verdict is None or ctx.joint.others or verdict.status not in ("verified", "refuted"):
+        if not _passes_examples(ctx, term):  # refuted already: no verifier call (garbage costs little)
+            ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: fails an example")
+            return HintUse(rank, text, "refuted", f"fails one of the {plural(ctx.hint_examples.size, 'example')}")
         verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.joint.others)
         ctx.result.z3_calls += 1
     ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: {verdict.status}")
     if verdict.counterexample is not None:
-        ctx.examples.add(verdict.counterexample)
+        ctx.learn(verdict.counterexample, for_hints=True)
         ctx.result.counterexamples.append(_cex_record(text, verdict.counterexample))
     return HintUse(rank, text, verdict.status, verdict.reason)
+
+
+def _passes_examples(ctx: _Hole, term: Expr) -> bool:
+    """Whether the term meets every goal on hint work's examples (True when it cannot
+    be evaluated on them: the verifier decides)."""
+    env = ctx.hint_examples.env()
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return ctx.hint_examples.passes({ctx.hole_id: to_array(batch_value(term, env), env.size)})
+    except (EvalError, TypeError, ValueError):
+        return True
 
 
 def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Search]:
@@ -467,29 +558,31 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
     a found term is the cheapest correct one. With guidance, a found term is taken
     by `ctx.improve` and the run ends."""
     out = _Search()
-    result, budget, examples = ctx.result, ctx.budget, ctx.examples
+    guided = guidance is not None
+    result, budget = ctx.result, ctx.budget
+    examples = ctx.hint_examples if guided else ctx.examples
     undecided: set[str] = set(ctx.joint.exclude)  # never verified again, never an answer
     nesting = ctx.limits.nesting
-    guided = guidance is not None
     while True:
         result.cegis_rounds += 1
         env = examples.env()
         counted = [0]  # terms of this run already added to result.candidates
-        grown = [False]  # a hint refuted inside the level added examples: the level's values are stale
 
         def should_stop(built: int) -> bool:
             if budget.exceeded(built - counted[0]) is not None:
                 return True
-            if guided:  # it pauses at the cap (below); a stretch without a term to pause at ends at twice it
-                return ctx.options.guided_cap and \
-                    ctx.guidance_s > 2 * (GUIDED_ALLOWANCE_S + GUIDED_SHARE * ctx.main_time)
+            if guided:  # it pauses at the share (below); within a level's build it cannot, so it stops
+                if ctx.options.guided_cap and ctx.guidance_s > GUIDED_STRETCH * ctx.hint_allowance():
+                    out.stopped = SHARE_SPENT
+                    return True
+                if ctx.options.guided_cap and enum.stats.kept > GUIDED_MAX_KEPT:
+                    out.stopped = "guided search past its size"  # for good: not restarted
+                    return True
+                return False
             now = time.perf_counter()
             if ctx.within_level is not None and now >= ctx.next_poll:
                 ctx.next_poll = now + POLL_S
-                ctx.within_level()
-                if examples.size != env.size:
-                    grown[0] = True
-                    return True
+                ctx.within_level()  # hint work: it never adds to this search's examples
                 if ctx.best is not None and not ctx.options.minimize:
                     return True
                 bound = ctx.bound()
@@ -504,6 +597,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                           max_level=None if guided else ctx.bound(),
                           should_stop=should_stop)
         pending: list[tuple[int, int, Entry]] = []
+        yielded = 0  # the level's new terms so far: checked on the examples at its end
         seq = 0
         restart = False
         bound = ctx.bound()
@@ -512,6 +606,17 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                 break
             if isinstance(item, LevelDone):
                 level = item.level
+                if yielded:  # the level's new terms against the examples, at once
+                    entries, ok = _level_passing(ctx, examples, enum, level, yielded)
+                    for i in np.flatnonzero(ok).tolist():
+                        cost = entries[i].cost(nesting)
+                        if bound is None or cost <= bound:
+                            heapq.heappush(pending, (cost, seq, entries[i]))
+                            seq += 1
+                    failed = np.flatnonzero(~ok)
+                    if len(failed):
+                        out.last_rejected = entries[int(failed[-1])]
+                    yielded = 0
                 result.candidates += enum.stats.built - counted[0]
                 counted[0] = enum.stats.built
                 if enum.stats.levels[-1][1:] != (0, 0):  # only levels that built or kept a term
@@ -526,7 +631,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                     text = to_sexpr(entry.term)
                     if text in undecided:
                         continue
-                    ok, learned = ctx.verify(entry.term, f"{text} (cost {cost})")
+                    ok, learned = ctx.verify(entry.term, f"{text} (cost {cost})", for_hints=guided)
                     if ok:
                         out.found = entry
                         break
@@ -541,26 +646,11 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                 if not guided and bound is not None and level >= bound:
                     break  # every term cheaper than the answer in hand was examined
                 yield
-                if examples.size != env.size:  # hints, repair or the other search learned a counterexample
+                if examples.size != env.size:  # the other search learned a counterexample
                     restart = True
                     break
                 continue
-            if grown[0]:  # terms built before the stop, on the old examples: start over on the new ones
-                restart = True
-                break
-            entry = item
-            if guided and not ctx.guidance_allowed():
-                yield  # past the cap within a level: the cost-ordered search goes on, this resumes later
-            cost = entry.cost(nesting)
-            if bound is not None and cost > bound:
-                continue
-            values = to_array(entry.value, env.size)
-            if examples.passes({ctx.hole_id: values}):
-                heapq.heappush(pending, (cost, seq, entry))
-                seq += 1
-            else:
-                out.last_rejected = entry
-        restart = restart or grown[0]
+            yielded += 1
         result.candidates += enum.stats.built - counted[0]
         result.candidates_kept += enum.stats.kept
         ctx.log(_search_summary(ctx.hole_id, enum))
@@ -575,6 +665,26 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
             out.exhausted = not guided and (not enum.stopped or out.bounded)
             return out
         ctx.log(f"[{ctx.hole_id}] restart with {plural(examples.size, 'example')}")
+
+
+def _level_passing(ctx: _Hole, examples: ExampleSet, enum: Enumerator, level: int,
+                   count: int) -> tuple[list[Entry], np.ndarray]:
+    """The start symbol's new terms of a level (the `count` it yielded, its bank) and
+    which meet every goal on the examples, evaluated in chunks of rows at once; the
+    rows left when the budget runs out count as failing."""
+    entries = enum.banks[enum.g.start].get(level, [])
+    assert len(entries) == count, "a level's terms are its start bank's"
+    ok = np.zeros(len(entries), dtype=np.bool_)
+    for lo in range(0, len(entries), CHECK_ROWS):
+        if ctx.budget.exceeded() is not None:
+            break
+        part = entries[lo:lo + CHECK_ROWS]
+        values = stack_values([e.value for e in part], examples.size)
+        if values is None:  # Booleans and ints mixed (an ill-sorted grammar): one at a time
+            ok[lo:lo + len(part)] = [examples.passes({ctx.hole_id: to_array(e.value, examples.size)}) for e in part]
+        else:
+            ok[lo:lo + len(part)] = examples.passes_each(ctx.hole_id, values, len(part)).all(axis=1)
+    return entries, ok
 
 
 def _current_level(enum: Enumerator) -> int:

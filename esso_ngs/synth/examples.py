@@ -6,6 +6,8 @@ candidate's values on the place's inputs fill that column.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -92,6 +94,13 @@ class ExampleSet:
     def size(self) -> int:
         return sum(p.size for p in self.places)
 
+    def snapshot(self) -> ExampleSet:
+        """A copy that later `add`s leave as it is (an add replaces a place's columns,
+        never changes them in place)."""
+        other = copy.copy(self)
+        other.places = [dataclasses.replace(p, columns=dict(p.columns)) for p in self.places]
+        return other
+
     def add(self, cex: Counterexample) -> bool:
         """Add a counterexample's inputs to its place; False if no place matches."""
         for block in self.places:
@@ -128,10 +137,12 @@ class ExampleSet:
             offset += n
         return True
 
-    def passes_rows(self, hole_id: str, values: BatchValue, m: int) -> np.ndarray:
-        """`passes` for many candidates at once: `values` holds one row of hole values
-        (on the concatenated examples) per candidate; True where a row passes."""
-        ok = np.ones(m, dtype=np.bool_)
+    def passes_each(self, hole_id: str, values: BatchValue, m: int) -> np.ndarray:
+        """`passes` for many candidates at once, per example: `values` holds one row of
+        hole values (on the concatenated examples) per candidate; True (rows x
+        examples) where every goal holds on that example. A goal reads the hole's value on its own example only, so a
+        term that agrees with the row there passes there too (what repair relies on)."""
+        ok = np.ones((m, self.size), dtype=np.bool_)
         data = values.data
         offset = 0
         for block in self.places:
@@ -143,6 +154,6 @@ class ExampleSet:
                 env.values[hole_column(hole_id)] = BatchValue(part, lo, hi)
                 for _, goal in block.goals:
                     v = np.asarray(batch_value(goal, env).data, dtype=bool)
-                    ok &= np.broadcast_to(v, (m, n)).all(axis=1) if v.ndim else bool(v)
+                    ok[:, offset:offset + n] &= v
             offset += n
         return ok

@@ -9,7 +9,13 @@ constant, a wrong operator, a missing `ite` guard. The edits, each counting one:
 - an `ite` replaced by either branch, or its branches swapped;
 - an int subterm `s` wrapped as `(ite C s A)` or `(ite C A s)`, with `C` a
   comparison of two atoms (at the root: of an operation on two atoms with an
-  atom) and `A` an atom (one edit, never combined with another).
+  atom) and `A` an atom (one edit, never combined with another);
+- at the root, the missing other branch may be a term, not just an atom: the hint
+  `H` becomes `(ite C H X)` or `(ite C X H)` with `X` a subterm of the hints (one
+  edit) or a small term of the grammar (the enumerator's, up to `FILL_NODES` nodes:
+  two edits). A goal holds or fails on each example alone, so this needs no row per
+  combination: `(ite C H X)` passes iff `H` passes wherever `C` holds and `X`
+  wherever it does not, one product of pass/fail patterns (`guard_fills`).
 
 Every neighbour is evaluated in bulk: the edits at one position form a matrix of
 values (edits x examples), and the rest of the hint is evaluated once over it as a
@@ -20,16 +26,15 @@ grammar membership and the style profile, then verifies them in that order.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
 from ..grammar import CompiledGrammar
 from ..lang.evaluate import EvalError
-from ..lang.batched import BatchEnv, BatchValue, apply_batch, batch_value, ite_batch, to_array
+from ..lang.batched import BatchEnv, BatchValue, apply_batch, batch_value, ite_batch, to_array, value_key
 from ..lang.expr import (
     ARITH_BINARY,
     ARITH_NARY,
@@ -48,9 +53,17 @@ from ..lang.expr import (
     walk,
 )
 from ..lang.templates import slot_var, template_value
+from .enumerate import Entry, Enumerator, Limits
 
-RowsCheck = Callable[[BatchValue, int], np.ndarray]  # (values: rows x examples, rows) -> passing mask
+# (values: rows x examples, rows) -> rows x examples, True where the row's value meets
+# every goal on that example
+EachCheck = Callable[[BatchValue, int], np.ndarray]
+T = TypeVar("T")
 MAX_PAIR_ROWS = 1 << 14  # rows of one pair of positions evaluated at once
+FILL_NODES = 5  # the largest enumerated term tried as a missing branch...
+FILL_TERMS = 20_000  # ...and at most this many of them built (per example set)
+MAX_WRAPS = 2_000  # guard wraps returned for one position (each may go to the verifier, in order)
+PER_PATTERN = 8  # of one pass pattern, only the cheapest few conditions and branches are combined
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +87,10 @@ class _Edits:
 class Repairer:
     """The grammar's material for edits (atoms, operators, guards) on one example set."""
 
-    def __init__(self, g: CompiledGrammar, env: BatchEnv) -> None:
+    def __init__(self, g: CompiledGrammar, env: BatchEnv, limits: Limits | None = None) -> None:
+        self.g = g
         self.env = env
+        self.limits = limits
         atoms: dict[Expr, None] = {}
         ops: set[str] = set()
         self.has_ite = False
@@ -98,46 +113,55 @@ class Repairer:
             except EvalError:  # an atom this example set cannot evaluate (e.g. another place's input)
                 continue
             (self.bool_atoms if v.lo is None and _is_bool(v) else self.int_atoms).append(a)
-        self.guards = self._guards(self.int_atoms, self.int_atoms)
-        # At the root (where a missing guard usually goes), guards may compare an
-        # operation on two atoms with an atom: `(<= (- p ref) band)`.
-        self.root_guards = self._guards(self.int_atoms + self._pairs(), self.int_atoms)
+        self._guards: dict[bool, _Edits | None] = {}  # by root: the guards...
+        self._guard_nodes: dict[bool, list[int]] = {}  # ...and their sizes
+        # small terms and where each passes (False: not enumerated yet)
+        self._fills: tuple[list[Entry], np.ndarray] | None | bool = False
 
     def value(self, e: Expr) -> BatchValue:
         return batch_value(e, self.env, self.memo)
 
     def _rows(self, terms: list[Expr], values: list[BatchValue]) -> _Edits | None:
-        if not terms:
+        stacked = stack_values(values, self.env.size) if terms else None
+        return _Edits(terms, stacked) if stacked is not None else None
+
+    def _products(self, ops: list[str], left: _Edits, right: _Edits) -> _Edits | None:
+        """`(op l r)` for every operator and pair of rows (not the same term, not two
+        constants), computed on the stacked values at once. Not deduplicated by value:
+        the few examples of a CEGIS round would merge terms the verifier tells apart."""
+        pairs = [(i, j) for i, a in enumerate(left.terms) for j, b in enumerate(right.terms)
+                 if a != b and not (isinstance(a, Const) and isinstance(b, Const))]
+        if not pairs or not ops:
             return None
-        size = self.env.size
-        arrays = [to_array(v, size) for v in values]
-        if any(a.dtype == np.bool_ for a in arrays):
-            if not all(a.dtype == np.bool_ for a in arrays):
-                return None
-            return _Edits(terms, BatchValue(np.stack(arrays), None, None))
-        if any(a.dtype == object for a in arrays):
-            data = np.stack([a.astype(object) for a in arrays])
-        else:
-            data = np.stack(arrays)
-        lo = min(int(v.lo) for v in values)  # type: ignore[arg-type]
-        hi = max(int(v.hi) for v in values)  # type: ignore[arg-type]
-        return _Edits(terms, BatchValue(data, lo, hi))
+        ia = np.array([i for i, _ in pairs])
+        ib = np.array([j for _, j in pairs])
+        lv, rv = _take(left.values, ia), _take(right.values, ib)
+        terms: list[Expr] = []
+        data = []
+        for op in ops:
+            terms += [Op(op, (left.terms[i], right.terms[j])) for i, j in pairs]
+            v = apply_batch(op, [lv, rv])
+            data.append(v if isinstance(v.data, np.ndarray) else  # (a scalar: both sides constant rows)
+                        BatchValue(np.full((len(pairs), self.env.size), v.data), v.lo, v.hi))
+        return self._rows(terms, data)
 
-    def _pairs(self) -> list[Expr]:
-        """Arithmetic operations on two int atoms (not both constants)."""
-        # Not deduplicated by value: the few examples of a CEGIS round would merge
-        # operations that the verifier tells apart.
-        return [Op(op, (a, b)) for op in sorted(self.ops & ARITH_NARY)
-                for a, b in itertools.permutations(self.int_atoms, 2)
-                if not (isinstance(a, Const) and isinstance(b, Const))]
-
-    def _guards(self, left: list[Expr], right: list[Expr]) -> list[tuple[Expr, BatchValue]]:
-        """Comparisons `(cmp l r)` (not deduplicated by value either)."""
-        if not self.has_ite:
-            return []
-        return [(Op(op, (a, b)), apply_batch(op, [self.value(a), self.value(b)]))
-                for op in sorted(self.ops & COMPARE) for a, b in itertools.product(left, right)
-                if a != b and not (isinstance(a, Const) and isinstance(b, Const))]
+    def guards(self, root: bool) -> _Edits | None:
+        """Comparisons `(cmp l r)` of two int atoms; at the root (where a missing guard
+        usually goes) `l` may also be an operation on two atoms: `(<= (- p ref) band)`."""
+        if root not in self._guards:
+            out = None
+            atoms = self._rows(self.int_atoms, [self.value(a) for a in self.int_atoms])
+            if self.has_ite and atoms is not None:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    left = atoms
+                    if root:
+                        pairs = self._products(sorted(self.ops & ARITH_NARY), atoms, atoms)
+                        if pairs is not None:
+                            left = self._rows(atoms.terms + pairs.terms, [atoms.values, pairs.values])  # type: ignore[assignment]
+                    out = self._products(sorted(self.ops & COMPARE), left, atoms)
+            self._guards[root] = out
+            self._guard_nodes[root] = [node_count(c) for c in out.terms] if out is not None else []
+        return self._guards[root]
 
     # ------------------------------------------------------------ edits at one position
     def single_edits(self, s: Expr) -> _Edits | None:
@@ -166,27 +190,144 @@ class Repairer:
                 values.append(v)
         return self._rows(terms, values)
 
-    def guard_edits(self, s: Expr, root: bool = False) -> _Edits | None:
-        """`s` wrapped in an ite with a guard and an atom (int subterms only)."""
-        v = self.value(s)
-        guards = self.root_guards if root else self.guards
-        if not guards or _is_bool(v):
-            return None
+    # ------------------------------------------------------------ a missing guard
+    def guard_wraps(self, hint: Expr, p: Path, hint_ok: np.ndarray, each: EachCheck,
+                    others: Sequence[Expr] = (), enumerated: bool = False) -> tuple[list[tuple[int, Expr]], int]:
+        """The int subterm `s` at `p` wrapped as `(ite C s X)` or `(ite C X s)`, where
+        that passes the examples, as (edits, term), and the work done (rows evaluated
+        and pattern pairs checked). `X` is an atom below the root; at the root also a
+        subterm of the hints (one edit); `enumerated`: instead, at the root, a small
+        term of the grammar (two edits).
+
+        A goal holds or fails on each example alone, so no row per combination is
+        needed: with `hint_ok` (where the hint passes), and where the hint with `X`
+        at `p` passes, `(ite C s X)` passes iff `C` holds only where the hint passes
+        and fails only where `X` does; the pairs of distinct pass patterns that fit
+        come from one matrix product."""
+        root = p == ()
+        guards = self.guards(root)
+        s = subterm(hint, p)
+        if guards is None or _is_bool(self.value(s)) or hint_ok.all():
+            return [], 0
+        branches: list[tuple[int, int, Expr | Entry]] = []  # (edits, nodes, term)
+        parts: list[np.ndarray] = []
+        if enumerated and not root:
+            return [], 0
+        near: dict[Expr, None] = {} if enumerated else dict.fromkeys(self.int_atoms)
+        if root and not enumerated:
+            for t in (hint, *others):
+                for _, sub in walk(t):
+                    if sub != hint and children(sub):
+                        near[sub] = None
+        near.pop(s, None)
         terms: list[Expr] = []
         values: list[BatchValue] = []
-        for (c, cv), a in itertools.product(guards, self.int_atoms):
-            av = self.value(a)
-            terms += [Ite(c, s, a), Ite(c, a, s)]
-            values += [ite_batch(cv, v, av), ite_batch(cv, av, v)]
-        return self._rows(terms, values)
+        for x in near:
+            v = self._quietly(self.value, x)
+            if v is not None and not _is_bool(v):
+                terms.append(x)
+                values.append(v)
+        rows = self._rows(terms, values)
+        if rows is not None:
+            branches += [(1, node_count(t), t) for t in terms]
+            parts.append(self._eval_slots(hint, [p], [rows.values], rows.n, each))
+        fills = self._fill_terms(each) if enumerated else None
+        if fills is not None:  # (a term also among the near ones is tried twice, verified once)
+            branches += [(2, e.nodes, e) for e in fills[0]]
+            parts.append(fills[1])
+        if not parts:
+            return [], 0
+        x_fail = ~np.concatenate(parts)
+        g_true = np.asarray(guards.values.data, dtype=np.bool_)
+        x_pat, x_members = _patterns(x_fail, sorted(range(len(branches)), key=lambda i: branches[i][:2]))
+        g_nodes = self._guard_nodes[root]
+        g_pat, g_members = _patterns(g_true, sorted(range(guards.n), key=g_nodes.__getitem__))
+        work = len(branches) + guards.n
+        bad = ~hint_ok
+        # Each pattern's closeness: its cheapest member's (edits, nodes), as one sortable number.
+        x_key = np.array([branches[m[0]][0] * 10_000 + branches[m[0]][1] for m in x_members], dtype=np.int64)
+        g_key = np.array([g_nodes[m[0]] for m in g_members], dtype=np.int64)
+        fits: list[tuple[int, int, bool, int, int]] = []  # (edits, nodes, s_then, x pattern, guard pattern)
+        for s_then in (True, False):
+            s_used = g_pat if s_then else ~g_pat
+            x_used = ~s_used
+            valid = np.flatnonzero(~(s_used & bad).any(axis=1) & s_used.any(axis=1) & x_used.any(axis=1))
+            if not len(valid):
+                continue
+            clash = x_pat.astype(np.int32) @ x_used[valid].T.astype(np.int32)
+            work += clash.size
+            xa, gb = np.nonzero(clash == 0)
+            if len(xa) > MAX_WRAPS:  # only the closest pairs can be returned: do not list the rest
+                keep = np.argpartition(x_key[xa] + g_key[valid[gb]], MAX_WRAPS)[:MAX_WRAPS]
+                xa, gb = xa[keep], gb[keep]
+            for a, b in zip(xa.tolist(), gb.tolist()):
+                edits, nodes, _ = branches[x_members[a][0]]
+                fits.append((edits, nodes + g_nodes[g_members[valid[b]][0]], s_then, a, int(valid[b])))
+        fits.sort()  # the closest pairs of patterns first, their cheapest members first
+        out: list[tuple[int, Expr]] = []
+        for _, _, s_then, a, b in fits:
+            for gi in g_members[b]:
+                for xi in x_members[a]:
+                    edits, _, x = branches[xi]
+                    x = x.term if isinstance(x, Entry) else x
+                    c = guards.terms[gi]
+                    out.append((edits, replace_at(hint, p, Ite(c, s, x) if s_then else Ite(c, x, s))))
+            if len(out) >= MAX_WRAPS:
+                break
+        return out, work
+
+    def _fill_terms(self, each: EachCheck) -> tuple[list[Entry], np.ndarray] | None:
+        """The grammar's small int terms (up to FILL_NODES nodes, FILL_TERMS built), in
+        enumeration order, one per distinct value (their terms built only when
+        chosen), and where each passes as the whole hole; once per example set."""
+        if self._fills is False:
+            self._fills = None
+            if self.limits is not None:
+                lim = self.limits
+                enum = Enumerator(self.g, self.env, lim, max_level=lim.ast_node * FILL_NODES,
+                                  should_stop=lambda built: built >= FILL_TERMS)
+                for _ in enum.terms():
+                    pass
+                size = self.env.size
+                seen: set[bytes] = set()
+                entries: list[Entry] = []
+                for level in sorted({lvl for banks in enum.banks.values() for lvl in banks}):
+                    for nt in sorted(enum.banks):
+                        for e in enum.banks[nt].get(level, ()):
+                            if e.value.lo is not None and e.nodes > 1:
+                                key = e._vkey or value_key(to_array(e.value, size))  # kept: keyed already
+                                if key not in seen:
+                                    seen.add(key)
+                                    entries.append(e)
+                rows = self._rows(entries, [e.value for e in entries])  # type: ignore[arg-type]
+                if rows is not None:
+                    self._fills = (entries, each(rows.values, rows.n))
+        return self._fills  # type: ignore[return-value]
 
     # ------------------------------------------------------------ the neighbourhood
-    def neighbours(self, hint: Expr, passes: RowsCheck, max_terms: int) -> tuple[list[Neighbour], int]:
-        """Neighbours of `hint` within two edits that pass the examples, closest first,
-        and the number of neighbours evaluated (at most about `max_terms`)."""
+    def neighbours(self, hint: Expr, each: EachCheck, max_terms: int,
+                   others: Sequence[Expr] = ()) -> tuple[list[Neighbour], int]:
+        """Every stage of `stages` at once: the neighbours that pass, and the work."""
+        out: list[Neighbour] = []
+        built = 0
+        for found, work in self.stages(hint, each, max_terms, others):
+            out += found
+            built += work
+        return out, built
+
+    def stages(self, hint: Expr, each: EachCheck, max_terms: int,
+               others: Sequence[Expr] = ()) -> Iterator[tuple[list[Neighbour], int]]:
+        """Neighbours of `hint` that pass the examples, in small steps: each yield is
+        (the neighbours a stage found, closest first, or [] within a stage; the rows
+        and pattern pairs evaluated by the step). Stages, cheapest and closest first:
+        one edit (and two leaves swapped); a guard (one edit, two with an enumerated
+        branch); two edits. About `max_terms` rows in all, plus the bounded work of
+        `guard_wraps`. `others`: the other hints, whose subterms may fill a missing
+        branch. A caller may stop between steps (and verify what a stage found first)."""
         positions = [p for p, _ in walk(hint)]
-        single = {p: self._quietly(self.single_edits, subterm(hint, p)) for p in positions}
+        single: dict[Path, _Edits | None] = {}
         found: list[tuple[int, int, str, Expr]] = []  # (edits, nodes, text, term)
+        seen: set[str] = set()
         built = 0
 
         def keep(edits: int, make: Callable[[int], Expr], mask: np.ndarray) -> None:
@@ -194,18 +335,56 @@ class Repairer:
                 t = make(i)
                 found.append((edits, node_count(t), str(t), t))
 
+        def stage_end() -> list[Neighbour]:
+            found.sort(key=lambda f: (f[0], f[1], f[2]))
+            out: list[Neighbour] = []
+            for edits, _, text, t in found:
+                if text not in seen:
+                    seen.add(text)
+                    out.append(Neighbour(t, edits))
+            found.clear()
+            return out
+
         for p in positions:  # one edit
-            wrap = functools.partial(self.guard_edits, root=p == ())
-            for edits in (single[p], self._quietly(wrap, subterm(hint, p))):
-                if edits is None or built >= max_terms:
-                    continue
-                built += edits.n
-                mask = self._eval_slots(hint, [p], [edits.values], edits.n, passes)
-                keep(1, lambda i, p=p, e=edits: replace_at(hint, p, e.terms[i]), mask)
+            edits = single[p] = self._quietly(self.single_edits, subterm(hint, p))
+            if edits is None or built >= max_terms:
+                continue
+            built += edits.n
+            mask = self._eval_slots(hint, [p], [edits.values], edits.n, each).all(axis=1)
+            keep(1, lambda i, p=p, e=edits: replace_at(hint, p, e.terms[i]), mask)
+        swaps = self._swaps(hint)
+        if swaps is not None:
+            built += swaps.n
+            keep(1, lambda i: swaps.terms[i], each(swaps.values, swaps.n).all(axis=1))
+        yield stage_end(), built
+        hint_ok = self._quietly(lambda h: self._eval_slots(h, [], [], 1, each)[0], hint)
+        if hint_ok is not None and self.has_ite and self.guards(True) is not None:
+            yield [], 0  # the root's guards: a step of their own (once per example set)
+        # A guard at each position (the root first), with an atom or a hint's subterm as
+        # the other branch; then at the root with an enumerated term (its own step first).
+        # What each step finds is verified before the next.
+        for p, enumerated in [(p, False) for p in positions] + [((), True)] if hint_ok is not None else ():
+            if built >= max_terms:
+                break
+            if enumerated:
+                if self._fill_terms(each) is None:
+                    break
+                yield [], 0
+            try:
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                    wraps, work = self.guard_wraps(hint, p, hint_ok, each, others, enumerated)  # type: ignore[arg-type]
+            except (EvalError, TypeError, ValueError):  # an ill-typed or unbound context
+                continue
+            found += [(e, node_count(t), str(t), t) for e, t in wraps]
+            yield stage_end(), work
+        work = 0
         for i, p in enumerate(positions):  # two edits: p, then a position after it in pre-order
             ep = single[p]
             if ep is None:
                 continue
+            if work:
+                yield [], work
+                work = 0
             for q in positions[i + 1:]:
                 eq = single[q]
                 if eq is None or built >= max_terms:
@@ -216,30 +395,42 @@ class Repairer:
                     for a, pt in enumerate(ep.terms):
                         t1 = replace_at(hint, p, pt)
                         built += eq.n
-                        mask = self._eval_slots(t1, [q], [eq.values], eq.n, passes)
+                        work += eq.n
+                        mask = self._eval_slots(t1, [q], [eq.values], eq.n, each).all(axis=1)
                         keep(2, lambda j, t1=t1, q=q: replace_at(t1, q, eq.terms[j]), mask)
                     continue
                 m = ep.n * eq.n
                 if m > MAX_PAIR_ROWS:
                     continue
                 built += m
+                work += m
                 ia = np.repeat(np.arange(ep.n), eq.n)
                 ib = np.tile(np.arange(eq.n), ep.n)
-                mask = self._eval_slots(hint, [p, q], [_take(ep.values, ia), _take(eq.values, ib)], m, passes)
+                mask = self._eval_slots(hint, [p, q], [_take(ep.values, ia), _take(eq.values, ib)], m,
+                                        each).all(axis=1)
                 keep(2, lambda k, p=p, q=q, ep=ep, eq=eq: replace_at(
                     replace_at(hint, p, ep.terms[k // eq.n]), q, eq.terms[k % eq.n]), mask)
-        found.sort(key=lambda f: (f[0], f[1], f[2]))
-        out: list[Neighbour] = []
-        seen: set[str] = set()
-        for edits, _, text, t in found:
-            if text not in seen:
-                seen.add(text)
-                out.append(Neighbour(t, edits))
-        return out, built
+        yield stage_end(), work
+
+    def _swaps(self, hint: Expr) -> _Edits | None:
+        """The hint with two of its (different) leaves exchanged: swapped operands."""
+        leaves = [(p, t) for p, t in walk(hint) if not children(t)]
+        terms: list[Expr] = []
+        values: list[BatchValue] = []
+        for i, (p, a) in enumerate(leaves):
+            for q, b in leaves[i + 1:]:
+                if a == b:
+                    continue
+                t = replace_at(replace_at(hint, p, b), q, a)
+                v = self._quietly(self.value, t)
+                if v is not None:
+                    terms.append(t)
+                    values.append(v)
+        return self._quietly(lambda _: self._rows(terms, values), hint)
 
     @staticmethod
-    def _quietly(edits: Callable[[Expr], _Edits | None], s: Expr) -> _Edits | None:
-        """No edits where `s` cannot be evaluated (an unknown name, an ill-typed operator)."""
+    def _quietly(edits: Callable[[Expr], T | None], s: Expr) -> T | None:
+        """None where `s` cannot be evaluated (an unknown name, an ill-typed operator)."""
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 return edits(s)
@@ -247,7 +438,9 @@ class Repairer:
             return None
 
     def _eval_slots(self, term: Expr, paths: list[Path], slots: list[BatchValue], m: int,
-                    passes: RowsCheck) -> np.ndarray:
+                    each: EachCheck) -> np.ndarray:
+        """Where the term with `slots` at `paths` (one row each) passes (rows x
+        examples); nowhere when the term cannot be evaluated."""
         tpl = term
         for i, p in enumerate(paths):
             tpl = replace_at(tpl, p, slot_var(i))
@@ -255,13 +448,47 @@ class Repairer:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 v = template_value(tpl, slots, self.env)
         except (EvalError, TypeError, ValueError):  # an ill-typed or unbound context: no row counts
-            return np.zeros(m, dtype=np.bool_)
+            return np.zeros((m, self.env.size), dtype=np.bool_)
         d = v.data
         size = self.env.size
         if not isinstance(d, np.ndarray) or d.shape != (m, size):
             d = np.broadcast_to(to_array(v, size), (m, size))
             v = BatchValue(d, v.lo, v.hi)
-        return passes(v, m)
+        return each(v, m)
+
+
+def stack_values(values: Sequence[BatchValue], size: int) -> BatchValue | None:
+    """Values on `size` examples as one matrix: a row for each 1-D value (or scalar), the
+    rows of each 2-D one; bool, or ints (exact Python ints throughout when any row needs
+    them) with merged bounds. None when Booleans and ints mix, or nothing is given."""
+    if not values:
+        return None
+    datas = [v.data for v in values]
+    kinds = {d.dtype if type(d) is np.ndarray and d.ndim == 1 else None for d in datas}
+    if kinds == {np.dtype(np.int64)} or kinds == {np.dtype(np.bool_)}:  # the common case: rows as they are
+        bounds = (None, None) if values[0].lo is None else \
+            (min(int(v.lo) for v in values), max(int(v.hi) for v in values))  # type: ignore[arg-type]
+        return BatchValue(np.stack(datas), *bounds)
+    arrays = [np.atleast_2d(to_array(v, size)) for v in values]
+    if any(a.dtype == np.bool_ for a in arrays):
+        return BatchValue(np.concatenate(arrays), None, None) if all(a.dtype == np.bool_ for a in arrays) else None
+    if any(a.dtype == object for a in arrays):
+        arrays = [a.astype(object) for a in arrays]
+    return BatchValue(np.concatenate(arrays), min(int(v.lo) for v in values),  # type: ignore[arg-type]
+                      max(int(v.hi) for v in values))  # type: ignore[arg-type]
+
+
+def _patterns(rows: np.ndarray, rank: list[int]) -> tuple[np.ndarray, list[list[int]]]:
+    """The distinct rows of a Boolean matrix, and for each the first `PER_PATTERN` row
+    indices holding it, in `rank` order."""
+    pats, inverse = np.unique(rows, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    members: list[list[int]] = [[] for _ in range(len(pats))]
+    for i in rank:
+        group = members[inverse[i]]
+        if len(group) < PER_PATTERN:
+            group.append(i)
+    return pats, members
 
 
 def _family(op: str, arity: int) -> frozenset[str]:
@@ -287,4 +514,4 @@ def _take(v: BatchValue, ix: np.ndarray) -> BatchValue:
     return BatchValue(v.data[ix], v.lo, v.hi)  # type: ignore[index]
 
 
-__all__ = ["Neighbour", "Repairer"]
+__all__ = ["Neighbour", "Repairer", "stack_values"]
