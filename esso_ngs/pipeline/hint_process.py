@@ -90,6 +90,7 @@ class HintProcess:
         holes = [h.hole_id for h in self.spec.synth.holes]
         told: set[str] = set()
         all_cancelled_at: float | None = None
+        heard = False  # the child has reported work: its rankings are worth a short wait
         try:
             while not self.hurry.is_set():
                 for hole_id in holes:
@@ -98,8 +99,8 @@ class HintProcess:
                         _send(self._to_child, ("cancel", hole_id))
                 if len(told) == len(holes) and all_cancelled_at is None:
                     all_cancelled_at = time.monotonic()
-                if all_cancelled_at is not None and time.monotonic() - all_cancelled_at > STOP_GRACE_S:
-                    break
+                if all_cancelled_at is not None and (not heard or time.monotonic() - all_cancelled_at > STOP_GRACE_S):
+                    break  # (a child still in its head start or imports has nothing to send)
                 try:
                     if not self._from_child.poll(_POLL_S):
                         if not self.process.is_alive() and not self._from_child.poll(0):
@@ -113,6 +114,7 @@ class HintProcess:
                     break
                 if message[0] == "done":
                     break
+                heard = True
                 _dispatch(message, out)
         finally:
             self._end()
