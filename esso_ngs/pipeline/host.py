@@ -266,12 +266,11 @@ def with_cheap_tier(spec: Spec, hole_id: str, candidate: Candidate) -> Candidate
 
 def _samples_to(progress: Progress | None, hole_id: str,
                 on_sample: Callable[[str, Candidate], None], host: HostHints) -> Progress:
-    """`progress`, plus each of the hole's sample events' candidate handed to `on_sample`,
-    and the latest event's kind recorded in `host`."""
+    """`_recorded(progress, host)`, plus each of the hole's sample events' candidate handed to `on_sample`."""
+    recorded = _recorded(progress, host)
+
     def tee(event: Event) -> None:
-        host.last_event = event.kind
-        if progress is not None:
-            progress(event)
+        recorded(event)
         candidate = event.data.get("candidate")
         if event.kind == "sample" and event.hole_id == hole_id and isinstance(candidate, Candidate):
             on_sample(hole_id, candidate)
@@ -279,7 +278,7 @@ def _samples_to(progress: Progress | None, hole_id: str,
 
 
 def _recorded(progress: Progress | None, host: HostHints) -> Progress:
-    """`progress`, with the latest event's kind recorded in `host` (a child's events)."""
+    """`progress`, with the latest event's kind recorded in `host` (what the generator is doing)."""
     def tee(event: Event) -> None:
         host.last_event = event.kind
         if progress is not None:
