@@ -14,7 +14,7 @@ from ..fsutil import atomic_write_text, locked_output_dir
 from ..pipeline.extension import load_extension
 from ..pipeline.hintsfile import ranked_hints
 from ..pipeline.host import HEAD_START_S, BackgroundHints, HostHints, hints_in_background
-from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_notes_hints
+from ..pipeline.intent import INTENT_MODES, record_intent, spec_for_intent, with_stated_hints
 from ..pipeline.records import append_records, candidate_records, solution_records
 from ..formats import dump_kernel_yaml, load_spec
 from ..formats.ir import fill_holes_raw
@@ -154,7 +154,7 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
     trace = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     background: BackgroundHints | None = None
     given: Mapping[str, Sequence[Hint] | HintStream] = (dict(hints or {}) if args.no_stated_hints
-                                                        else with_notes_hints(spec, hints))
+                                                        else with_stated_hints(spec, hints))
     if neural:  # generate while the enumerator runs: hints stream in as each hole's are ready
         background = hints_in_background(ext, spec, getattr(args, "nh_rounds", 2), first=given,
                                          head_start_s=_head_start_s(args), own_process=True)

@@ -23,7 +23,7 @@ from ..verify.reference_hints import SOURCE as REFERENCE, reference_hint_terms
 INTENT_MODES = ("warn", "notes")  # warn: hints + warnings; notes: also an obligation
 
 
-def with_notes_hints(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None) -> dict[str, Any]:
+def with_stated_hints(spec: Spec, hints: Mapping[str, Sequence[Hint]] | None) -> dict[str, Any]:
     """`hints` with each hole's stated hints ranked first: the notes' formulas that are
     terms of its grammar (source `notes`), then the reference's terms at its sites
     (source `reference`, `reference_hint_terms`). A term already among the hints moves

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from esso_ngs.lang.sexpr import parse_term
-from esso_ngs.pipeline.intent import with_notes_hints
+from esso_ngs.pipeline.intent import with_stated_hints
 from esso_ngs.formats import load_spec
 from esso_ngs.synth import Hint
 from esso_ngs.verify import verify, verify_terms
@@ -73,7 +73,7 @@ def test_near_name_only_when_unambiguous(tmp_path: Path) -> None:
 def test_hint_terms_use_the_grammar_operators(tmp_path: Path) -> None:
     spec = _spec(tmp_path, "fee = input_amount * fee_bps / 10000 + balance")
     assert intent_hint_terms(spec, "fee") == ["(+ (safe_div (* input_amount fee_bps) 10000) balance)"]
-    hints = with_notes_hints(spec, {"fee": [Hint("balance", 0.9, "model")]})
+    hints = with_stated_hints(spec, {"fee": [Hint("balance", 0.9, "model")]})
     assert [(h.term, h.source) for h in hints["fee"]] == [
         ("(+ (safe_div (* input_amount fee_bps) 10000) balance)", "notes"), ("balance", "model")]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from esso_ngs.cli.main import main
 from esso_ngs.formats import load_kernel, load_spec
 from esso_ngs.formats.model import Spec
-from esso_ngs.pipeline.intent import with_notes_hints
+from esso_ngs.pipeline.intent import with_stated_hints
 from esso_ngs.synth import Hint, SynthOptions, synthesize
 from esso_ngs.verify.reference_hints import reference_hint_terms
 
@@ -133,7 +133,7 @@ def test_drifting_references(tmp_path: Path) -> None:
     assert reference_hint_terms(dataclasses.replace(spec, ref=ref), "fee_expr") == [FEE_TERM]
     fee_only = dataclasses.replace(_fee(_fresh(tmp_path, "fee_only"), used_in=("fee",)), ref=ref)
     assert reference_hint_terms(fee_only, "fee_expr") == []
-    assert [(h.term, h.source) for h in with_notes_hints(fee_only, None)["fee_expr"]] == [(FEE_TERM, "notes")]
+    assert [(h.term, h.source) for h in with_stated_hints(fee_only, None)["fee_expr"]] == [(FEE_TERM, "notes")]
 
 
 def _fresh(tmp_path: Path, name: str) -> Path:
@@ -145,15 +145,15 @@ def _fresh(tmp_path: Path, name: str) -> Path:
 def test_intake_ranks_notes_then_reference_then_the_rest(tmp_path: Path) -> None:
     spec = load_spec(ROOT / "benchmarks" / "specs_hard" / "vault_shares_hole.yaml")
     ref_term = "(ite (= total_supply 0) assets (safe_div (* assets total_supply) total_assets))"
-    hints = with_notes_hints(spec, {"shares": [Hint("assets", 0.9, "model"), Hint(ref_term, 0.5, "model")]})
+    hints = with_stated_hints(spec, {"shares": [Hint("assets", 0.9, "model"), Hint(ref_term, 0.5, "model")]})
     # The reference's term moves up instead of appearing twice.
     assert [(h.term, h.source) for h in hints["shares"]] == [(ref_term, "reference"), ("assets", "model")]
     # Notes stating another formula rank first; one the reference repeats keeps the notes' tag.
     spec = _fee(tmp_path, notes="Synthesize: fee = amount * bps / 100")
-    assert [(h.term, h.source) for h in with_notes_hints(spec, None)["fee_expr"]] == [
+    assert [(h.term, h.source) for h in with_stated_hints(spec, None)["fee_expr"]] == [
         ("(safe_div (* amount bps) 100)", "notes"), (FEE_TERM, "reference")]
     same = _fee(_fresh(tmp_path, "same"), notes="Synthesize: fee = amount * bps / 10000")
-    assert [(h.term, h.source) for h in with_notes_hints(same, None)["fee_expr"]] == [(FEE_TERM, "notes")]
+    assert [(h.term, h.source) for h in with_stated_hints(same, None)["fee_expr"]] == [(FEE_TERM, "notes")]
 
 
 def test_a_wrong_reference_hint_is_verified_like_any_other(tmp_path: Path) -> None:
