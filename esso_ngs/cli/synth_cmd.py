@@ -118,12 +118,6 @@ def summary(result: SynthResult) -> str:
     return "\n".join(lines)
 
 
-# What the generator was doing, by the kind of its latest progress event (neural/progress.py).
-GENERATOR_STAGES = {"load_start": "loading", "load": "loaded", "prefill_start": "reading its prompt",
-                    "prefill": "sampling", "sample": "sampling", "generated": "checking its samples",
-                    "validating": "checking its samples", "validated": "checking its samples"}
-
-
 def _head_start_s(args: argparse.Namespace) -> float:
     if args.head_start_ms is not None:
         if args.head_start_ms < 0:
@@ -217,10 +211,9 @@ def _run_locked(args: argparse.Namespace, ext: Any, neural: bool, spec: Spec,
                                else "") for h, v in host.hints.items())
             if gen:
                 print(f"neural hints in {host.time_s:.2f} s ({gen}; generated alongside the search)")
-            elif host.last_event is None:  # the search settled every hole before the model was needed
+            elif host.stage is None:  # the search settled every hole before the model was needed
                 print("neural hints: none needed (the search finished before the model was started)")
             else:
-                print(f"neural hints: none arrived before the search ended (the model was "
-                      f"{GENERATOR_STAGES.get(host.last_event, 'at work')})")
+                print(f"neural hints: none arrived before the search ended (the model's stage then: {host.stage})")
         print("wrote " + ", ".join(str(p) for p in written))
     return 0 if result.solved else 1

@@ -4,6 +4,8 @@ Backends and sampling call a `Progress` callback with an `Event`; the CLI turns
 events into lines on stderr (or JSON lines), the anytime synthesizer consumes
 the `sample` events as candidates, a test records them. Kinds, in order:
 
+- `start`: a generator running beside a search begins, after the search's head start
+  (before its backend is chosen and its model loaded);
 - `load_start` / `load`: the model is being loaded / was loaded (seconds; once per process);
 - `prefill_start` / `prefill`: the prompt is going / went through the model (tokens, how many came from a cache, seconds);
 - `sample`: one sample finished (index, done: k of `of`, term or None, in_grammar, tokens,

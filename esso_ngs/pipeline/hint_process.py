@@ -197,6 +197,8 @@ def child_main(inbox: Connection, outbox: Connection, generate: Generate, spec: 
     deadline = time.monotonic() + head_start_s
     while time.monotonic() < deadline and any(wanted(h.hole_id) for h in spec.synth.holes):
         time.sleep(0.01)
+    if any(wanted(h.hole_id) for h in spec.synth.holes):
+        send(("event", Event("start")))
     t0 = time.perf_counter()
     try:
         # The parent's search keeps a core busy beside us: the model's threads count it.

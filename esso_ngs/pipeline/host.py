@@ -25,6 +25,7 @@ from ..verify.candidate import Candidate
 from ..verify.tiers import check_cheap
 from .aggregate import HoleRanking
 from .hint_process import ChildOutput, HintProcess
+from .progress_view import stage_of
 from .hintsfile import hints_from_rankings
 from .two_stage import GenerateOptions, ModelPlan, backend_for, generate_ranked
 
@@ -36,7 +37,7 @@ class HostHints:
     rounds: dict[str, int] = field(default_factory=dict)
     time_s: float = 0.0  # generation + validation, all holes and rounds
     stop_wait_s: float | None = None  # generating in the background: the wait for it to stop
-    last_event: str | None = None  # the kind of the generator's latest progress event (None: not started)
+    stage: str | None = None  # the generator's latest stage (progress_view.stage_of; None: never started)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"time_s": round(self.time_s, 6), "rounds": dict(self.rounds)}
@@ -211,6 +212,8 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
         deadline = time.perf_counter() + head_start_s
         while time.perf_counter() < deadline and not all(s.cancelled for s in streams.values()):
             time.sleep(0.01)
+        if not all(s.cancelled for s in streams.values()):
+            _recorded(ext.options.progress, host)(Event("start"))
         hints_via_extension(ext, spec, rounds, on_hole, lambda h: not streams[h].cancelled, into=host,
                             on_sample=on_sample)
 
@@ -278,9 +281,9 @@ def _samples_to(progress: Progress | None, hole_id: str,
 
 
 def _recorded(progress: Progress | None, host: HostHints) -> Progress:
-    """`progress`, with the latest event's kind recorded in `host` (what the generator is doing)."""
+    """`progress`, with the generator's stage recorded in `host` as events say it changes."""
     def tee(event: Event) -> None:
-        host.last_event = event.kind
+        host.stage = stage_of(event) or host.stage
         if progress is not None:
             progress(event)
     return tee

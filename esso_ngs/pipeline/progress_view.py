@@ -123,6 +123,8 @@ def describe(event: Event) -> str | None:
 def stage_of(event: Event) -> str | None:
     """The stage an event starts or reports, for a live line (None: no change of stage)."""
     d = event.data
+    if event.kind == "start":
+        return "starting the model"
     if event.kind == "load_start":
         return "loading model"
     if event.kind == "prefill_start":

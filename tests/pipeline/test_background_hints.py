@@ -135,8 +135,9 @@ def test_a_child_process_streams_the_same_samples_as_the_thread(tiny_model_dir: 
     assert background.streams[HOLE].closed
     ranking = background.host.rankings[HOLE]
     assert [c.term for c in ranking.candidates] == [c.term for c in in_thread.host.rankings[HOLE].candidates]
-    assert background.host.rounds[HOLE] == 1 and background.host.last_event is not None
+    assert background.host.rounds[HOLE] == 1 and background.host.stage is not None
     kinds = [e.kind for e in events]  # the child's progress reached the parent's callback, in order
+    assert kinds[0] == "start"  # the generator says it began before choosing its backend and loading
     assert kinds.index("load") < kinds.index("prefill") < kinds.index("sample") < kinds.index("generated")
     assert multiprocessing.active_children() == []  # the child is gone, not left behind
 
@@ -157,7 +158,7 @@ def test_a_search_done_within_its_head_start_never_starts_the_model_in_the_child
     for stream in background.streams.values():
         stream.cancel()
     background.stop()
-    assert events == [] and background.host.last_event is None and not background.error
+    assert events == [] and background.host.stage is None and not background.error
     assert multiprocessing.active_children() == []
 
 
