@@ -10,6 +10,8 @@ def _model_request(args: argparse.Namespace) -> tuple[str, str] | None:
     """(backend, model) the command will run, or None when it runs no local model."""
     if getattr(args, "command", None) == "hints":
         return getattr(args, "backend", ""), getattr(args, "model", "")
+    if getattr(args, "command", None) == "synth":
+        return None  # its model runs in a process of its own, which settles auto (pipeline/hint_process.py)
     if getattr(args, "nh_enabled", False) or getattr(args, "command", None) == "batch":
         if getattr(args, "nh_config", None) or getattr(args, "sweep", None):
             return None  # the config or sweep file names its own backends; they are settled when made

@@ -36,6 +36,7 @@ from ..errors import UserError
 from .blas import GUARD_ENV, find_openblas, preload_env, preloaded, reexec_with_preload
 from .models import LocalModel, cache_dir, model_dir_hash
 from .prepare import resolve_or_prepare
+from .progress import Progress
 
 CHOICE_SCHEMA = "esso-ngs-backend-choice/v1"
 FORCE_ENV = "ESSO_NGS_AUTO_BACKEND"  # "mlx" or "transformers": what auto means, without measuring
@@ -46,7 +47,7 @@ TYPICAL_STEPS = 40
 PROBE_TIMEOUT_S = 240
 BUSY_LOAD_PER_CORE = 0.75  # a choice measured above this load is measured again once the load halves
 
-Probe = Callable[[str, Path, "Path | None"], "dict[str, float] | None"]
+Probe = Callable[[str, Path, "Path | None"], "dict[str, float] | str | None"]  # measures, or why not
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,9 @@ def _write_choice(key: str, choice: BackendChoice) -> None:
         pass  # a read-only cache only costs measuring again
 
 
-def probe_in_child(backend: str, model_dir: Path, openblas: Path | None) -> dict[str, float] | None:
-    """Run the speed probe in a child process (with `openblas` preloaded); None if it fails."""
+def probe_in_child(backend: str, model_dir: Path, openblas: Path | None) -> dict[str, float] | str:
+    """Run the speed probe in a child process (with `openblas` preloaded): its measures, or
+    why it failed (the last line the child printed)."""
     env = dict(os.environ)
     env[GUARD_ENV] = "probe"
     if openblas is not None:
@@ -155,47 +157,89 @@ def probe_in_child(backend: str, model_dir: Path, openblas: Path | None) -> dict
     try:
         proc = subprocess.run([sys.executable, "-m", "esso_ngs.neural.auto", backend, str(model_dir)],
                               capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, env=env, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
+    except subprocess.TimeoutExpired:
+        return f"no result within {PROBE_TIMEOUT_S} s"
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
-        return None
+        said = proc.stderr.strip().splitlines()
+        return said[-1][:300] if said else f"exit status {proc.returncode}"
     try:
         result = json.loads(lines[-1])
         return {k: float(v) for k, v in result.items()}
     except (ValueError, TypeError, AttributeError):
-        return None
+        return f"unreadable result: {lines[-1][:200]}"
 
 
 def estimated_s(measure: dict[str, float]) -> float:
     return TYPICAL_PROMPT_TOKENS / max(measure["prompt_tok_s"], 1e-9) + TYPICAL_STEPS * measure["step_s"]
 
 
-def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
-                   log: Callable[[str], None] | None = None) -> BackendChoice:
-    """The backend `auto` means for `model` on this machine (remembered after the first time)."""
+# Choices not remembered on disk (the probes failed, or the cache is read-only), settled
+# once per process: the probes must not run again for every backend this process makes.
+_SETTLED: dict[str, BackendChoice] = {}
+
+
+def _without_measuring(model: LocalModel) -> tuple[BackendChoice | None, str, Path | None]:
+    """(the choice known without measuring or None, its cache key, the system OpenBLAS)."""
     forced = os.environ.get(FORCE_ENV, "")
     if forced:
         if forced not in ("mlx", "transformers"):
             raise UserError(f"${FORCE_ENV} must be mlx or transformers, got {forced!r}")
         lib = find_openblas() if forced == "mlx" else None
-        return BackendChoice(forced, str(lib) if lib else None, f"set by ${FORCE_ENV}")
+        return BackendChoice(forced, str(lib) if lib else None, f"set by ${FORCE_ENV}"), "", lib
     if sys.platform == "darwin" and platform.machine() == "arm64":
-        return BackendChoice("mlx", None, "Apple Silicon: Metal")
+        return BackendChoice("mlx", None, "Apple Silicon: Metal"), "", None
     openblas = find_openblas()
     key = machine_key(model_dir_hash(model.path), openblas)
+    if key in _SETTLED:
+        return _SETTLED[key], key, openblas
     known = _read_choices().get(key)
-    now_load = load_average() or 0.0
     if known is not None:
         try:
             remembered = BackendChoice.from_json(known)
-            if not remembered.measured_busy(now_load, os.cpu_count() or 1):
-                return remembered
-            if log is not None:
-                log(f"backend auto: measured at load {remembered.load:.1f}, the load is {now_load:.1f} now: "
-                    "measuring again")
+            if not remembered.measured_busy(load_average() or 0.0, os.cpu_count() or 1):
+                return remembered, key, openblas
         except (KeyError, TypeError, ValueError):
             pass
+    return None, key, openblas
+
+
+def preload_for(backend: str, model: str) -> Path | None:
+    """The OpenBLAS a fresh process that will run `backend` for `model` should start with
+    preloaded, decided without measuring (hint_process.py spawns the model's process with
+    it): mlx's choice when it is known; when `auto` has not measured this model yet, the
+    library mlx would run with, so that the process can measure and then use either."""
+    if backend == "mlx":
+        return find_openblas()
+    if backend != "auto":
+        return None
+    known, _, openblas = _without_measuring(resolve_or_prepare(model))
+    if known is not None:
+        return Path(known.openblas) if known.openblas else None
+    return openblas if _installed("mlx") and _installed("mlx_lm") else None
+
+
+def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
+                   log: Callable[[str], None] | None = None) -> BackendChoice:
+    """The backend `auto` means for `model` on this machine (remembered after the first time)."""
+    known, key, openblas = _without_measuring(model)
+    if known is not None:
+        return known
+    now_load = load_average() or 0.0
+    remembered = _read_choices().get(key)
+    if remembered is not None and log is not None:
+        log(f"backend auto: measured at load {remembered.get('load') or 0.0:.1f}, the load is {now_load:.1f} now: "
+            "measuring again")
+    choice = _measure(model, key, openblas, now_load, probe, log)
+    if _read_choices().get(key) != choice.to_json():  # not remembered (failed probes, a read-only cache)
+        _SETTLED[key] = choice
+    return choice
+
+
+def _measure(model: LocalModel, key: str, openblas: Path | None, now_load: float, probe: Probe,
+             log: Callable[[str], None] | None) -> BackendChoice:
     candidates: list[tuple[str, Path | None]] = []
     if _installed("torch") and _installed("transformers"):
         candidates.append(("transformers", None))
@@ -220,8 +264,10 @@ def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
     measured: dict[str, dict[str, float]] = {}
     for name, lib in candidates:
         result = probe(name, model.path, lib)
-        if result is not None:
+        if isinstance(result, dict):
             measured[name] = result
+        elif log is not None:
+            log(f"backend auto: the {name} speed probe failed: {result or 'no result'}")
     if not measured:
         name, lib = candidates[0]
         return BackendChoice(name, str(lib) if lib else None, "the speed probes failed; not remembered")
@@ -230,7 +276,6 @@ def choose_backend(model: LocalModel, probe: Probe = probe_in_child,
     choice = BackendChoice(best, str(lib) if lib else None, "measured", measured, round(now_load, 2))
     _write_choice(key, choice)
     return choice
-
 
 
 def prepare_process(backend: str, model: str, log: Callable[[str], None] | None = None) -> BackendChoice | None:
@@ -256,13 +301,14 @@ def prepare_process(backend: str, model: str, log: Callable[[str], None] | None 
     return choice
 
 
-def make_auto_backend(model: str, **options: Any) -> Any:
+def make_auto_backend(model: str, log: Callable[[str], None] | None = None, **options: Any) -> Any:
     """The backend `auto` chose for `model`, built with the options it accepts; it
-    carries the choice (`.choice`, `.choice_label`) for progress lines and records."""
+    carries the choice (`.choice`, `.choice_label`) for progress lines and records.
+    `log` hears about measuring (the first time for a model on this machine)."""
     import inspect
 
     from .backend import BACKENDS, make_backend
-    choice = choose_backend(resolve_or_prepare(model))
+    choice = runnable(choose_backend(resolve_or_prepare(model), log=log), log)
     module_name, cls_name = BACKENDS[choice.backend].split(":")
     import importlib
     cls = getattr(importlib.import_module(module_name), cls_name)
@@ -271,6 +317,33 @@ def make_auto_backend(model: str, **options: Any) -> Any:
     backend.choice = choice  # type: ignore[attr-defined]
     backend.choice_label = choice.label()  # type: ignore[attr-defined]
     return backend
+
+
+def settle_auto(model: str, progress: Progress | None = None) -> BackendChoice:
+    """Settle what `auto` means for `model` in this process, measuring it the first time,
+    with `backend` events: what is measured and what was chosen (the backends made
+    afterwards reuse the choice)."""
+    from .progress import emit
+    choice = runnable(choose_backend(resolve_or_prepare(model),
+                                     log=lambda m: emit(progress, "backend", message=m, measuring=True)),
+                      lambda m: emit(progress, "backend", message=m))
+    emit(progress, "backend", message=choice.describe(), backend=choice.label())
+    return choice
+
+
+def runnable(choice: BackendChoice, log: Callable[[str], None] | None = None) -> BackendChoice:
+    """`choice`, or what this process can run in its place: mlx measured with an OpenBLAS
+    this process did not start with would prefill 30-100x slower than measured, so
+    transformers (when installed) runs here instead. The CLI and the hint process start
+    with the library preloaded; a library caller's process may not have."""
+    lib = Path(choice.openblas) if choice.openblas else None
+    if lib is None or preloaded(lib) or not (_installed("torch") and _installed("transformers")):
+        return choice
+    if log is not None:
+        log(f"backend auto: mlx was measured fastest with OpenBLAS ({lib}), which this process did not "
+            "start with: transformers here")
+    return BackendChoice("transformers", None, "mlx's OpenBLAS is not preloaded in this process",
+                         choice.measured, choice.load)
 
 
 def _probe_main(argv: list[str]) -> int:

@@ -6,6 +6,8 @@ the `sample` events as candidates, a test records them. Kinds, in order:
 
 - `start`: a generator running beside a search begins, after the search's head start
   (before its backend is chosen and its model loaded);
+- `backend`: what `--backend auto` measures (`measuring`: true) and chose (message; backend:
+  its label), the first time a model runs on a machine;
 - `load_start` / `load`: the model is being loaded / was loaded (seconds; once per process);
 - `prefill_start` / `prefill`: the prompt is going / went through the model (tokens, how many came from a cache, seconds);
 - `sample`: one sample finished (index, done: k of `of`, term or None, in_grammar, tokens,

@@ -21,16 +21,20 @@ in-thread generator does (host.py), so the synthesizer cannot tell them apart.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
 
 from .. import cpu
 from ..errors import UserError
 from ..formats.model import Spec
+from ..neural.blas import preload_env
 from ..neural.progress import Event, Progress
 from .two_stage import GenerateOptions, ModelPlan
 
@@ -60,11 +64,12 @@ class HintProcess:
     """The spawned generator and the parent's ends of its pipes."""
 
     def __init__(self, generate: Generate, spec: Spec, plan: ModelPlan, options: GenerateOptions, rounds: int,
-                 head_start_s: float) -> None:
+                 head_start_s: float, preload: Path | None = None) -> None:
         """Spawn the child now. Called from the main thread, it is spawned with SIGINT
         ignored (a disposition a child inherits): Ctrl-C at the terminal reaches the whole
         process group, and the child must not die of it mid-import with a traceback;
-        the parent ends it."""
+        the parent ends it. `preload`: a library the child starts with (mlx's OpenBLAS,
+        neural/blas.py); only a process's start can preload one."""
         context = multiprocessing.get_context("spawn")
         self.spec = spec
         self.hurry = threading.Event()  # set: end the child now, without waiting for its rankings
@@ -76,7 +81,8 @@ class HintProcess:
         in_main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
         try:
-            self.process.start()
+            with _environment(preload_env(preload) if preload is not None else {}):
+                self.process.start()
         finally:
             if in_main:
                 signal.signal(signal.SIGINT, previous)
@@ -134,6 +140,21 @@ class HintProcess:
                 self.process.kill()
                 self.process.join()
         self._from_child.close()
+
+
+@contextmanager
+def _environment(changes: Mapping[str, str]) -> Iterator[None]:
+    """`os.environ` with `changes` while a child is spawned (it inherits the environment)."""
+    before = {k: os.environ.get(k) for k in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _dispatch(message: tuple[Any, ...], out: ChildOutput) -> None:

@@ -18,7 +18,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..formats.model import Spec
 from ..grammar import grammar_for_hole
+from ..neural.auto import preload_for, settle_auto
 from ..neural.backend import StopCheck
+from ..neural.prepare import resolve_or_prepare
 from ..neural.progress import Event, Progress
 from ..synth import Hint, HintStream
 from ..verify.candidate import Candidate
@@ -168,8 +170,10 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
     the GIL); the thread then only relays the child's messages."""
     plan = getattr(ext, "plan", None)
     if isinstance(plan, ModelPlan):  # bad model options are bad input: say so before the search starts
-        for choice in (plan.small, plan.large):
-            if choice is not None:
+        for choice in plan.choices():
+            if own_process and choice.backend == "auto":
+                resolve_or_prepare(choice.model)  # auto is settled in the child: measuring takes seconds
+            else:
                 backend_for(choice)
     streams = {h.hole_id: HintStream() for h in spec.synth.holes}
     for hole_id, known in (first or {}).items():
@@ -202,7 +206,9 @@ def hints_in_background(ext: Any, spec: Spec, rounds: int = 2,
             host.time_s = time_s
             on_hole(hole_id, hints)
 
-        child = HintProcess(generate_in_child, spec, plan, ext.options, rounds, head_start_s)
+        preloads = [lib for c in plan.choices() if (lib := preload_for(c.backend, c.model)) is not None]
+        child = HintProcess(generate_in_child, spec, plan, ext.options, rounds, head_start_s,
+                            preloads[0] if preloads else None)
         out.hurry = child.hurry
         return _start(out, "hint-relay", lambda: child.relay(
             lambda h: streams[h].cancelled,
@@ -251,6 +257,9 @@ def generate_in_child(spec: Spec, plan: ModelPlan, options: GenerateOptions, rou
     """hint_process.py's child: every wanted hole's hints, as `hints_in_background`'s thread
     makes them; each hole reported with its ranking, rounds and the time so far."""
     host = HostHints()
+    for choice in plan.choices():
+        if choice.backend == "auto":  # measured here, the first time, after the search's head start
+            settle_auto(choice.model, options.progress)
 
     def hole_done(hole_id: str, hints: list[Hint]) -> None:
         on_hole(hole_id, host.rankings.get(hole_id), hints, host.rounds.get(hole_id, 0), host.time_s)

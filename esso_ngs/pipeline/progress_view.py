@@ -113,6 +113,8 @@ def describe(event: Event) -> str | None:
         return f"[dim]{where}verifying {d['candidates']} new candidates ({_esc(d.get('tier'))} tier)[/dim]"
     if event.kind == "searching":
         return f"[dim]searching {_esc(d.get('label', ''))}[/dim]"
+    if event.kind == "backend":
+        return f"[dim]{_esc(d.get('message', ''))}[/dim]"
     if event.kind == "validated":
         verdict = "[green]passes[/green]" if d.get("passed") else "[red]fails[/red]"
         reason = f": {_esc(d['reason'])}" if d.get("reason") and not d.get("passed") else ""
@@ -125,6 +127,8 @@ def stage_of(event: Event) -> str | None:
     d = event.data
     if event.kind == "start":
         return "starting the model"
+    if event.kind == "backend" and d.get("measuring"):
+        return "measuring the backends"
     if event.kind == "load_start":
         return "loading model"
     if event.kind == "prefill_start":

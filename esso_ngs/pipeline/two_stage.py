@@ -80,6 +80,9 @@ class ModelPlan:
     def two_stage(self) -> bool:
         return self.large is not None
 
+    def choices(self) -> list[ModelChoice]:
+        return [self.small] + ([self.large] if self.large is not None else [])
+
     def to_json(self) -> dict[str, Any]:
         return {"small": self.small.to_json(), "large": self.large.to_json() if self.large else None}
 

@@ -79,8 +79,9 @@ def test_auto_choice_is_reported_in_verbose_output_and_records(tiny_model_dir: P
                                                                 capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("torch")
     monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
-    monkeypatch.setattr(auto, "find_openblas", lambda: Path(sys.executable))
-    monkeypatch.setattr(auto, "load_average", lambda: 0.5)  # remembered, whatever the machine's load
+    # In the environment, as the model's process (spawned: hint_process.py) settles auto too.
+    monkeypatch.setenv("ESSO_NGS_OPENBLAS", sys.executable)
+    monkeypatch.setattr(auto, "load_average", lambda: 0.5)  # measured on a quiet machine: never measured again
     calls: list[str] = []
     auto.choose_backend(resolve_model(str(tiny_model_dir)),
                         probe=_fake_probe({"mlx": 10.0, "transformers": 500.0}, calls))
@@ -102,7 +103,28 @@ def test_auto_choice_is_reported_in_verbose_output_and_records(tiny_model_dir: P
 def test_the_real_probe_runs_in_a_child_process(tiny_model_dir: Path) -> None:
     result = auto.probe_in_child("mlx", tiny_model_dir, None)
     assert result is not None and result["prompt_tok_s"] > 0 and result["step_s"] > 0
-    assert auto.probe_in_child("mlx", tiny_model_dir / "missing", None) is None
+    failed = auto.probe_in_child("mlx", tiny_model_dir / "missing", None)
+    assert isinstance(failed, str) and "missing" in failed  # why, as the child said it
+
+
+def test_a_failed_probe_is_reported_and_not_run_again_in_the_process(tiny_model_dir: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("transformers")  # two candidates: transformers first
+    monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
+    monkeypatch.setattr(auto, "find_openblas", lambda: Path(sys.executable))
+    monkeypatch.setattr(auto, "_SETTLED", {})
+    calls: list[str] = []
+
+    def failing(name: str, model_dir: Path, lib: Path | None) -> str:
+        calls.append(name)
+        return f"model {model_dir}: could not load it"
+    said: list[str] = []
+    model = resolve_model(str(tiny_model_dir))
+    first = auto.choose_backend(model, probe=failing, log=said.append)
+    assert first.reason == "the speed probes failed; not remembered" and not first.measured
+    assert any(f"the mlx speed probe failed: model {tiny_model_dir}: could not load it" in m for m in said)
+    assert auto.choose_backend(model, probe=failing) == first and len(calls) == 2  # once per candidate, once
+    assert auto.preload_for("auto", str(tiny_model_dir)) is None  # settled to transformers: nothing to preload
 
 
 # ---------------------------------------------------------------- OpenBLAS and the re-exec guard

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pytest
 
 from esso_ngs.errors import UserError
-from esso_ngs.neural import mlx_backend
+from esso_ngs.neural import auto, mlx_backend
 from esso_ngs.neural.progress import Event
 from esso_ngs.pipeline.extension import NeuralHintsExtension
 from esso_ngs.pipeline.host import BackgroundHints, hints_in_background
@@ -110,10 +110,11 @@ def test_a_search_done_within_its_head_start_never_touches_the_model(tiny_model_
 
 # ---------------------------------------------------------------- the model in its own process
 def _in_child(model_dir: Path, rounds: int = 1, model: str | None = None,
-              head_start_s: float = 0.0) -> tuple[BackgroundHints, list[Event]]:
+              head_start_s: float = 0.0, backend: str = "mlx") -> tuple[BackgroundHints, list[Event]]:
     ext = _extension(model_dir, rounds)
-    if model is not None:
-        ext.plan = ModelPlan(ModelChoice("mlx", model, samples=6, temperature=1.0, seed=0, max_tokens=48))
+    if model is not None or backend != "mlx":
+        ext.plan = ModelPlan(ModelChoice(backend, model or str(model_dir), samples=6, temperature=1.0, seed=0,
+                                         max_tokens=48))
     events: list[Event] = []
     ext.options.progress = events.append
     background = hints_in_background(ext, load_spec(spec_file(SPEC)), rounds, head_start_s=head_start_s,
@@ -183,3 +184,32 @@ def test_a_child_killed_mid_run_is_an_error_and_the_streams_close(tiny_model_dir
     assert len(background.error) == 1 and "ended unexpectedly" in str(background.error[0])
     assert all(s.closed for s in background.streams.values())
     assert multiprocessing.active_children() == []
+
+
+def test_auto_is_settled_in_the_child_never_in_the_parent(tiny_model_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measuring the backends takes seconds (20 s for a model that fails to load): in the
+    parent it came out of the search's budget, before the search started."""
+    def measured_here(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the parent settled --backend auto")
+    monkeypatch.setattr(auto, "choose_backend", measured_here)
+    monkeypatch.setattr(auto, "probe_in_child", measured_here)
+    background, events = _in_child(tiny_model_dir, backend="auto")  # the child: auto is mlx ($ESSO_NGS_AUTO_BACKEND)
+    background.thread.join(timeout=300)
+    assert not background.thread.is_alive() and not background.error
+    assert background.streams[HOLE].since(0)
+    said = [e.data["message"] for e in events if e.kind == "backend"]
+    assert said == ["backend auto: mlx" + (f" with OpenBLAS ({auto.find_openblas()})" if auto.find_openblas() else "")
+                    + " (set by $ESSO_NGS_AUTO_BACKEND)"]
+    kinds = [e.kind for e in events]
+    assert kinds.index("start") < kinds.index("backend") < kinds.index("load")
+    assert multiprocessing.active_children() == []
+
+
+def test_the_child_starts_with_the_library_it_is_given_preloaded(tmp_path: Path) -> None:
+    from esso_ngs.pipeline import hint_process
+    before = dict(os.environ)
+    lib = tmp_path / "libopenblas.so.0"
+    with hint_process._environment({"LD_PRELOAD": str(lib)}):
+        assert os.environ["LD_PRELOAD"] == str(lib)
+    assert dict(os.environ) == before  # the parent's own environment is left as it was
