@@ -71,7 +71,8 @@ def _child(backend_name: str, model_dir: str, samples: int, seed: int) -> int:
         "prompt_tok_s": uncached / st.prefill_s if st.prefill_s else 0.0, "gen_tokens": st.gen_tokens,
         "gen_s": st.gen_s, "gen_tok_s": st.gen_tokens / st.gen_s if st.gen_s else 0.0,
         "in_grammar": r.n_in_grammar, "distinct": len(r.candidates),
-        "top": r.candidates[0].term if r.candidates else None}))
+        "top": r.candidates[0].term if r.candidates else None,
+        "threads": st.extra.get("threads") or int(os.environ.get("OPENBLAS_NUM_THREADS", "0") or 0) or None}))
     return 0
 
 
@@ -121,7 +122,7 @@ def cold_warm(args: argparse.Namespace) -> int:
                     print(json.dumps(row), flush=True)
     header = ["backend", "phase", "runs", "process s", "import+load s", "hole s", "prefill s", "decode s",
               "prompt tok (cached)", "prompt tok/s",
-              "gen tok", "gen tok/s", "load avg"]
+              "gen tok", "gen tok/s", "threads", "load avg"]
     table: list[list[str]] = []
     for label, _, _ in configs:
         for phase in ("cold", "warm"):
@@ -134,6 +135,7 @@ def cold_warm(args: argparse.Namespace) -> int:
                           f"{med('hole_s'):.1f}", f"{med('prefill_s'):.1f}", f"{med('gen_s'):.1f}",
                           f"{mine[0]['prompt_tokens']} ({mine[0]['prefix_cached_tokens']})",
                           f"{med('prompt_tok_s'):.0f}", f"{med('gen_tokens'):.0f}", f"{med('gen_tok_s'):.1f}",
+                          "/".join(str(r.get("threads") or "?") for r in mine),
                           f"{statistics.mean(r['load_before'] for r in mine):.1f}"])
     _table(f"{args.samples} samples for fee_bps:fee_expr, one fresh process per run (medians of {args.repeats})",
            header, table)

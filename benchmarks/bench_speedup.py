@@ -5,7 +5,7 @@ term and to the proven-minimal answer; ratios. Writes a CSV.
     python benchmarks/bench_speedup.py [--suite specs|specs_hard] [--csv FILE] [--cap-s 120]
                                        [--model smollm2-135m [--backend mlx] [--samples 10]]
                                        [--runs unguided,exact,near,garbage,reference,model]
-                                       [--kinds guard,...] [PREFIX ...]
+                                       [--kinds guard,...] [--repeats N] [PREFIX ...]
 
 Unguided, exact and garbage runs minimize (the default `synth`): "first" is when a
 verified term was known (anytime: printed and written at once), "minimal" when it
@@ -94,6 +94,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--runs", help=f"comma-separated subset of {','.join(RUNS)} (default: all; 'model' with --model)")
     ap.add_argument("--kinds", help=f"near runs: comma-separated subset of {','.join(KINDS)} (default: all)")
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="unguided and garbage runs: this many of each, alternated, the median kept "
+                         "(identical searches vary by +-10%% on a shared machine)")
     args = ap.parse_args()
     plan = ModelPlan(ModelChoice(args.backend, args.model, samples=args.samples, seed=0, max_tokens=64)) \
         if args.model else None
@@ -128,16 +131,19 @@ def main() -> None:
         spec = load_spec(suite / f"{entry['prefix']}_hole.yaml")
         holes = entry["holes"]
         runs: dict[str, dict] = {}
-        if "unguided" in wanted:
-            runs["unguided"] = run(spec, None, args.cap_s)
+        # Alternated, so that a change in the machine's load falls on both alike.
+        paired = {"unguided": None, "garbage": {h: GARBAGE for h in holes}}
+        tries: dict[str, list[dict]] = {name: [] for name in paired if name in wanted}
+        for _ in range(max(1, args.repeats)):
+            for name in tries:
+                tries[name].append(run(spec, paired[name], args.cap_s))
+        runs.update({name: _median_run(xs) for name, xs in tries.items()})
         if "exact" in wanted:
             runs["exact"] = run(spec, {h: [Hint(e["intended"])] for h, e in holes.items()}, args.cap_s)
         for kind in kinds if "near" in wanted else ():
             near = {h: [Hint(e["near"][kind])] for h, e in holes.items() if kind in e.get("near", {})}
             if near:
                 runs[f"near_{kind}"] = run(spec, near, args.cap_s, minimize=False)
-        if "garbage" in wanted:
-            runs["garbage"] = run(spec, {h: GARBAGE for h in holes}, args.cap_s)
         reference = {h.hole_id: [Hint(t, 1.0, REFERENCE) for t in reference_hint_terms(spec, h.hole_id)]
                      for h in spec.synth.holes} if "reference" in wanted else {}
         if any(reference.values()):  # stops at the first verified term, as near runs do
@@ -166,6 +172,8 @@ def main() -> None:
             row.update({f"{name}_solved": x["solved"], f"{name}_first_s": _r(x["first"]),
                         f"{name}_minimal_s": _r(x["minimal"]), f"{name}_total_s": _r(x["total"]),
                         f"{name}_candidates": x["cand"], f"{name}_guidance_s": _r(x["guidance_s"])})
+            if len(x.get("totals", [])) > 1:
+                row[f"{name}_totals_s"] = " ".join(f"{t:.3f}" for t in x["totals"])
             if "intended" in x:  # the reference's first term is the manifest's intended answer
                 row[f"{name}_is_intended"] = x["intended"]
         rows.append(row)
@@ -177,6 +185,12 @@ def main() -> None:
         writer.writerows(rows)
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}. Times in s; '>N' = not reached within the cap "
           f"of N s per hole; garb/ung = total time with garbage hints over unguided. CSV: {args.csv}")
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median total time (the lower middle of an even count), with every total."""
+    ordered = sorted(runs, key=lambda x: x["total"])
+    return {**ordered[(len(ordered) - 1) // 2], "totals": [x["total"] for x in runs]}
 
 
 def _title(column: str) -> str:
