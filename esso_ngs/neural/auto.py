@@ -15,7 +15,11 @@
 
 The choice is remembered in `$ESSO_NGS_CACHE/backend-choice.json`, keyed by the
 machine (CPU model, core count, OpenBLAS path, framework versions) and the
-model's hash, so it is measured once per machine and model.
+model's hash, so it is measured once per machine and model. Where it is measured:
+`synth --neural-hints` settles it in the model's own process (`settle_auto`, after
+the search's head start; `preload_for` says what that process starts with), never
+in the synthesizer's, whose budget counts from the process start; `hints` and
+`batch` settle it before any work (`prepare_process`, which may re-execute).
 `python -m esso_ngs.neural.auto BACKEND MODEL_DIR` is the probe itself.
 """
 from __future__ import annotations
