@@ -53,6 +53,27 @@ def test_auto_measures_once_then_remembers(tiny_model_dir: Path, monkeypatch: py
     assert other.backend == "transformers" and other.reason == "the only fast backend installed"
 
 
+def test_the_model_process_starts_with_what_mlx_needs_without_measuring(tiny_model_dir: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`preload_for` (what synth's hint process is spawned with) never measures."""
+    pytest.importorskip("mlx_lm")
+    monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
+    monkeypatch.setattr(auto, "load_average", lambda: 0.5)
+    lib = Path(sys.executable)  # any file stands in
+    monkeypatch.setattr(auto, "find_openblas", lambda: lib)
+
+    def no_probe(*_: object) -> None:
+        raise AssertionError("measured")
+    monkeypatch.setattr(auto, "probe_in_child", no_probe)
+    model = str(tiny_model_dir)
+    assert auto.preload_for("auto", model) == lib  # not measured yet: mlx may be the choice
+    assert auto.preload_for("mlx", model) == lib and auto.preload_for("transformers", model) is None
+    auto.choose_backend(resolve_model(model), probe=_fake_probe({"mlx": 100.0, "transformers": 300.0}, []))
+    assert auto.preload_for("auto", model) is None  # transformers was measured faster: nothing to preload
+    monkeypatch.setenv("ESSO_NGS_AUTO_BACKEND", "mlx")
+    assert auto.preload_for("auto", model) == lib
+
+
 def test_a_choice_measured_on_a_busy_machine_is_measured_again_when_it_is_quiet(
         tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ESSO_NGS_AUTO_BACKEND")
