@@ -36,7 +36,7 @@ import gc
 import heapq
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Generator, Iterator, Mapping, Sequence
+from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -714,12 +714,18 @@ def _level_passing(ctx: _Hole, examples: ExampleSet, enum: Enumerator, level: in
     for lo in range(0, len(entries), CHECK_ROWS):
         if ctx.budget.exceeded() is not None:
             break
-        part = entries[lo:lo + CHECK_ROWS]
-        values = stack_values([e.value for e in part], examples.size)
-        if values is None:  # Booleans and ints mixed (an ill-sorted grammar): one at a time
-            ok[lo:lo + len(part)] = [examples.passes({ctx.hole_id: to_array(e.value, examples.size)}) for e in part]
-        else:
-            ok[lo:lo + len(part)] = examples.passes_each(ctx.hole_id, values, len(part)).all(axis=1)
+        # By the kind of their values: the int64 rows are checked in int64 even when some
+        # of their neighbours need exact ints (16% of dyn_fee's terms, in every chunk).
+        by_kind: dict[Any, list[int]] = {}
+        for i, e in enumerate(entries[lo:lo + CHECK_ROWS], lo):
+            by_kind.setdefault(getattr(e.value.data, "dtype", None), []).append(i)
+        for rows in by_kind.values():
+            part = [entries[i].value for i in rows]
+            values = stack_values(part, examples.size)
+            if values is None:  # Booleans and ints mixed (an ill-sorted grammar): one at a time
+                ok[rows] = [examples.passes({ctx.hole_id: to_array(v, examples.size)}) for v in part]
+            else:
+                ok[rows] = examples.passes_each(ctx.hole_id, values, len(part)).all(axis=1)
     return entries, ok
 
 

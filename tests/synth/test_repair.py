@@ -7,6 +7,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pytest
 
 from esso_ngs.formats import load_spec
@@ -117,3 +118,17 @@ def test_every_missing_guard_of_the_hard_suite_is_repaired_to_a_verified_term(pr
     hole = synthesize(spec, {hole_id: [Hint(hint)]}, options).hole(hole_id)
     assert hole.status == "solved" and hole.found_by == "hint repair" and hole.candidates == 0, hole
     assert verify(spec, hole_id, Hint(hole.term).expr, VerifyOptions(timeout_ms=5000)).ok
+
+
+def test_int64_rows_beside_exact_int_rows_stack_at_once_as_exact_ints() -> None:
+    from esso_ngs.synth.repair import stack_values
+    big = 2**70
+    small = BatchValue(np.array([1, -2, 3], dtype=np.int64), -2, 3)
+    exact = BatchValue(np.array([big, 0, -big], dtype=object), -big, big)
+    constant = BatchValue(7, 7, 7)  # a scalar: broadcast, through the general path
+    stacked = stack_values([small, exact], 3)
+    assert stacked is not None and stacked.data.dtype == object and (stacked.lo, stacked.hi) == (-big, big)
+    assert stacked.data.tolist() == [[1, -2, 3], [big, 0, -big]]
+    general = stack_values([small, exact, constant], 3)
+    assert general is not None and general.data.tolist() == [[1, -2, 3], [big, 0, -big], [7, 7, 7]]
+    assert (general.lo, general.hi) == (-big, big)
