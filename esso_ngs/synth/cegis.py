@@ -308,10 +308,10 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
 @contextlib.contextmanager
 def _banks_out_of_gc() -> Iterator[None]:
     """Python's cyclic collector walks every tracked object on each full collection: the
-    enumerator's banks (millions of entries, none of them garbage) made those walks 15%
-    of dyn_fee's search (15 full collections, 1.8 s of 17.7 s, 2,319 objects collected),
-    and the objects a hint's work adds made every walk longer (garbage hints: 5-10% slower
-    for no work of theirs). So the automatic collector is off during the search, and each
+    enumerator's banks (millions of entries, none of them garbage) made the collector 16%
+    of dyn_fee's search (14 full and 7,707 young collections, 2.86 s of 17.9 s:
+    benchmarks/bench_search_overhead.py), and the objects a hint's work adds made every
+    walk longer (garbage hints: 1.08x on dyn_fee, for 24 ms of work of their own). So the automatic collector is off during the search, and each
     level's end (`_level_collect`) collects the young objects once and freezes the
     survivors, which the collector then skips until the search ends: the garbage cycles
     a level makes wait for its end, no longer."""
