@@ -16,12 +16,24 @@ from pathlib import Path
 _command_start: float | None = None  # time.perf_counter() value
 
 
+# A process that has waited for this much CPU time of children before it became
+# esso-ngs was a shell or script that exec'd it after other work (`sh -c 'setup && esso-ngs
+# ...'` execs its last command; so do Docker RUN lines): its start is not ours. A launcher's
+# own helpers (pyenv's shim) take milliseconds.
+PRIOR_WORK_CPU_S = 0.5
+
+
 def process_age_s() -> float | None:
-    """Seconds since this process started, or None where /proc cannot say."""
+    """Seconds since this process started, or None where /proc cannot say or where the
+    process ran other programs before it exec'd this one (PRIOR_WORK_CPU_S)."""
     try:
         fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        # fields[0] is stat's 3rd field: cutime and cstime are its 16th and 17th, starttime its 22nd.
+        if (int(fields[13]) + int(fields[14])) / tick > PRIOR_WORK_CPU_S:
+            return None
         uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return max(0.0, uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
+        return max(0.0, uptime - int(fields[19]) / tick)
     except (OSError, ValueError, IndexError):
         return None
 

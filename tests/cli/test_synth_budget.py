@@ -57,3 +57,22 @@ def test_library_callers_keep_their_own_budget(monkeypatch) -> None:
     clock.mark_command_start(from_process_start=True)
     result = synthesize(load_spec(spec_path("fee_bps")), None, SynthOptions(timeout_ms=60_000))
     assert result.solved and result.holes[0].status == "solved"
+
+
+AGE = "from esso_ngs import clock; print(clock.process_age_s())"
+BUSY = "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").is_file(), reason="no /proc here")
+def test_a_shell_that_worked_before_it_exec_d_us_is_not_our_start() -> None:
+    """`sh -c 'setup && esso-ngs synth ...'` (and a Docker RUN line) execs its last command:
+    the process then started with the setup, which once took the whole 30 s budget
+    (`TIMEOUT after 6 terms, 0.00 s`). Counted from the entry point instead."""
+    import shlex
+    import subprocess
+    py = shlex.quote(sys.executable)
+    after_work = subprocess.run(["bash", "-c", f"{py} -c {shlex.quote(BUSY)}; exec {py} -c {shlex.quote(AGE)}"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+    assert after_work == "None"
+    alone = subprocess.run([sys.executable, "-c", AGE], capture_output=True, text=True, check=True).stdout.strip()
+    assert alone != "None" and 0.0 <= float(alone) < 60.0  # a process of its own: its start-up counts
