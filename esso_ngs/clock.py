@@ -4,8 +4,9 @@
 starting the interpreter, importing modules (several under load) and reading the
 input are inside it: `synth FILE.sl` counts its deadlines from `command_start()`, and
 `synth SPEC` hands the search what is left (`left_ms`).
-On Linux the process start comes from /proc; elsewhere, and for commands run
-in-process (tests, `main([...])`), from the moment the command line was entered.
+On Linux the process start comes from /proc; elsewhere, for commands run in-process
+(tests, `main([...])`), and in a process that ran other programs before it exec'd this
+one (a shell's last command), from the moment the command line was entered.
 """
 from __future__ import annotations
 
