@@ -1,0 +1,147 @@
+"""Hint repair against a brute-force oracle on a small grammar: the neighbour SETS
+within one and two edits, the guard wraps, their order, and the edge cases (Bool
+leaves, unknown names, over-profile hints, an empty example set)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pytest
+
+from esso_ngs.formats.model import GrammarSpec, StyleProfile
+from esso_ngs.grammar import check_term, compile_grammar
+from esso_ngs.lang.batched import BatchEnv, BatchValue, batch_value, to_array
+from esso_ngs.lang.evaluate import EvalError
+from esso_ngs.lang.expr import (
+    ARITH_BINARY, ARITH_NARY, COMPARE, LOGIC_BINARY, LOGIC_NARY, Expr, Ite, Op, children, replace_at, walk)
+from esso_ngs.lang.sexpr import parse_term, to_sexpr
+from esso_ngs.synth.enumerate import Limits
+from esso_ngs.synth.repair import Neighbour, Repairer
+
+STYLE = StyleProfile(max_ast_nodes=30)
+SORTS = {"x": "Int", "y": "Int", "flag": "Bool"}
+SMALL = GrammarSpec("G", "E", (
+    ("E", ("V", "C", "(+ E E)", "(- E E)", "(* E E)", "(safe_div E E)", "(ite B E E)")),
+    ("V", ("x", "y")),
+    ("C", ("0", "1")),
+    ("B", ("flag", "(<= E E)", "(= E E)")),
+))
+ENV = BatchEnv({"x": np.array([0, 3, -2, 7, 5, 1]), "y": np.array([4, 3, 6, -1, 0, 2]),
+                "flag": np.array([True, False, True, False, True, False])})
+EachCheck = Callable[[BatchValue, int], np.ndarray]
+
+
+def _everywhere(v: BatchValue, m: int) -> np.ndarray:
+    return np.ones((m, ENV.size), dtype=np.bool_)
+
+
+def _equals(target: str) -> EachCheck:
+    want = to_array(batch_value(parse_term(target), ENV), ENV.size)
+    return lambda v, m: np.broadcast_to(np.asarray(v.data), (m, ENV.size)) == want
+
+
+def _repairer(g_spec: GrammarSpec = SMALL, env: BatchEnv = ENV) -> Repairer:
+    g = compile_grammar(g_spec, STYLE, SORTS)
+    return Repairer(g, env, Limits.of(STYLE))
+
+
+# ------------------------------------------------------------------ the oracle
+def _sort(e: Expr, env: BatchEnv) -> str | None:
+    try:
+        with np.errstate(all="ignore"):
+            return "bool" if batch_value(e, env).lo is None else "int"
+    except (EvalError, TypeError, ValueError):
+        return None
+
+
+def _family(op: str, arity: int) -> frozenset[str]:
+    for nary, binary in ((ARITH_NARY, ARITH_BINARY), (LOGIC_NARY, LOGIC_BINARY)):
+        if op in nary or op in binary:
+            return nary | binary if arity == 2 else nary
+    return COMPARE if op in COMPARE else frozenset()
+
+
+def _moves(t: Expr, r: Repairer) -> set[Expr]:
+    """Every term one edit (leaf, operator, ite: not the swap of two leaves) from `t`,
+    as the docstring of repair.py defines the edits, written the plainest way."""
+    out: set[Expr] = set()
+    for p, s in walk(t):
+        kids = children(s)
+        if not kids:
+            pool = r.bool_atoms if _sort(s, r.env) == "bool" else r.int_atoms
+            out |= {replace_at(t, p, a) for a in pool if a != s}
+        elif isinstance(s, Op):
+            out |= {replace_at(t, p, Op(o, s.args)) for o in _family(s.op, len(kids)) & r.ops if o != s.op}
+        elif isinstance(s, Ite):
+            out |= {replace_at(t, p, x) for x in (s.then, s.else_, Ite(s.cond, s.else_, s.then))}
+    return out
+
+
+def _swaps(t: Expr, env: BatchEnv) -> set[Expr]:
+    leaves = [(p, s) for p, s in walk(t) if not children(s)]
+    return {replace_at(replace_at(t, p, b), q, a) for i, (p, a) in enumerate(leaves) for q, b in leaves[i + 1:]
+            if a != b and _sort(a, env) == _sort(b, env)}
+
+
+def _passes(t: Expr, each: EachCheck, env: BatchEnv) -> bool:
+    try:
+        with np.errstate(all="ignore"):
+            v = batch_value(t, env)
+    except (EvalError, TypeError, ValueError):
+        return False
+    return bool(each(BatchValue(to_array(v, env.size)[None, :], v.lo, v.hi), 1).all())
+
+
+def oracle(hint: Expr, r: Repairer, each: EachCheck) -> dict[str, int]:
+    """The terms within two edits of `hint` (a swap of two leaves of one sort counts
+    one) that pass `each`, by canonical text, with their distance."""
+    one = _moves(hint, r) | _swaps(hint, r.env)
+    two = {u for t in _moves(hint, r) for u in _moves(t, r)} - one - {hint}
+    return {**{to_sexpr(t): 2 for t in two if _passes(t, each, r.env)},
+            **{to_sexpr(t): 1 for t in one - {hint} if _passes(t, each, r.env)}}
+
+
+def edit_neighbours(hint: Expr, r: Repairer, each: EachCheck) -> list[Neighbour]:
+    return [n for n in r.neighbours(hint, each, 1_000_000)[0] if not _is_wrap(n.term, hint)]
+
+
+def _is_wrap(t: Expr, hint: Expr) -> bool:
+    """A guard wrap: the hint with one subterm `s` become `(ite C s X)` or `(ite C X s)`."""
+    for p, s in walk(hint):
+        try:
+            w = next(w for q, w in walk(t) if q == p)
+        except StopIteration:
+            continue
+        if isinstance(w, Ite) and s in (w.then, w.else_) and replace_at(t, p, s) == hint:
+            return True
+    return False
+
+
+HINTS = [
+    "(ite (<= x y) (+ x 1) (safe_div y x))",
+    "(ite flag x (- y 1))",
+    "(* (+ x y) (- x 1))",
+    "(ite (= x 0) y (ite flag x 1))",
+]
+
+
+@pytest.mark.parametrize("hint", HINTS)
+def test_one_and_two_edit_neighbours_are_exactly_the_oracles(hint: str) -> None:
+    """With a goal every term passes, the neighbours found are all the terms within two
+    edits, none missing, none extra, each at its distance."""
+    r = _repairer()
+    term = parse_term(hint)
+    got = {to_sexpr(n.term): n.edits for n in edit_neighbours(term, r, _everywhere)}
+    want = oracle(term, r, _everywhere)
+    assert sorted(set(want) - set(got)) == [] and sorted(set(got) - set(want)) == []
+    assert got == want
+
+
+def test_two_leaves_swapped_are_one_edit_beside_a_bool_leaf() -> None:
+    """A hint with a Bool leaf (an ite on a flag): swapping two of its int leaves is
+    still one edit, found in the first stage (a swap of the flag with an int leaf is
+    ill-sorted and must not hide the others)."""
+    r = _repairer()
+    hint = parse_term("(ite flag y (- x 1))")
+    first, _ = next(r.stages(hint, _equals("(ite flag x (- y 1))"), 1_000_000))
+    assert [(to_sexpr(n.term), n.edits) for n in first] == [("(ite flag x (- y 1))", 1)]
