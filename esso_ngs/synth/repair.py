@@ -413,13 +413,16 @@ class Repairer:
         yield stage_end(), work
 
     def _swaps(self, hint: Expr) -> _Edits | None:
-        """The hint with two of its (different) leaves exchanged: swapped operands."""
+        """The hint with two of its (different) leaves of one sort exchanged: swapped
+        operands. (A Bool leaf swapped with an int one is ill-sorted, and its value's
+        sort would keep the others from stacking.)"""
         leaves = [(p, t) for p, t in walk(hint) if not children(t)]
+        sorts = [self._quietly(lambda e: _is_bool(self.value(e)), t) for _, t in leaves]
         terms: list[Expr] = []
         values: list[BatchValue] = []
         for i, (p, a) in enumerate(leaves):
-            for q, b in leaves[i + 1:]:
-                if a == b:
+            for j, (q, b) in enumerate(leaves[i + 1:], i + 1):
+                if a == b or sorts[i] != sorts[j]:
                     continue
                 t = replace_at(replace_at(hint, p, b), q, a)
                 v = self._quietly(self.value, t)
