@@ -389,15 +389,16 @@ class Repairer:
                 eq = single[q]
                 if eq is None or built >= max_terms:
                     continue
-                if _is_prefix(p, q):  # q inside p: p's edit must keep q (an operator edit does)
-                    if not isinstance(subterm(hint, p), Op):
-                        continue
-                    for a, pt in enumerate(ep.terms):
-                        t1 = replace_at(hint, p, pt)
+                if _is_prefix(p, q):  # q inside p: where p's edit keeps q's subterm, if it does
+                    for pt in ep.terms:
+                        kept = _kept_at(subterm(hint, p), pt, q[len(p):])
+                        if kept is None:
+                            continue
+                        t1, q1 = replace_at(hint, p, pt), p + kept
                         built += eq.n
                         work += eq.n
-                        mask = self._eval_slots(t1, [q], [eq.values], eq.n, each).all(axis=1)
-                        keep(2, lambda j, t1=t1, q=q: replace_at(t1, q, eq.terms[j]), mask)
+                        mask = self._eval_slots(t1, [q1], [eq.values], eq.n, each).all(axis=1)
+                        keep(2, lambda j, t1=t1, q1=q1: replace_at(t1, q1, eq.terms[j]), mask)
                     continue
                 m = ep.n * eq.n
                 if m > MAX_PAIR_ROWS:
@@ -509,6 +510,21 @@ def _family(op: str, arity: int) -> frozenset[str]:
 def _is_bool(v: BatchValue) -> bool:
     d = v.data
     return isinstance(d, (bool, np.bool_)) or (isinstance(d, np.ndarray) and d.dtype == np.bool_)
+
+
+def _kept_at(s: Expr, edit: Expr, rel: Path) -> Path | None:
+    """Where the subterm at `rel` (not empty) inside `s` stands in `edit`, one of
+    `single_edits(s)`; None where the edit dropped it. An operator edit keeps its
+    arguments in place, an ite replaced by a branch keeps that branch, swapped
+    branches trade places."""
+    if isinstance(s, Op):
+        return rel
+    if isinstance(s, Ite):
+        if edit == Ite(s.cond, s.else_, s.then):
+            return ((0, 2, 1)[rel[0]],) + rel[1:]
+        if rel[0] > 0 and edit == children(s)[rel[0]]:
+            return rel[1:]
+    return None
 
 
 def _is_prefix(p: Path, q: Path) -> bool:
