@@ -122,6 +122,7 @@ HINTS = [
     "(ite flag x (- y 1))",
     "(* (+ x y) (- x 1))",
     "(ite (= x 0) y (ite flag x 1))",
+    "(ite (<= y x) (+ y 1) (+ y 1))",  # its swapped branches are the hint itself
 ]
 
 
