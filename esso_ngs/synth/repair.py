@@ -327,7 +327,7 @@ class Repairer:
         positions = [p for p, _ in walk(hint)]
         single: dict[Path, _Edits | None] = {}
         found: list[tuple[int, int, str, Expr]] = []  # (edits, nodes, text, term)
-        seen: set[str] = set()
+        seen: set[str] = {str(hint)}  # (an edit can give the hint back: its ite branches swapped when equal)
         built = 0
 
         def keep(edits: int, make: Callable[[int], Expr], mask: np.ndarray) -> None:
