@@ -13,7 +13,7 @@ from esso_ngs.grammar import check_term, compile_grammar
 from esso_ngs.lang.batched import BatchEnv, BatchValue, batch_value, to_array
 from esso_ngs.lang.evaluate import EvalError
 from esso_ngs.lang.expr import (
-    ARITH_BINARY, ARITH_NARY, COMPARE, LOGIC_BINARY, LOGIC_NARY, Expr, Ite, Op, children, replace_at, walk)
+    ARITH_BINARY, ARITH_NARY, COMPARE, LOGIC_BINARY, LOGIC_NARY, Const, Expr, Ite, Op, children, replace_at, walk)
 from esso_ngs.lang.sexpr import parse_term, to_sexpr
 from esso_ngs.synth.enumerate import Limits
 from esso_ngs.synth.repair import Neighbour, Repairer
@@ -146,3 +146,78 @@ def test_two_leaves_swapped_are_one_edit_beside_a_bool_leaf() -> None:
     hint = parse_term("(ite flag y (- x 1))")
     first, _ = next(r.stages(hint, _equals("(ite flag x (- y 1))"), 1_000_000))
     assert [(to_sexpr(n.term), n.edits) for n in first] == [("(ite flag x (- y 1))", 1)]
+
+
+# ------------------------------------------------------------------ guard wraps
+def _guards(r: Repairer, root: bool) -> list[Expr]:
+    """`(cmp l r)` of two int atoms (not the same, not two constants); at the root `l`
+    may also be `(op a b)` of two such atoms."""
+    def pairs(ops: frozenset[str], lefts: list[Expr]) -> list[Expr]:
+        return [Op(o, (a, b)) for o in sorted(r.ops & ops) for a in lefts for b in r.int_atoms
+                if a != b and not (isinstance(a, Const) and isinstance(b, Const))]
+    lefts = list(r.int_atoms) + (pairs(ARITH_NARY, r.int_atoms) if root else [])
+    return pairs(COMPARE, lefts)
+
+
+def _values(e: Expr) -> tuple[object, ...]:
+    with np.errstate(all="ignore"):
+        return tuple(to_array(batch_value(e, ENV), ENV.size).tolist())
+
+
+def wrap_oracle(hint: Expr, r: Repairer, each: EachCheck) -> set[str]:
+    """Every `(ite C s X)` and `(ite C X s)` in place of an int subterm `s` of the hint
+    that passes, C true somewhere and false somewhere; X an int atom, at the root
+    also a subterm of the hint (not the hint)."""
+    out: set[str] = set()
+    for p, s in walk(hint):
+        if _sort(s, ENV) != "int":
+            continue
+        xs = list(r.int_atoms) + ([t for _, t in walk(hint) if children(t) and t != hint] if p == () else [])
+        for c in _guards(r, p == ()):
+            if len(set(_values(c))) < 2:
+                continue
+            for x in xs:
+                if x == s:
+                    continue
+                for w in (Ite(c, s, x), Ite(c, x, s)):
+                    t = replace_at(hint, p, w)
+                    if _passes(t, each, ENV):
+                        out.add(to_sexpr(t))
+    return out
+
+
+WRAPS = [  # (hint, the answer it misses a guard of)
+    ("(+ x 1)", "(ite (<= x y) (+ x 1) y)"),
+    ("(* (+ x 1) y)", "(* (ite (<= x 0) 1 (+ x 1)) y)"),
+    ("(- y x)", "(ite (<= (+ x 1) y) (- y x) 0)"),
+]
+
+
+@pytest.mark.parametrize("hint,answer", WRAPS)
+def test_guard_wraps_are_exactly_the_oracles(hint: str, answer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the cap on members per pass pattern, the wraps with an atom or a hint's
+    subterm are exactly those of the brute-force oracle; with it, a subset that keeps
+    every pattern and the answer."""
+    import esso_ngs.synth.repair as repair
+
+    term = parse_term(hint)
+    each = _equals(answer)
+    want = wrap_oracle(term, _repairer(), each)
+    assert parse_term(answer) != term and to_sexpr(parse_term(answer)) in want
+
+    def wraps(r: Repairer) -> set[str]:
+        value = batch_value(term, ENV)
+        ok = each(BatchValue(to_array(value, ENV.size)[None, :], value.lo, value.hi), 1)[0]
+        out = set()
+        for p, _ in walk(term):
+            with np.errstate(all="ignore"):
+                found, _ = r.guard_wraps(term, p, ok, each)
+            assert all(edits == 1 for edits, _ in found)
+            out |= {to_sexpr(t) for _, t in found}
+        return out
+
+    capped = wraps(_repairer())
+    monkeypatch.setattr(repair, "PER_PATTERN", 10**6)
+    monkeypatch.setattr(repair, "MAX_WRAPS", 10**6)
+    assert wraps(_repairer()) == want
+    assert capped <= want and to_sexpr(parse_term(answer)) in capped
