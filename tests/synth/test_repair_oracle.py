@@ -8,8 +8,8 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from esso_ngs.formats.model import GrammarSpec, StyleProfile
-from esso_ngs.grammar import check_term, compile_grammar
+from esso_ngs.formats.model import GrammarSpec, Penalties, StyleProfile
+from esso_ngs.grammar import compile_grammar, style_metrics
 from esso_ngs.lang.batched import BatchEnv, BatchValue, batch_value, to_array
 from esso_ngs.lang.evaluate import EvalError
 from esso_ngs.lang.expr import (
@@ -221,3 +221,17 @@ def test_guard_wraps_are_exactly_the_oracles(hint: str, answer: str, monkeypatch
     monkeypatch.setattr(repair, "MAX_WRAPS", 10**6)
     assert wraps(_repairer()) == want
     assert capped <= want and to_sexpr(parse_term(answer)) in capped
+
+
+def test_neighbours_come_closest_first_then_cheapest_by_the_style_cost() -> None:
+    """Fewest edits first, then the lowest cost of the style profile (ite penalties
+    included, not just the node count): with branch and nesting penalties, the else
+    branch alone (5 nodes, cost 5) comes before the then branch alone (an ite of 4
+    nodes, cost 19)."""
+    style = StyleProfile(max_ast_nodes=30, penalties=Penalties(branch=5, nesting=10, ast_node=1))
+    r = Repairer(compile_grammar(SMALL, style, SORTS), ENV, Limits.of(style))
+    hint = parse_term("(ite (= x 0) (ite flag x 1) (* (+ y 1) x))")
+    order = [(n.edits, style_metrics(n.term, style).cost, to_sexpr(n.term))
+             for found, _ in r.stages(hint, _everywhere, 1_000_000) for n in found]
+    assert [o[:2] for o in order] == sorted(o[:2] for o in order)
+    assert order[0] == (1, 5, "(* (+ y 1) x)")
