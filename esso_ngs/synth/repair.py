@@ -21,7 +21,8 @@ Every neighbour is evaluated in bulk: the edits at one position form a matrix of
 values (edits x examples), and the rest of the hint is evaluated once over it as a
 template with a slot (the enumerator's batched evaluation); pairs of edits form the
 product of two such matrices. Only neighbours that pass every example are
-returned, as terms, closest first (fewest edits, then cheapest); the caller checks
+returned, as terms, closest first (fewest edits, then cheapest by the style
+profile's cost, ite penalties included); the caller checks
 grammar membership and the style profile, then verifies them in that order.
 """
 from __future__ import annotations
@@ -32,7 +33,8 @@ from typing import Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
-from ..grammar import CompiledGrammar
+from ..formats.model import StyleProfile
+from ..grammar import CompiledGrammar, style_metrics
 from ..lang.evaluate import EvalError
 from ..lang.batched import BatchEnv, BatchValue, apply_batch, batch_value, ite_batch, to_array, value_key
 from ..lang.expr import (
@@ -47,7 +49,6 @@ from ..lang.expr import (
     Op,
     Path,
     children,
-    node_count,
     replace_at,
     subterm,
     walk,
@@ -91,6 +92,7 @@ class Repairer:
         self.g = g
         self.env = env
         self.limits = limits
+        self.style = g.style or StyleProfile()  # whose cost ranks neighbours of equal edits
         atoms: dict[Expr, None] = {}
         ops: set[str] = set()
         self.has_ite = False
@@ -114,12 +116,19 @@ class Repairer:
                 continue
             (self.bool_atoms if v.lo is None and _is_bool(v) else self.int_atoms).append(a)
         self._guards: dict[bool, _Edits | None] = {}  # by root: the guards...
-        self._guard_nodes: dict[bool, list[int]] = {}  # ...and their sizes
+        self._guard_cost: dict[bool, list[int]] = {}  # ...and their costs
         # small terms and where each passes (False: not enumerated yet)
         self._fills: tuple[list[Entry], np.ndarray] | None | bool = False
 
     def value(self, e: Expr) -> BatchValue:
         return batch_value(e, self.env, self.memo)
+
+    def cost(self, e: Expr) -> int:
+        return style_metrics(e, self.style).cost
+
+    def _entry_cost(self, e: Entry) -> int:
+        p = self.style.penalties
+        return p.ast_node * e.nodes + p.branch * e.ites + p.nesting * e.depth
 
     def _rows(self, terms: list[Expr], values: list[BatchValue]) -> _Edits | None:
         stacked = stack_values(values, self.env.size) if terms else None
@@ -160,7 +169,7 @@ class Repairer:
                             left = self._rows(atoms.terms + pairs.terms, [atoms.values, pairs.values])  # type: ignore[assignment]
                     out = self._products(sorted(self.ops & COMPARE), left, atoms)
             self._guards[root] = out
-            self._guard_nodes[root] = [node_count(c) for c in out.terms] if out is not None else []
+            self._guard_cost[root] = [self.cost(c) for c in out.terms] if out is not None else []
         return self._guards[root]
 
     # ------------------------------------------------------------ edits at one position
@@ -209,7 +218,7 @@ class Repairer:
         s = subterm(hint, p)
         if guards is None or _is_bool(self.value(s)) or hint_ok.all():
             return [], 0
-        branches: list[tuple[int, int, Expr | Entry]] = []  # (edits, nodes, term)
+        branches: list[tuple[int, int, Expr | Entry]] = []  # (edits, cost, term)
         parts: list[np.ndarray] = []
         if enumerated and not root:
             return [], 0
@@ -229,25 +238,25 @@ class Repairer:
                 values.append(v)
         rows = self._rows(terms, values)
         if rows is not None:
-            branches += [(1, node_count(t), t) for t in terms]
+            branches += [(1, self.cost(t), t) for t in terms]
             parts.append(self._eval_slots(hint, [p], [rows.values], rows.n, each))
         fills = self._fill_terms(each) if enumerated else None
         if fills is not None:  # (a term also among the near ones is tried twice, verified once)
-            branches += [(2, e.nodes, e) for e in fills[0]]
+            branches += [(2, self._entry_cost(e), e) for e in fills[0]]
             parts.append(fills[1])
         if not parts:
             return [], 0
         x_fail = ~np.concatenate(parts)
         g_true = np.asarray(guards.values.data, dtype=np.bool_)
         x_pat, x_members = _patterns(x_fail, sorted(range(len(branches)), key=lambda i: branches[i][:2]))
-        g_nodes = self._guard_nodes[root]
-        g_pat, g_members = _patterns(g_true, sorted(range(guards.n), key=g_nodes.__getitem__))
+        g_cost = self._guard_cost[root]
+        g_pat, g_members = _patterns(g_true, sorted(range(guards.n), key=g_cost.__getitem__))
         work = len(branches) + guards.n
         bad = ~hint_ok
-        # Each pattern's closeness: its cheapest member's (edits, nodes), as one sortable number.
-        x_key = np.array([branches[m[0]][0] * 10_000 + branches[m[0]][1] for m in x_members], dtype=np.int64)
-        g_key = np.array([g_nodes[m[0]] for m in g_members], dtype=np.int64)
-        fits: list[tuple[int, int, bool, int, int]] = []  # (edits, nodes, s_then, x pattern, guard pattern)
+        # Each pattern's closeness: its cheapest member's (edits, cost), as one sortable number.
+        x_key = np.array([branches[m[0]][0] * (1 << 40) + branches[m[0]][1] for m in x_members], dtype=np.int64)
+        g_key = np.array([g_cost[m[0]] for m in g_members], dtype=np.int64)
+        fits: list[tuple[int, int, bool, int, int]] = []  # (edits, cost, s_then, x pattern, guard pattern)
         for s_then in (True, False):
             s_used = g_pat if s_then else ~g_pat
             x_used = ~s_used
@@ -261,8 +270,8 @@ class Repairer:
                 keep = np.argpartition(x_key[xa] + g_key[valid[gb]], MAX_WRAPS)[:MAX_WRAPS]
                 xa, gb = xa[keep], gb[keep]
             for a, b in zip(xa.tolist(), gb.tolist()):
-                edits, nodes, _ = branches[x_members[a][0]]
-                fits.append((edits, nodes + g_nodes[g_members[valid[b]][0]], s_then, a, int(valid[b])))
+                edits, cost, _ = branches[x_members[a][0]]
+                fits.append((edits, cost + g_cost[g_members[valid[b]][0]], s_then, a, int(valid[b])))
         fits.sort()  # the closest pairs of patterns first, their cheapest members first
         out: list[tuple[int, Expr]] = []
         for _, _, s_then, a, b in fits:
@@ -326,14 +335,14 @@ class Repairer:
         branch. A caller may stop between steps (and verify what a stage found first)."""
         positions = [p for p, _ in walk(hint)]
         single: dict[Path, _Edits | None] = {}
-        found: list[tuple[int, int, str, Expr]] = []  # (edits, nodes, text, term)
+        found: list[tuple[int, int, str, Expr]] = []  # (edits, cost, text, term)
         seen: set[str] = {str(hint)}  # (an edit can give the hint back: its ite branches swapped when equal)
         built = 0
 
         def keep(edits: int, make: Callable[[int], Expr], mask: np.ndarray) -> None:
             for i in np.flatnonzero(mask).tolist():
                 t = make(i)
-                found.append((edits, node_count(t), str(t), t))
+                found.append((edits, self.cost(t), str(t), t))
 
         def stage_end() -> list[Neighbour]:
             found.sort(key=lambda f: (f[0], f[1], f[2]))
@@ -375,7 +384,7 @@ class Repairer:
                     wraps, work = self.guard_wraps(hint, p, hint_ok, each, others, enumerated)  # type: ignore[arg-type]
             except (EvalError, TypeError, ValueError):  # an ill-typed or unbound context
                 continue
-            found += [(e, node_count(t), str(t), t) for e, t in wraps]
+            found += [(e, self.cost(t), str(t), t) for e, t in wraps]
             yield stage_end(), work
         work = 0
         for i, p in enumerate(positions):  # two edits: p, then a position after it in pre-order
