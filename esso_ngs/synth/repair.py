@@ -50,6 +50,7 @@ from ..lang.expr import (
     Path,
     children,
     replace_at,
+    node_count,
     subterm,
     walk,
 )
@@ -77,12 +78,28 @@ class Neighbour:
 class _Edits:
     """Replacements at one position: their terms and stacked values."""
 
-    terms: list[Expr]
+    terms: Sequence[Expr]
     values: BatchValue  # rows x examples
 
     @property
     def n(self) -> int:
         return len(self.terms)
+
+
+class _ProductTerms(Sequence[Expr]):
+    """`(op l r)` for every operator and pair of indices, built only when asked for: the
+    root's guards of a grammar of 20 variables are ~200,000 terms, few ever looked at."""
+
+    def __init__(self, ops: list[str], left: Sequence[Expr], right: Sequence[Expr],
+                 ia: np.ndarray, ib: np.ndarray) -> None:
+        self.ops, self.left, self.right, self.ia, self.ib = ops, left, right, ia, ib
+
+    def __len__(self) -> int:
+        return len(self.ops) * len(self.ia)
+
+    def __getitem__(self, k: int) -> Expr:  # type: ignore[override]
+        op, i = divmod(int(k), len(self.ia))
+        return Op(self.ops[op], (self.left[self.ia[i]], self.right[self.ib[i]]))
 
 
 class Repairer:
@@ -116,7 +133,7 @@ class Repairer:
                 continue
             (self.bool_atoms if v.lo is None and _is_bool(v) else self.int_atoms).append(a)
         self._guards: dict[bool, _Edits | None] = {}  # by root: the guards...
-        self._guard_cost: dict[bool, list[int]] = {}  # ...and their costs
+        self._guard_cost: dict[bool, np.ndarray] = {}  # ...and their costs
         # small terms and where each passes (False: not enumerated yet)
         self._fills: tuple[list[Entry], np.ndarray] | None | bool = False
 
@@ -130,29 +147,28 @@ class Repairer:
         p = self.style.penalties
         return p.ast_node * e.nodes + p.branch * e.ites + p.nesting * e.depth
 
-    def _rows(self, terms: list[Expr], values: list[BatchValue]) -> _Edits | None:
+    def _rows(self, terms: Sequence[Expr], values: list[BatchValue]) -> _Edits | None:
         stacked = stack_values(values, self.env.size) if terms else None
         return _Edits(terms, stacked) if stacked is not None else None
 
     def _products(self, ops: list[str], left: _Edits, right: _Edits) -> _Edits | None:
         """`(op l r)` for every operator and pair of rows (not the same term, not two
-        constants), computed on the stacked values at once. Not deduplicated by value:
-        the few examples of a CEGIS round would merge terms the verifier tells apart."""
-        pairs = [(i, j) for i, a in enumerate(left.terms) for j, b in enumerate(right.terms)
-                 if a != b and not (isinstance(a, Const) and isinstance(b, Const))]
-        if not pairs or not ops:
+        constants), computed on the stacked values at once, their terms built when asked
+        for. Not deduplicated by value: the few examples of a CEGIS round would merge
+        terms the verifier tells apart."""
+        ids: dict[Expr, int] = {}
+        la, ra = (np.array([ids.setdefault(t, len(ids)) for t in side.terms]) for side in (left, right))
+        lc, rc = (np.array([isinstance(t, Const) for t in side.terms]) for side in (left, right))
+        ia, ib = np.nonzero((la[:, None] != ra[None, :]) & ~(lc[:, None] & rc[None, :]))
+        if not len(ia) or not ops:
             return None
-        ia = np.array([i for i, _ in pairs])
-        ib = np.array([j for _, j in pairs])
         lv, rv = _take(left.values, ia), _take(right.values, ib)
-        terms: list[Expr] = []
         data = []
         for op in ops:
-            terms += [Op(op, (left.terms[i], right.terms[j])) for i, j in pairs]
             v = apply_batch(op, [lv, rv])
             data.append(v if isinstance(v.data, np.ndarray) else  # (a scalar: both sides constant rows)
-                        BatchValue(np.full((len(pairs), self.env.size), v.data), v.lo, v.hi))
-        return self._rows(terms, data)
+                        BatchValue(np.full((len(ia), self.env.size), v.data), v.lo, v.hi))
+        return self._rows(_ProductTerms(ops, left.terms, right.terms, ia, ib), data)
 
     def guards(self, root: bool) -> _Edits | None:
         """Comparisons `(cmp l r)` of two int atoms; at the root (where a missing guard
@@ -166,10 +182,16 @@ class Repairer:
                     if root:
                         pairs = self._products(sorted(self.ops & ARITH_NARY), atoms, atoms)
                         if pairs is not None:
-                            left = self._rows(atoms.terms + pairs.terms, [atoms.values, pairs.values])  # type: ignore[assignment]
+                            left = self._rows([*atoms.terms, *pairs.terms], [atoms.values, pairs.values])  # type: ignore[assignment]
                     out = self._products(sorted(self.ops & COMPARE), left, atoms)
             self._guards[root] = out
-            self._guard_cost[root] = [self.cost(c) for c in out.terms] if out is not None else []
+            cost = np.zeros(0, dtype=np.int64)
+            if out is not None:  # a comparison has no ite: its cost is its nodes'
+                assert isinstance(out.terms, _ProductTerms)
+                nodes = [np.array([node_count(t) for t in side], dtype=np.int64) for side in (left.terms, atoms.terms)]  # type: ignore[union-attr]
+                cost = self.style.penalties.ast_node * np.tile(1 + nodes[0][out.terms.ia] + nodes[1][out.terms.ib],
+                                                               len(out.terms.ops))
+            self._guard_cost[root] = cost
         return self._guards[root]
 
     # ------------------------------------------------------------ edits at one position
@@ -248,14 +270,15 @@ class Repairer:
             return [], 0
         x_fail = ~np.concatenate(parts)
         g_true = np.asarray(guards.values.data, dtype=np.bool_)
-        x_pat, x_members = _patterns(x_fail, sorted(range(len(branches)), key=lambda i: branches[i][:2]))
+        x_pat, x_members = _patterns(x_fail, np.array(sorted(range(len(branches)), key=lambda i: branches[i][:2]),
+                                                       dtype=np.int64))
         g_cost = self._guard_cost[root]
-        g_pat, g_members = _patterns(g_true, sorted(range(guards.n), key=g_cost.__getitem__))
+        g_pat, g_members = _patterns(g_true, np.argsort(g_cost, kind="stable"))
         work = len(branches) + guards.n
         bad = ~hint_ok
         # Each pattern's closeness: its cheapest member's (edits, cost), as one sortable number.
         x_key = np.array([branches[m[0]][0] * (1 << 40) + branches[m[0]][1] for m in x_members], dtype=np.int64)
-        g_key = np.array([g_cost[m[0]] for m in g_members], dtype=np.int64)
+        g_key = g_cost[[m[0] for m in g_members]]
         fits: list[tuple[int, int, bool, int, int]] = []  # (edits, cost, s_then, x pattern, guard pattern)
         for s_then in (True, False):
             s_used = g_pat if s_then else ~g_pat
@@ -271,7 +294,7 @@ class Repairer:
                 xa, gb = xa[keep], gb[keep]
             for a, b in zip(xa.tolist(), gb.tolist()):
                 edits, cost, _ = branches[x_members[a][0]]
-                fits.append((edits, cost + g_cost[g_members[valid[b]][0]], s_then, a, int(valid[b])))
+                fits.append((edits, cost + int(g_cost[g_members[valid[b]][0]]), s_then, a, int(valid[b])))
         fits.sort()  # the closest pairs of patterns first, their cheapest members first
         out: list[tuple[int, Expr]] = []
         for _, _, s_then, a, b in fits:
@@ -493,16 +516,30 @@ def stack_values(values: Sequence[BatchValue], size: int) -> BatchValue | None:
                       max(int(v.hi) for v in values))  # type: ignore[arg-type]
 
 
-def _patterns(rows: np.ndarray, rank: list[int]) -> tuple[np.ndarray, list[list[int]]]:
-    """The distinct rows of a Boolean matrix, and for each the first `PER_PATTERN` row
-    indices holding it, in `rank` order."""
-    pats, inverse = np.unique(rows, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+def _patterns(rows: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, list[list[int]]]:
+    """The distinct rows of a Boolean matrix (in `np.unique`'s order), and for each the
+    first `PER_PATTERN` row indices holding it, in `rank` order. Rows are compared as
+    packed 64-bit words: `np.unique(axis=0)` sorted them byte by byte, seconds for the
+    root guards of a grammar of 20 variables."""
+    m, n = rows.shape
+    packed = np.packbits(rows, axis=1)  # the first example in the highest bit
+    words = np.zeros((m, -(-packed.shape[1] // 8) * 8), dtype=np.uint8)
+    words[:, :packed.shape[1]] = packed
+    keys = words.view(">u8")  # rows x words, compared in order as the bits are
+    order = np.lexsort(keys.T[::-1]) if n else np.arange(m)
+    ordered = keys[order]
+    first = np.ones(m, dtype=np.bool_)
+    first[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    inverse = np.empty(m, dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    pats = rows[order[first]]
+    group = inverse[rank]
+    by_group = np.argsort(group, kind="stable")  # rank order kept within a group
+    grouped = group[by_group]
+    place = np.arange(len(grouped)) - np.searchsorted(grouped, grouped)  # index within its group
     members: list[list[int]] = [[] for _ in range(len(pats))]
-    for i in rank:
-        group = members[inverse[i]]
-        if len(group) < PER_PATTERN:
-            group.append(i)
+    for g, i in zip(grouped[place < PER_PATTERN].tolist(), rank[by_group][place < PER_PATTERN].tolist()):
+        members[g].append(i)
     return pats, members
 
 

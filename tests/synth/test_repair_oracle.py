@@ -235,3 +235,24 @@ def test_neighbours_come_closest_first_then_cheapest_by_the_style_cost() -> None
              for found, _ in r.stages(hint, _everywhere, 1_000_000) for n in found]
     assert [o[:2] for o in order] == sorted(o[:2] for o in order)
     assert order[0] == (1, 5, "(* (+ y 1) x)")
+
+
+@pytest.mark.parametrize("m,n,p", [(1, 1, 0.5), (300, 3, 0.5), (1000, 40, 0.02), (400, 70, 0.01), (200, 130, 0.002)])
+def test_pass_patterns_group_rows_with_their_first_members_in_rank_order(m: int, n: int, p: float) -> None:
+    """`_patterns`: the distinct rows in lexicographic order (False before True, the
+    first example first), each with its first PER_PATTERN rows in rank order."""
+    from esso_ngs.synth.repair import PER_PATTERN, _patterns
+
+    rng = np.random.default_rng(m + n)
+    rows = rng.random((m, n)) < p
+    rank = rng.permutation(m)
+    pats, members = _patterns(rows, rank)
+    distinct = sorted({tuple(r) for r in rows.tolist()})
+    assert [tuple(r) for r in pats.tolist()] == distinct
+    want: dict[tuple[bool, ...], list[int]] = {r: [] for r in distinct}
+    for i in rank.tolist():
+        group = want[tuple(rows[i].tolist())]
+        if len(group) < PER_PATTERN:
+            group.append(i)
+    assert members == [want[r] for r in distinct]
+
