@@ -256,3 +256,33 @@ def test_pass_patterns_group_rows_with_their_first_members_in_rank_order(m: int,
             group.append(i)
     assert members == [want[r] for r in distinct]
 
+
+
+NO_ITE = GrammarSpec("G", "E", (
+    ("E", ("V", "C", "(+ E E)", "(- E E)", "(* E E)", "(safe_div E E)")),
+    ("V", ("x", "y")),
+    ("C", ("0", "1")),
+))
+
+
+@pytest.mark.parametrize("g_spec,hint,answer", [
+    (NO_ITE, "(+ x 1)", "(ite (<= x y) (+ x 1) y)"),  # a guard is missing, but the grammar has no ite
+    (SMALL, "(* x 0)", "(+ (* x y) 8)"),  # the hint fails every example: no guard can keep it anywhere
+])
+def test_no_small_terms_are_enumerated_where_no_guard_can_be_placed(g_spec: GrammarSpec, hint: str, answer: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The enumerated other branch (up to 20,000 terms built) is for a guard wrap: it is
+    not built when the grammar has no ite, or when the hint passes no example (a wrap
+    keeps the hint's values where its guard holds, and must pass there)."""
+    import esso_ngs.synth.repair as repair
+
+    def no_enumeration(*args: object, **kwargs: object) -> None:
+        raise AssertionError("small terms enumerated for a guard that cannot be placed")
+
+    monkeypatch.setattr(repair, "Enumerator", no_enumeration)
+    r = _repairer(g_spec)
+    each = _equals(answer)
+    with np.errstate(all="ignore"):
+        assert not each(BatchValue(to_array(batch_value(parse_term(hint), ENV), ENV.size)[None, :], None, None), 1)[0].all()
+    found, _ = r.neighbours(parse_term(hint), each, 1_000_000)
+    assert all(not isinstance(n.term, Ite) for n in found)
