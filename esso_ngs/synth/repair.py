@@ -390,12 +390,17 @@ class Repairer:
             keep(1, lambda i: swaps.terms[i], each(swaps.values, swaps.n).all(axis=1))
         yield stage_end(), built
         hint_ok = self._quietly(lambda h: self._eval_slots(h, [], [], 1, each)[0], hint)
-        if hint_ok is not None and self.has_ite and self.guards(True) is not None:
+        # A wrap keeps the hint's values where its guard holds, and must pass there: no
+        # wrap where the hint passes nowhere (or everywhere: no guard is missing).
+        wrapping = hint_ok is not None and hint_ok.any() and not hint_ok.all() and self.has_ite
+        if wrapping and self.guards(True) is not None:
             yield [], 0  # the root's guards: a step of their own (once per example set)
+        else:
+            wrapping = False
         # A guard at each position (the root first), with an atom or a hint's subterm as
         # the other branch; then at the root with an enumerated term (its own step first).
         # What each step finds is verified before the next.
-        for p, enumerated in [(p, False) for p in positions] + [((), True)] if hint_ok is not None else ():
+        for p, enumerated in [(p, False) for p in positions] + [((), True)] if wrapping else ():
             if built >= max_terms:
                 break
             if enumerated:
