@@ -123,14 +123,30 @@ HINTS = [
     "(* (+ x y) (- x 1))",
     "(ite (= x 0) y (ite flag x 1))",
     "(ite (<= y x) (+ y 1) (+ y 1))",  # its swapped branches are the hint itself
+    "(safe_div (+ x 7) y)",  # a constant the grammar lacks
+    "(+ z (* x 1))",  # a name the examples lack
 ]
 
 
-@pytest.mark.parametrize("hint", HINTS)
-def test_one_and_two_edit_neighbours_are_exactly_the_oracles(hint: str) -> None:
+# Values past int64 (exact Python ints, object arrays) beside int64 ones.
+HUGE = GrammarSpec("G", "E", (
+    ("E", ("V", "C", "(+ E E)", "(* E E)", "(safe_div E E)", "(ite B E E)")),
+    ("V", ("x", "y")),
+    ("C", ("0", "1000000000000")),
+    ("B", ("flag", "(<= E E)")),
+))
+HUGE_ENV = BatchEnv({"x": np.array([0, 3, -2, 7 * 10**9, 5, 10**10]), "y": np.array([4, 3, 0, -1, 0, 10**9]),
+                     "flag": np.array([True, False, True, False, True, False])})
+
+
+@pytest.mark.parametrize("hint,g_spec,env", [*((h, SMALL, ENV) for h in HINTS),
+                                             ("(safe_div (* x 1000000000000) (+ y x))", HUGE, HUGE_ENV),
+                                             ("(ite flag (* x y) (safe_div 1000000000000 y))", HUGE, HUGE_ENV)])
+def test_one_and_two_edit_neighbours_are_exactly_the_oracles(hint: str, g_spec: GrammarSpec, env: BatchEnv) -> None:
     """With a goal every term passes, the neighbours found are all the terms within two
-    edits, none missing, none extra, each at its distance."""
-    r = _repairer()
+    edits, none missing, none extra, each at its distance (with constants and names
+    outside the grammar, division by zero, and values past int64)."""
+    r = _repairer(g_spec, env)
     term = parse_term(hint)
     got = {to_sexpr(n.term): n.edits for n in edit_neighbours(term, r, _everywhere)}
     want = oracle(term, r, _everywhere)
