@@ -195,30 +195,36 @@ class Repairer:
         return self._guards[root]
 
     # ------------------------------------------------------------ edits at one position
-    def single_edits(self, s: Expr) -> _Edits | None:
-        """Leaf, operator and ite edits of subterm `s` (one edit each)."""
-        terms: list[Expr] = []
-        values: list[BatchValue] = []
+    def edit_terms(self, s: Expr) -> list[Expr]:
+        """Leaf, operator and ite edits of subterm `s` (one edit each), as terms: also
+        where `s` cannot be evaluated (a name the examples lack inside)."""
         kids = children(s)
         if not kids:
             try:
                 pool = self.bool_atoms if _is_bool(self.value(s)) else self.int_atoms
             except EvalError:  # a name the spec lacks: any int atom may stand for it
                 pool = self.int_atoms
-            for a in pool:
-                if a != s:
-                    terms.append(a)
-                    values.append(self.value(a))
+            return [a for a in pool if a != s]
+        if isinstance(s, Op):
+            return [Op(op, s.args) for op in sorted(_family(s.op, len(kids)) & self.ops - {s.op})]
+        if isinstance(s, Ite):
+            return [s.then, s.else_, Ite(s.cond, s.else_, s.then)]
+        return []
+
+    def single_edits(self, s: Expr) -> _Edits | None:
+        """`edit_terms(s)` with their values."""
+        terms = self.edit_terms(s)
+        if not terms:
+            return None
+        kids = children(s)
+        if not kids:
+            values = [self.value(a) for a in terms]
         elif isinstance(s, Op):
             args = [self.value(k) for k in kids]
-            for op in sorted(_family(s.op, len(kids)) & self.ops - {s.op}):
-                terms.append(Op(op, s.args))
-                values.append(apply_batch(op, args))
-        elif isinstance(s, Ite):
+            values = [apply_batch(t.op, args) for t in terms]  # type: ignore[union-attr]
+        else:
             c, t, e = (self.value(k) for k in kids)
-            for term, v in ((s.then, t), (s.else_, e), (Ite(s.cond, s.else_, s.then), ite_batch(c, e, t))):
-                terms.append(term)
-                values.append(v)
+            values = [t, e, ite_batch(c, e, t)]
         return self._rows(terms, values)
 
     # ------------------------------------------------------------ a missing guard
@@ -417,7 +423,10 @@ class Repairer:
         work = 0
         for i, p in enumerate(positions):  # two edits: p, then a position after it in pre-order
             ep = single[p]
-            if ep is None:
+            # (Where p cannot be evaluated, its edits still combine with one inside it
+            # that makes the term evaluable: a wrong operator above a wrong name.)
+            p_terms = ep.terms if ep is not None else self._quietly(self.edit_terms, subterm(hint, p)) or []
+            if not p_terms:
                 continue
             if work:
                 yield [], work
@@ -427,7 +436,7 @@ class Repairer:
                 if eq is None or built >= max_terms:
                     continue
                 if _is_prefix(p, q):  # q inside p: where p's edit keeps q's subterm, if it does
-                    for pt in ep.terms:
+                    for pt in p_terms:
                         kept = _kept_at(subterm(hint, p), pt, q[len(p):])
                         if kept is None:
                             continue
@@ -436,6 +445,8 @@ class Repairer:
                         work += eq.n
                         mask = self._eval_slots(t1, [q1], [eq.values], eq.n, each).all(axis=1)
                         keep(2, lambda j, t1=t1, q1=q1: replace_at(t1, q1, eq.terms[j]), mask)
+                    continue
+                if ep is None:
                     continue
                 m = ep.n * eq.n
                 if m > MAX_PAIR_ROWS:
