@@ -302,3 +302,28 @@ def test_no_small_terms_are_enumerated_where_no_guard_can_be_placed(g_spec: Gram
         assert not each(BatchValue(to_array(batch_value(parse_term(hint), ENV), ENV.size)[None, :], None, None), 1)[0].all()
     found, _ = r.neighbours(parse_term(hint), each, 1_000_000)
     assert all(not isinstance(n.term, Ite) for n in found)
+
+
+def test_no_neighbour_past_the_style_profile_and_no_guard_where_none_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answers must fit the style profile: a neighbour past it is never returned, and no
+    guard wrap is evaluated at a position where even the smallest one (a comparison of
+    two atoms, an atom as the other branch) is past it: here, with one ite allowed, at
+    every position of a hint that has one already."""
+    style = StyleProfile(max_ast_nodes=12, max_branches=1, max_nesting=1)
+    r = Repairer(compile_grammar(SMALL, style, SORTS), ENV, Limits.of(style))
+    hint = parse_term("(ite (<= x y) (+ x 1) y)")
+    each = _equals("(ite (<= x y) (+ x 1) (ite (= x 0) y 1))")  # a second guard, past the profile
+    wrapped: list[tuple[int, ...]] = []
+    guard_wraps = Repairer.guard_wraps
+
+    def recorded(self: Repairer, hint: Expr, p: tuple[int, ...], *args: object, **kwargs: object) -> object:
+        wrapped.append(p)
+        return guard_wraps(self, hint, p, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Repairer, "guard_wraps", recorded)
+    found, _ = r.neighbours(hint, each, 1_000_000)
+    assert all(style_metrics(n.term, style).fits for n in found), [to_sexpr(n.term) for n in found]
+    assert wrapped == []
+    # Without the hint's own ite, the guard is placed (and fits).
+    found, _ = r.neighbours(parse_term("(+ x 1)"), _equals("(ite (<= x y) (+ x 1) y)"), 1_000_000)
+    assert "(ite (<= x y) (+ x 1) y)" in [to_sexpr(n.term) for n in found] and wrapped
