@@ -368,10 +368,14 @@ class Repairer:
         seen: set[str] = {str(hint)}  # (an edit can give the hint back: its ite branches swapped when equal)
         built = 0
 
+        def add(edits: int, t: Expr) -> None:
+            metrics = style_metrics(t, self.style)
+            if metrics.fits:  # (past the style profile, a term is no answer)
+                found.append((edits, metrics.cost, str(t), t))
+
         def keep(edits: int, make: Callable[[int], Expr], mask: np.ndarray) -> None:
             for i in np.flatnonzero(mask).tolist():
-                t = make(i)
-                found.append((edits, self.cost(t), str(t), t))
+                add(edits, make(i))
 
         def stage_end() -> list[Neighbour]:
             found.sort(key=lambda f: (f[0], f[1], f[2]))
@@ -399,14 +403,14 @@ class Repairer:
         # A wrap keeps the hint's values where its guard holds, and must pass there: no
         # wrap where the hint passes nowhere (or everywhere: no guard is missing).
         wrapping = hint_ok is not None and hint_ok.any() and not hint_ok.all() and self.has_ite
-        if wrapping and self.guards(True) is not None:
+        wrap_at = [p for p in positions if self._wrap_fits(hint, p)] \
+            if wrapping and self.guards(False) is not None else []
+        if wrap_at[:1] == [()] and self.guards(True) is not None:
             yield [], 0  # the root's guards: a step of their own (once per example set)
-        else:
-            wrapping = False
         # A guard at each position (the root first), with an atom or a hint's subterm as
         # the other branch; then at the root with an enumerated term (its own step first).
         # What each step finds is verified before the next.
-        for p, enumerated in [(p, False) for p in positions] + [((), True)] if wrapping else ():
+        for p, enumerated in [(p, False) for p in wrap_at] + ([((), True)] if wrap_at[:1] == [()] else []):
             if built >= max_terms:
                 break
             if enumerated:
@@ -418,7 +422,8 @@ class Repairer:
                     wraps, work = self.guard_wraps(hint, p, hint_ok, each, others, enumerated)  # type: ignore[arg-type]
             except (EvalError, TypeError, ValueError):  # an ill-typed or unbound context
                 continue
-            found += [(e, self.cost(t), str(t), t) for e, t in wraps]
+            for e, t in wraps:
+                add(e, t)
             yield stage_end(), work
         work = 0
         for i, p in enumerate(positions):  # two edits: p, then a position after it in pre-order
@@ -460,6 +465,12 @@ class Repairer:
                 keep(2, lambda k, p=p, q=q, ep=ep, eq=eq: replace_at(
                     replace_at(hint, p, ep.terms[k // eq.n]), q, eq.terms[k % eq.n]), mask)
         yield stage_end(), work
+
+    def _wrap_fits(self, hint: Expr, p: Path) -> bool:
+        """Whether a guard wrap at `p` can fit the style profile: the smallest one, a
+        comparison of two atoms with an atom as the other branch, does."""
+        a = self.int_atoms[0] if self.int_atoms else Const(0)
+        return style_metrics(replace_at(hint, p, Ite(Op("=", (a, a)), subterm(hint, p), a)), self.style).fits
 
     def _swaps(self, hint: Expr) -> _Edits | None:
         """The hint with two of its (different) leaves of one sort exchanged: swapped
