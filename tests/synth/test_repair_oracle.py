@@ -327,3 +327,13 @@ def test_no_neighbour_past_the_style_profile_and_no_guard_where_none_fits(monkey
     # Without the hint's own ite, the guard is placed (and fits).
     found, _ = r.neighbours(parse_term("(+ x 1)"), _equals("(ite (<= x y) (+ x 1) y)"), 1_000_000)
     assert "(ite (<= x y) (+ x 1) y)" in [to_sexpr(n.term) for n in found] and wrapped
+
+
+def test_a_hint_of_the_wrong_sort_has_no_neighbours() -> None:
+    """Every edit keeps a term's sort: a Bool hint for an Int hole has no neighbour in the
+    grammar, and none is evaluated (a Bool row compared with ints can pass a goal)."""
+    r = _repairer()
+    hint = parse_term("(<= x y)")
+    assert r.g.sorts[r.g.start] == "Int"
+    steps = list(r.stages(hint, _equals("(<= x y)"), 1_000_000))
+    assert steps == [([], 0)]
