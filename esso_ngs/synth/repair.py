@@ -362,6 +362,9 @@ class Repairer:
         branch); two edits. About `max_terms` rows in all, plus the bounded work of
         `guard_wraps`. `others`: the other hints, whose subterms may fill a missing
         branch. A caller may stop between steps (and verify what a stage found first)."""
+        if not self._sort_fits(hint):  # every edit keeps the sort: no neighbour can be an answer
+            yield [], 0
+            return
         positions = [p for p, _ in walk(hint)]
         single: dict[Path, _Edits | None] = {}
         found: list[tuple[int, int, str, Expr]] = []  # (edits, cost, text, term)
@@ -465,6 +468,12 @@ class Repairer:
                 keep(2, lambda k, p=p, q=q, ep=ep, eq=eq: replace_at(
                     replace_at(hint, p, ep.terms[k // eq.n]), q, eq.terms[k % eq.n]), mask)
         yield stage_end(), work
+
+    def _sort_fits(self, hint: Expr) -> bool:
+        """Whether the hint's sort is the hole's (the grammar's start), where both are known."""
+        want = self.g.sorts.get(self.g.start)
+        v = self._quietly(self.value, hint)
+        return v is None or want not in ("Int", "Bool") or _is_bool(v) == (want == "Bool")
 
     def _wrap_fits(self, hint: Expr, p: Path) -> bool:
         """Whether a guard wrap at `p` can fit the style profile: the smallest one, a
