@@ -33,8 +33,9 @@ from esso_ngs.synth.examples import ExampleSet
 from esso_ngs.synth.repair import Repairer
 from esso_ngs.verify import VerifyOptions, verify
 
+from bench_speedup import GARBAGE  # the same garbage hints as the speedup tables
+
 HARD = Path(__file__).resolve().parent / "specs_hard"
-GARBAGE = ["(* 1 2 3)", "nonexistent_var", "(+ 0 0)", "(safe_div (safe_div (safe_div 1 1) 1) 1)"]
 REPAIR_TERMS = 200_000  # SynthOptions.repair_terms' default
 EachCheck = Callable[[BatchValue, int], np.ndarray]
 
@@ -61,9 +62,13 @@ def suite() -> list[tuple[str, float, float, int]]:
         spec = load_spec(HARD / f"{entry['prefix']}_hole.yaml")
         for hole_id, v in entry["holes"].items():
             g = grammar_for_hole(spec, hole_id)
-            for kind, text in [*sorted(v.get("near", {}).items()), *(("garbage", t) for t in GARBAGE)]:
+            hints = [*((kind, Hint(text)) for kind, text in sorted(v.get("near", {}).items())),
+                     *(("garbage", h) for h in GARBAGE)]
+            for kind, hint in hints:
+                term = hint.expr
+                if term is None:  # not a term: nothing to repair
+                    continue
                 examples = ExampleSet(spec, (hole_id,), 32, 0)
-                term = Hint(text).expr
                 try:
                     verdict = verify(spec, hole_id, term, VerifyOptions(timeout_ms=5000))
                     if verdict.counterexample is not None:
