@@ -35,6 +35,10 @@ def _everywhere(v: BatchValue, m: int) -> np.ndarray:
     return np.ones((m, ENV.size), dtype=np.bool_)
 
 
+def _positive(v: BatchValue, m: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(v.data) > 0, (m, ENV.size))
+
+
 def _equals(target: str) -> EachCheck:
     want = to_array(batch_value(parse_term(target), ENV), ENV.size)
     return lambda v, m: np.broadcast_to(np.asarray(v.data), (m, ENV.size)) == want
@@ -337,3 +341,25 @@ def test_a_hint_of_the_wrong_sort_has_no_neighbours() -> None:
     assert r.g.sorts[r.g.start] == "Int"
     steps = list(r.stages(hint, _equals("(<= x y)"), 1_000_000))
     assert steps == [([], 0)]
+
+
+def test_neighbours_and_their_order_do_not_depend_on_hash_randomization() -> None:
+    """The same neighbours in the same order under two string-hash seeds (no set's
+    iteration order leaks into the result)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import test_repair_oracle as T\n"
+        "for h, each in [(h, T._positive) for h in T.HINTS] + [(h, T._equals(a)) for h, a in T.WRAPS]:\n"
+        "    r = T._repairer()\n"
+        "    for n in r.neighbours(T.parse_term(h), each, 1_000_000)[0]:\n"
+        "        print(n.edits, T.to_sexpr(n.term))\n"
+    )
+    here = str(Path(__file__).resolve().parent)
+    outs = [subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1")]
+    assert outs[0] and outs[0] == outs[1]
