@@ -7,6 +7,7 @@ constant, a wrong operator, a missing `ite` guard. The edits, each counting one:
 - an operator replaced by another of the grammar's operators of the same family
   and arity (arithmetic, comparison, logic), its arguments kept;
 - an `ite` replaced by either branch, or its branches swapped;
+- two leaves of one sort exchanged (swapped operands: one edit, never combined);
 - an int subterm `s` wrapped as `(ite C s A)` or `(ite C A s)`, with `C` a
   comparison of two atoms (at the root: of an operation on two atoms with an
   atom) and `A` an atom (one edit, never combined with another);
@@ -15,15 +16,19 @@ constant, a wrong operator, a missing `ite` guard. The edits, each counting one:
   edit) or a small term of the grammar (the enumerator's, up to `FILL_NODES` nodes:
   two edits). A goal holds or fails on each example alone, so this needs no row per
   combination: `(ite C H X)` passes iff `H` passes wherever `C` holds and `X`
-  wherever it does not, one product of pass/fail patterns (`guard_fills`).
+  wherever it does not, one product of pass/fail patterns (`guard_wraps`).
+
+Two edits are any two of the first three kinds, at two positions (the second also
+inside what the first kept: a branch, swapped branches, an operator's arguments).
 
 Every neighbour is evaluated in bulk: the edits at one position form a matrix of
 values (edits x examples), and the rest of the hint is evaluated once over it as a
 template with a slot (the enumerator's batched evaluation); pairs of edits form the
-product of two such matrices. Only neighbours that pass every example are
-returned, as terms, closest first (fewest edits, then cheapest by the style
-profile's cost, ite penalties included); the caller checks
-grammar membership and the style profile, then verifies them in that order.
+product of two such matrices. Only neighbours that pass every example and fit
+the style profile are returned, as terms, closest first (fewest edits, then
+cheapest by the style profile's cost, ite penalties included); the caller checks
+grammar membership, then verifies them in that order. Every edit keeps a term's
+sort: a hint of another sort than the hole's has no neighbours.
 """
 from __future__ import annotations
 
@@ -49,8 +54,8 @@ from ..lang.expr import (
     Op,
     Path,
     children,
-    replace_at,
     node_count,
+    replace_at,
     subterm,
     walk,
 )
