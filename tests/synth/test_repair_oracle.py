@@ -363,3 +363,19 @@ def test_neighbours_and_their_order_do_not_depend_on_hash_randomization() -> Non
     outs = [subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("0", "1")]
     assert outs[0] and outs[0] == outs[1]
+
+
+def test_the_roots_guards_are_bounded_in_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The root's guards with an operation on two atoms grow with the cube of the atoms
+    (27 million rows, a step of 24 s, for 100 variables): past MAX_GUARDS rows the root
+    gets the comparisons of two atoms, as every other position does."""
+    import esso_ngs.synth.repair as repair
+
+    full = _repairer().guards(True)
+    plain = _repairer().guards(False)
+    assert full is not None and plain is not None and plain.n < full.n
+    assert any(children(full.terms[i].args[0]) for i in range(full.n))
+    monkeypatch.setattr(repair, "MAX_GUARDS", full.n - 1)
+    capped = _repairer().guards(True)
+    assert capped is not None and [to_sexpr(capped.terms[i]) for i in range(capped.n)] == \
+        [to_sexpr(plain.terms[i]) for i in range(plain.n)]
