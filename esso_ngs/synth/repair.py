@@ -67,6 +67,9 @@ from .enumerate import Entry, Enumerator, Limits
 EachCheck = Callable[[BatchValue, int], np.ndarray]
 T = TypeVar("T")
 MAX_PAIR_ROWS = 1 << 14  # rows of one pair of positions evaluated at once
+# The root's guards with an operation on two atoms grow with the cube of the atoms: only
+# up to this many rows (~35 atoms; 0.8 s), else the root's are the other positions'.
+MAX_GUARDS = 1 << 20
 FILL_NODES = 5  # the largest enumerated term tried as a missing branch...
 FILL_TERMS = 20_000  # ...and at most this many of them built (per example set)
 MAX_WRAPS = 2_000  # guard wraps returned for one position (each may go to the verifier, in order)
@@ -177,14 +180,16 @@ class Repairer:
 
     def guards(self, root: bool) -> _Edits | None:
         """Comparisons `(cmp l r)` of two int atoms; at the root (where a missing guard
-        usually goes) `l` may also be an operation on two atoms: `(<= (- p ref) band)`."""
+        usually goes) `l` may also be an operation on two atoms: `(<= (- p ref) band)`,
+        while those are at most MAX_GUARDS."""
         if root not in self._guards:
             out = None
             atoms = self._rows(self.int_atoms, [self.value(a) for a in self.int_atoms])
             if self.has_ite and atoms is not None:
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     left = atoms
-                    if root:
+                    n, arith, compare = atoms.n, len(self.ops & ARITH_NARY), len(self.ops & COMPARE)
+                    if root and compare * (arith * n * n + n) * n <= MAX_GUARDS:
                         pairs = self._products(sorted(self.ops & ARITH_NARY), atoms, atoms)
                         if pairs is not None:
                             left = self._rows([*atoms.terms, *pairs.terms], [atoms.values, pairs.values])  # type: ignore[assignment]
