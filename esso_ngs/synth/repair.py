@@ -70,6 +70,7 @@ MAX_PAIR_ROWS = 1 << 14  # rows of one pair of positions evaluated at once
 # The root's guards with an operation on two atoms grow with the cube of the atoms: only
 # up to this many rows (~35 atoms; 0.8 s), else the root's are the other positions'.
 MAX_GUARDS = 1 << 20
+CLASH_CELLS = 1 << 22  # pairs of pass patterns (branch x guard) checked at once
 FILL_NODES = 5  # the largest enumerated term tried as a missing branch...
 FILL_TERMS = 20_000  # ...and at most this many of them built (per example set)
 MAX_WRAPS = 2_000  # guard wraps returned for one position (each may go to the verifier, in order)
@@ -302,12 +303,20 @@ class Repairer:
             valid = np.flatnonzero(~(s_used & bad).any(axis=1) & s_used.any(axis=1) & x_used.any(axis=1))
             if not len(valid):
                 continue
-            clash = x_pat.astype(np.int32) @ x_used[valid].T.astype(np.int32)
-            work += clash.size
-            xa, gb = np.nonzero(clash == 0)
-            if len(xa) > MAX_WRAPS:  # only the closest pairs can be returned: do not list the rest
-                keep = np.argpartition(x_key[xa] + g_key[valid[gb]], MAX_WRAPS)[:MAX_WRAPS]
-                xa, gb = xa[keep], gb[keep]
+            # Where X fails and is used, per pair of patterns: a float32 product (BLAS; the
+            # counts, at most the examples, are exact), a chunk of X patterns at a time.
+            used = x_used[valid].T.astype(np.float32)
+            chunk = max(1, CLASH_CELLS // len(valid))
+            xa_parts, gb_parts = [], []
+            for lo in range(0, len(x_pat), chunk):
+                xa, gb = np.nonzero(x_pat[lo:lo + chunk].astype(np.float32) @ used == 0)
+                xa += lo
+                xa, gb = _closest(xa, gb, x_key[xa] + g_key[valid[gb]])
+                xa_parts.append(xa)
+                gb_parts.append(gb)
+            work += len(x_pat) * len(valid)
+            xa, gb = np.concatenate(xa_parts), np.concatenate(gb_parts)
+            xa, gb = _closest(xa, gb, x_key[xa] + g_key[valid[gb]])
             for a, b in zip(xa.tolist(), gb.tolist()):
                 edits, cost, _ = branches[x_members[a][0]]
                 fits.append((edits, cost + int(g_cost[g_members[valid[b]][0]]), s_then, a, int(valid[b])))
@@ -587,6 +596,15 @@ def _patterns(rows: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, list[list
     for g, i in zip(grouped[place < PER_PATTERN].tolist(), rank[by_group][place < PER_PATTERN].tolist()):
         members[g].append(i)
     return pats, members
+
+
+def _closest(xa: np.ndarray, gb: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The MAX_WRAPS pairs of lowest key (all when fewer): only the closest can be
+    returned, the rest are not listed."""
+    if len(xa) <= MAX_WRAPS:
+        return xa, gb
+    keep = np.argpartition(key, MAX_WRAPS)[:MAX_WRAPS]
+    return xa[keep], gb[keep]
 
 
 def _family(op: str, arity: int) -> frozenset[str]:
