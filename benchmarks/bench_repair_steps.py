@@ -3,7 +3,7 @@ so it is what hint work can overshoot its share by) and the whole neighbourhood,
 every near and garbage hint of the hard suite and for a missing guard in generic
 arithmetic grammars of growing size (the root's guards grow with the cube of the atoms).
 
-    python benchmarks/bench_repair_steps.py [--vars 5,10,20,30] [--examples 40] [--no-suite]
+    python benchmarks/bench_repair_steps.py [--vars 5,10,20,30,100] [--examples 40] [--no-suite]
 
 Each hint is repaired on the examples a synthesis run gives hint work (32 random ones
 and the hint's counterexample), with the default budget of 200,000 rows. Times in s,
@@ -102,7 +102,7 @@ def generic(n_vars: int, n_examples: int) -> tuple[float, float, int, int]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--vars", default="5,10,20,30", help="generic grammars: comma-separated variable counts")
+    ap.add_argument("--vars", default="5,10,20,30,100", help="generic grammars: comma-separated variable counts")
     ap.add_argument("--examples", type=int, default=40, help="generic grammars: examples")
     ap.add_argument("--no-suite", action="store_true", help="skip the hard suite's hints")
     args = ap.parse_args()
