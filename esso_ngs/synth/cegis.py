@@ -106,11 +106,19 @@ class _Budget:
         self.max_memory_bytes = max_memory_bytes
         self._next_memory_check = 0.0
         self._memory_stop: str | None = None  # sticky: every later caller must see it too
+        # The enumerators of the searches running now (one per `_levels` run): the time
+        # their banks take to free once a search ends is inside the budget, so the stop
+        # comes that much before the deadline.
+        self.enumerators: dict[object, Enumerator] = {}
+
+    def teardown_s(self) -> float:
+        """About how long freeing the running searches' banks will take."""
+        return sum(e.teardown_s() for e in self.enumerators.values())
 
     def exceeded(self, in_flight: int = 0) -> str | None:
         """Why to stop, if so; `in_flight` counts terms built but not yet counted in the result."""
         now = time.perf_counter()
-        if now > self.deadline:
+        if now > self.deadline - self.teardown_s():
             return "time budget spent"
         if self.max_candidates is not None and self.result.candidates + in_flight >= self.max_candidates:
             return f"candidate budget of {self.max_candidates} spent"
@@ -588,7 +596,17 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
     """Enumerate and verify, pausing (yield) after each level. Without guidance, in
     exact cost order below the answer in hand (`ctx.bound()`, read at every level):
     a found term is the cheapest correct one. With guidance, a found term is taken
-    by `ctx.improve` and the run ends."""
+    by `ctx.improve` and the run ends. While it runs, the budget knows its enumerator
+    (`_Budget.enumerators`: the deadline leaves time to free its banks)."""
+    run = object()
+    try:
+        return (yield from _rounds(ctx, guidance, run))
+    finally:
+        ctx.budget.enumerators.pop(run, None)
+
+
+def _rounds(ctx: _Hole, guidance: Guidance | None, run: object) -> Generator[None, None, _Search]:
+    """`_levels`' rounds: one enumeration each, until a counterexample restarts it."""
     out = _Search()
     guided = guidance is not None
     result, budget = ctx.result, ctx.budget
@@ -628,6 +646,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                           seeds=guidance.seeds if guidance else (),
                           max_level=None if guided else ctx.bound(),
                           should_stop=should_stop)
+        budget.enumerators[run] = enum  # the last round's is freed as this one starts
         pending: list[tuple[int, int, Entry]] = []
         yielded = 0  # the level's new terms so far: checked on the examples at its end
         seq = 0

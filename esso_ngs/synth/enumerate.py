@@ -275,6 +275,14 @@ class _Bank:
         return self._objdata
 
 
+# Seconds to free one kept term's objects (its Entry, children tuple, value, key; the
+# pruned ones are freed as the search goes): 0.45-0.5 us measured on kinked_rate
+# (1.2M kept, 0.60 s, a 2-core machine at load 1-2; `benchmarks/results/budget.md`),
+# rounded up. A search that ends by a deadline stops this much before it per term kept
+# (`Enumerator.teardown_s`): freeing them happens after it returns, still on its clock.
+TEARDOWN_S_PER_KEPT = 0.6e-6
+
+
 class Enumerator:
     # Rows built per chunk: each chunk costs one pass of numpy calls over the rule's
     # template, so chunks should be large, but not so large as to leave the caches.
@@ -294,7 +302,11 @@ class Enumerator:
         self.should_stop = should_stop or (lambda _built: False)  # asked with the count of terms built
         self.stopped = False
         self.banks: dict[str, dict[int, list[Entry]]] = {nt: {} for nt in grammar.nonterminals}
-        self.seen: dict[str, set[tuple[bytes, int]]] = {nt: set() for nt in grammar.nonterminals}
+        # The value keys kept, per nonterminal and ite depth: a set per depth holds the
+        # entries' own key bytes, where a set of (key, depth) would add a tuple per term
+        # (a seventh of the objects the search leaves to free, and nearly half the time
+        # freeing them takes: benchmarks/results/budget.md).
+        self.seen: dict[str, dict[int, set[bytes]]] = {nt: {} for nt in grammar.nonterminals}
         self.stats = EnumStats()
         live = grammar.productive & grammar.reachable
         self.rules = {nt: [r for r in grammar.rules.get(nt, ()) if all(b in live for _, b in r.slots)]
@@ -304,6 +316,10 @@ class Enumerator:
         self._arrays: dict[tuple[str, int], _Bank] = {}  # completed banks, stacked
         self._typed: dict[tuple[int, tuple[str, ...]], bool] = {}  # (rule, slot kinds) -> well typed
         self._chunk_rows = max(1024, self.chunk_cells // max(env.size, 1))
+
+    def teardown_s(self) -> float:
+        """About how long freeing this enumerator's banks will take (TEARDOWN_S_PER_KEPT)."""
+        return TEARDOWN_S_PER_KEPT * self.stats.kept
 
     # -------------------------------------------------------------- levels
     def rule_level(self, r: Rule) -> int:
@@ -461,17 +477,27 @@ class Enumerator:
                 keys[j] = _blake2b(b"o" + ",".join(map(str, row.tolist())).encode(), digest_size=16).digest()
 
         # Keep the first row of each new (values, depth): a row is new when no earlier
-        # row of the chunk and nothing in `seen` has its key.
+        # row of the chunk and nothing in `seen` has its key, depth by depth.
         seen = self.seen[nt]
-        dkeys = list(zip(keys, depth.tolist()))
-        first = dict(zip(reversed(dkeys), range(m - 1, -1, -1)))  # key -> its first row
-        new = first.keys() - seen
-        self.stats.pruned_equivalent += m - len(new)
-        if not new:
+        if depth[0] == depth.min() == depth.max():
+            groups: Iterator[tuple[int, list[bytes], Sequence[int]]] = iter([(int(depth[0]), keys, range(m))])
+        else:
+            groups = ((d, list(map(keys.__getitem__, at)), at)
+                      for d in np.unique(depth).tolist() for at in [np.flatnonzero(depth == d).tolist()])
+        kept: list[int] = []
+        for d, dkeys, at in groups:
+            first = dict(zip(reversed(dkeys), reversed(at)))  # key -> its first row
+            known = seen.get(d)
+            if known is None:
+                known = seen[d] = set()
+            new = first.keys() - known
+            known |= new
+            kept.extend(map(first.__getitem__, new))
+        self.stats.pruned_equivalent += m - len(kept)
+        if not kept:
             return
-        seen |= new
-        self.stats.kept += len(new)
-        kept = sorted(first[key] for key in new)
+        self.stats.kept += len(kept)
+        kept.sort()
 
         sel = np.array(kept, dtype=np.intp)
         ns, its, ds = nodes[sel], ites[sel], depth[sel]
@@ -590,12 +616,11 @@ class Enumerator:
         vkey = entry._vkey
         if vkey is None:
             vkey = entry._vkey = value_key(to_array(entry.value, self.env.size))
-        key = (vkey, entry.depth)
-        seen = self.seen[nt]
-        if key in seen:
+        seen = self.seen[nt].setdefault(entry.depth, set())
+        if vkey in seen:
             self.stats.pruned_equivalent += 1
             return False
-        seen.add(key)
+        seen.add(vkey)
         self.banks[nt].setdefault(entry.level, []).append(entry)
         self.stats.kept += 1
         return True
