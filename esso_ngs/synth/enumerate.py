@@ -301,12 +301,12 @@ class Enumerator:
         self.top_level: int | None = None  # known once `terms()` starts
         self.should_stop = should_stop or (lambda _built: False)  # asked with the count of terms built
         self.stopped = False
-        self.banks: dict[str, dict[int, list[Entry]]] = {nt: {} for nt in grammar.nonterminals}
         # The value keys kept, per nonterminal and ite depth: a set per depth holds the
         # entries' own key bytes, where a set of (key, depth) would add a tuple per term
         # (a seventh of the objects the search leaves to free, and nearly half the time
         # freeing them takes: benchmarks/results/budget.md).
         self.seen: dict[str, dict[int, set[bytes]]] = {nt: {} for nt in grammar.nonterminals}
+        self.banks: dict[str, dict[int, list[Entry]]] = {nt: {} for nt in grammar.nonterminals}
         self.stats = EnumStats()
         live = grammar.productive & grammar.reachable
         self.rules = {nt: [r for r in grammar.rules.get(nt, ()) if all(b in live for _, b in r.slots)]
