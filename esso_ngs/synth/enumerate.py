@@ -276,11 +276,13 @@ class _Bank:
 
 
 # Seconds to free one kept term's objects (its Entry, children tuple, value, key; the
-# pruned ones are freed as the search goes): 0.45-0.5 us measured on kinked_rate
-# (1.2M kept, 0.60 s, a 2-core machine at load 1-2; `benchmarks/results/budget.md`),
-# rounded up. A search that ends by a deadline stops this much before it per term kept
-# (`Enumerator.teardown_s`): freeing them happens after it returns, still on its clock.
-TEARDOWN_S_PER_KEPT = 0.6e-6
+# pruned ones are freed as the search goes), measured once by `benchmarks/bench_budget.py`
+# (the `-v` line "its banks freed in"): 0.3-0.6 us per term kept on kinked_rate,
+# clamp_price and vault_shares (90,000 to 1.2M kept, 0.06-0.38 s; a 2-core machine at
+# load 2). A search that ends by a deadline stops this much before it per term kept
+# (`Enumerator.teardown_s`): the freeing happens after it returns, still on its clock.
+# Too high a value stops a search a little early; too low lets the process end late.
+TEARDOWN_S_PER_KEPT = 0.45e-6
 
 
 class Enumerator:
