@@ -8,11 +8,13 @@ does not finish within the budgets) is run as
 process. Columns: the budget; the wall time of the process (spawn to exit, what a
 user's shell measures); the overrun (wall - budget); the time the CLI reports for the
 hole (`result.json`, counted from the search's start, after start-up and loading);
-when the search decided to stop (same clock) and how long freeing its banks took
-after that (both from the `-v` line "search ended at X s; its banks freed in Y s";
-"-" when the esso_ngs under test does not print it); the terms kept (the objects
-whose freeing is that teardown). The rest of the overrun is start-up before the
-search (inside the budget: the search gets what is left) and the process's exit.
+when the search decided to stop (same clock); how late the time check saw the
+stop time (the deadline less the time reserved to free the banks: uninterruptible
+steps such as stacking a bank) and that reserve; how long freeing the banks took
+after the search (all from the `-v` line "search ended at ..."; "-" when the
+esso_ngs under test does not print it); the terms kept (the objects whose freeing
+is that teardown). The rest of the overrun is the process's exit (start-up before
+the search is inside the budget: the search gets what is left).
 The load average is printed with each row: the machine may be shared.
 """
 from __future__ import annotations
@@ -30,7 +32,8 @@ from pathlib import Path
 
 HARD = Path(__file__).resolve().parent / "specs_hard"
 DEFAULT_SPECS = ["kinked_rate", "vault_shares", "clamp_price"]
-ENDED = re.compile(r"search ended at ([0-9.]+) s; its banks freed in ([0-9.]+) s")
+ENDED = re.compile(r"search ended at ([0-9.]+) s(?: \(stop asked at [0-9.]+ s, (-?[0-9.]+) s past the deadline "
+                   r"less ([0-9.]+) s to free the banks\))?; its banks freed in ([0-9.]+) s")
 
 
 def run_once(prefix: str, timeout_ms: int) -> dict[str, float | int | str | None]:
@@ -48,7 +51,9 @@ def run_once(prefix: str, timeout_ms: int) -> dict[str, float | int | str | None
     return {"wall": wall, "reported": max(h["time_s"] for h in holes),
             "status": ",".join(sorted({h["status"] for h in holes})),
             "kept": sum(h["candidates_kept"] for h in holes),
-            "ended": float(ended[-1][0]) if ended else None, "freed": float(ended[-1][1]) if ended else None,
+            "ended": float(ended[-1][0]) if ended else None, "freed": float(ended[-1][3]) if ended else None,
+            "late": float(ended[-1][1]) if ended and ended[-1][1] else None,
+            "reserve": float(ended[-1][2]) if ended and ended[-1][2] else None,
             "load": os.getloadavg()[0]}
 
 
@@ -61,7 +66,7 @@ def main() -> int:
     print(f"esso-ngs: {subprocess.run(['which', 'esso-ngs'], capture_output=True, text=True).stdout.strip()}; "
           f"load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     head = (f"{'spec':14} {'budget s':>8} {'run':>3} {'wall s':>7} {'overrun s':>9} {'reported s':>10} "
-            f"{'stop at s':>9} {'freed in s':>10} {'kept':>9} {'status':>8} {'load':>5}")
+            f"{'stop at s':>9} {'late s':>6} {'reserve s':>9} {'freed in s':>10} {'kept':>9} {'status':>8} {'load':>5}")
     print(head)
     print("-" * len(head))
     overruns: list[float] = []
@@ -71,10 +76,10 @@ def main() -> int:
                 r = run_once(prefix, timeout_ms)
                 over = r["wall"] - timeout_ms / 1000  # type: ignore[operator]
                 overruns.append(over)
-                ended = f"{r['ended']:.2f}" if r["ended"] is not None else "-"
-                freed = f"{r['freed']:.2f}" if r["freed"] is not None else "-"
+                ended, late, reserve, freed = (f"{r[k]:.2f}" if r[k] is not None else "-"
+                                               for k in ("ended", "late", "reserve", "freed"))
                 print(f"{prefix:14} {timeout_ms / 1000:>8.1f} {i + 1:>3} {r['wall']:>7.2f} {over:>+9.2f} "
-                      f"{r['reported']:>10.2f} {ended:>9} {freed:>10} {r['kept']:>9} {r['status']:>8} "
+                      f"{r['reported']:>10.2f} {ended:>9} {late:>6} {reserve:>9} {freed:>10} {r['kept']:>9} {r['status']:>8} "
                       f"{r['load']:>5.2f}", flush=True)
     print(f"\noverrun: median {statistics.median(overruns):+.2f} s, max {max(overruns):+.2f} s; "
           f"load average at end {os.getloadavg()[0]:.2f}")

@@ -110,15 +110,27 @@ class _Budget:
         # their banks take to free once a search ends is inside the budget, so the stop
         # comes that much before the deadline.
         self.enumerators: dict[object, Enumerator] = {}
+        self._time_stop: tuple[float, float] | None = None  # (when the time check first said stop, the reserve then)
 
     def teardown_s(self) -> float:
         """About how long freeing the running searches' banks will take."""
         return sum(e.teardown_s() for e in self.enumerators.values())
 
+    def stop_note(self, start: float) -> str:
+        """When the time check first said stop, and how late (-v), if it did."""
+        if self._time_stop is None:
+            return ""
+        when, reserve = self._time_stop
+        return (f" (stop asked at {when - start:.2f} s, {when - (self.deadline - reserve):.2f} s past the deadline "
+                f"less {reserve:.2f} s to free the banks)")
+
     def exceeded(self, in_flight: int = 0) -> str | None:
         """Why to stop, if so; `in_flight` counts terms built but not yet counted in the result."""
         now = time.perf_counter()
-        if now > self.deadline - self.teardown_s():
+        reserve = self.teardown_s()
+        if now > self.deadline - reserve:
+            if self._time_stop is None:
+                self._time_stop = (now, reserve)
             return "time budget spent"
         if self.max_candidates is not None and self.result.candidates + in_flight >= self.max_candidates:
             return f"candidate budget of {self.max_candidates} spent"
@@ -306,9 +318,9 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
                     next(main)
                 except StopIteration as done:
                     outcome = done.value
-                    # Freeing the search's banks (millions of objects) takes this long.
-                    log(f"[{hole_id}] search ended at {outcome.ended_at - start:.2f} s; its banks freed in "
-                        f"{time.perf_counter() - outcome.ended_at:.2f} s")
+                    # Where a budget's end goes: the stop check, then freeing the banks.
+                    log(f"[{hole_id}] search ended at {outcome.ended_at - start:.2f} s{ctx.budget.stop_note(start)}; "
+                        f"its banks freed in {time.perf_counter() - outcome.ended_at:.2f} s")
                     break
     finally:
         stream.cancel()  # solved and proven, or out of budget: more hints cannot help
