@@ -9,8 +9,9 @@ process. Columns: the budget; the wall time of the process (spawn to exit, what 
 user's shell measures); the overrun (wall - budget); the time the CLI reports for the
 hole (`result.json`, counted from the search's start, after start-up and loading);
 when the search decided to stop (same clock); how late the time check saw the
-stop time (the deadline less the time reserved to free the banks: uninterruptible
-steps such as stacking a bank) and that reserve; how long freeing the banks took
+stop time (the deadline less the margin kept to free the banks and, once the
+search has one, to end a step that cannot pause: a chunk of rows, stacking a bank)
+and that margin; how long freeing the banks took
 after the search (all from the `-v` line "search ended at ..."; "-" when the
 esso_ngs under test does not print it); the terms kept (the objects whose freeing
 is that teardown). The rest of the overrun is the process's exit (start-up before
@@ -33,7 +34,7 @@ from pathlib import Path
 HARD = Path(__file__).resolve().parent / "specs_hard"
 DEFAULT_SPECS = ["kinked_rate", "vault_shares", "clamp_price"]
 ENDED = re.compile(r"search ended at ([0-9.]+) s(?: \(stop asked at [0-9.]+ s, (-?[0-9.]+) s past the deadline "
-                   r"less ([0-9.]+) s to free the banks\))?; its banks freed in ([0-9.]+) s")
+                   r"less ([0-9.]+) s to free the banks(?: and end a step)?\))?; its banks freed in ([0-9.]+) s")
 
 
 def run_once(prefix: str, timeout_ms: int) -> dict[str, float | int | str | None]:
@@ -66,7 +67,7 @@ def main() -> int:
     print(f"esso-ngs: {subprocess.run(['which', 'esso-ngs'], capture_output=True, text=True).stdout.strip()}; "
           f"load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     head = (f"{'spec':14} {'budget s':>8} {'run':>3} {'wall s':>7} {'overrun s':>9} {'reported s':>10} "
-            f"{'stop at s':>9} {'late s':>6} {'reserve s':>9} {'freed in s':>10} {'kept':>9} {'status':>8} {'load':>5}")
+            f"{'stop at s':>9} {'late s':>6} {'margin s':>9} {'freed in s':>10} {'kept':>9} {'status':>8} {'load':>5}")
     print(head)
     print("-" * len(head))
     overruns: list[float] = []

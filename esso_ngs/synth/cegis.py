@@ -107,30 +107,31 @@ class _Budget:
         self._next_memory_check = 0.0
         self._memory_stop: str | None = None  # sticky: every later caller must see it too
         # The enumerators of the searches running now (one per `_levels` run): the time
-        # their banks take to free once a search ends is inside the budget, so the stop
-        # comes that much before the deadline.
+        # their banks take to free once a search ends is inside the budget, and so is the
+        # step that cannot pause in progress when the deadline comes: the stop comes that
+        # much before it (`Enumerator.stop_margin_s`).
         self.enumerators: dict[object, Enumerator] = {}
-        self._time_stop: tuple[float, float] | None = None  # (when the time check first said stop, the reserve then)
+        self._time_stop: tuple[float, float] | None = None  # (when the time check first said stop, the margin then)
 
-    def teardown_s(self) -> float:
-        """About how long freeing the running searches' banks will take."""
-        return sum(e.teardown_s() for e in self.enumerators.values())
+    def margin_s(self) -> float:
+        """How long before the deadline the running searches must stop."""
+        return sum(e.stop_margin_s() for e in self.enumerators.values())
 
     def stop_note(self, start: float) -> str:
         """When the time check first said stop, and how late (-v), if it did."""
         if self._time_stop is None:
             return ""
-        when, reserve = self._time_stop
-        return (f" (stop asked at {when - start:.2f} s, {when - (self.deadline - reserve):.2f} s past the deadline "
-                f"less {reserve:.2f} s to free the banks)")
+        when, margin = self._time_stop
+        return (f" (stop asked at {when - start:.2f} s, {when - (self.deadline - margin):.2f} s past the deadline "
+                f"less {margin:.2f} s to free the banks and end a step)")
 
     def exceeded(self, in_flight: int = 0) -> str | None:
         """Why to stop, if so; `in_flight` counts terms built but not yet counted in the result."""
         now = time.perf_counter()
-        reserve = self.teardown_s()
-        if now > self.deadline - reserve:
+        margin = self.margin_s()
+        if self._time_stop is not None or now > self.deadline - margin:  # sticky, as the margin may shrink
             if self._time_stop is None:
-                self._time_stop = (now, reserve)
+                self._time_stop = (now, margin)
             return "time budget spent"
         if self.max_candidates is not None and self.result.candidates + in_flight >= self.max_candidates:
             return f"candidate budget of {self.max_candidates} spent"

@@ -1,6 +1,7 @@
 """A search ends by its deadline *including* the time freeing its banks takes afterwards
-(`Enumerator.teardown_s`, `cegis._Budget.enumerators`): seconds on a search of a
-million terms, which used to land after the budget (benchmarks/results/budget.md)."""
+and the step that cannot pause in progress at the deadline (`Enumerator.stop_margin_s`,
+`cegis._Budget.enumerators`): up to a second on a search of a million terms, which used
+to land after the budget (benchmarks/results/budget.md)."""
 from __future__ import annotations
 
 import time
@@ -33,12 +34,28 @@ def test_the_stop_comes_before_the_deadline_by_the_teardown_of_the_enumerators_r
     assert budget.exceeded() is None
     budget.enumerators["a search"] = enum
     enum.stats.kept = round(50 / enumerate_mod.TEARDOWN_S_PER_KEPT)  # 50 s to free: the deadline is still 100 s away
-    assert budget.teardown_s() == pytest.approx(50.0)
+    assert budget.margin_s() == pytest.approx(50.0)
     assert budget.exceeded() is None
-    enum.stats.kept *= 3  # 150 s to free: stopping at the deadline would end 50 s past it
+    enum.longest_chunk_s = 30.0  # a chunk may take 30 s: still 20 s to spare
+    assert budget.margin_s() == pytest.approx(80.0) and budget.exceeded() is None
+    enum.longest_stacking_s = 30.0  # and stacking the next split's banks 30 s more: it would end 10 s late
     assert budget.exceeded() == "time budget spent"
-    del budget.enumerators["a search"]  # that search ended: nothing left to free
-    assert budget.exceeded() is None
+    del budget.enumerators["a search"]  # that search ended, freed: its margin is gone...
+    assert budget.margin_s() == 0.0
+    assert budget.exceeded() == "time budget spent"  # ...but once spent, the budget stays spent for every caller
+
+
+def test_the_enumerator_knows_its_longest_steps_that_cannot_pause() -> None:
+    spec, hole = _spec_and_hole()
+    enum = enumerate_mod.Enumerator(grammar_for_hole(spec, hole), ExampleSet(spec, (hole,), 8, 0).env(),
+                                    enumerate_mod.Limits.of(spec.synth.style),
+                                    should_stop=lambda built: built >= 20_000)
+    assert enum.stop_margin_s() == 0.0
+    for _ in enum.terms():
+        pass
+    assert enum.stopped and enum.stats.kept > 0
+    assert enum.longest_chunk_s > 0 and enum.longest_stacking_s > 0  # it built in bulk, from stacked banks
+    assert enum.stop_margin_s() == pytest.approx(enum.teardown_s() + enum.longest_chunk_s + enum.longest_stacking_s)
 
 
 def test_a_search_that_cannot_free_its_banks_in_time_stops_at_once(monkeypatch) -> None:
