@@ -319,10 +319,9 @@ class Enumerator:
         self._arrays: dict[tuple[str, int], _Bank] = {}  # completed banks, stacked
         self._typed: dict[tuple[int, tuple[str, ...]], bool] = {}  # (rule, slot kinds) -> well typed
         self._chunk_rows = max(1024, self.chunk_cells // max(env.size, 1))
-        # The longest steps so far that cannot pause for `should_stop`: stacking a split's
-        # banks, building a chunk (seconds; `stop_margin_s`).
-        self.longest_stacking_s = 0.0
-        self.longest_chunk_s = 0.0
+        # The longest step so far that cannot pause for `should_stop`: stacking a split's
+        # banks, or building a chunk (seconds; `stop_margin_s`).
+        self.longest_step_s = 0.0
 
     def teardown_s(self) -> float:
         """About how long freeing this enumerator's banks will take (TEARDOWN_S_PER_KEPT)."""
@@ -330,9 +329,10 @@ class Enumerator:
 
     def stop_margin_s(self) -> float:
         """How long before a deadline to stop: freeing the banks (`teardown_s`), and the next
-        steps that cannot pause (a split's banks stacked, then a chunk: `should_stop` is asked
-        before them), taken to last as long as the longest so far."""
-        return self.teardown_s() + self.longest_stacking_s + self.longest_chunk_s
+        step that cannot pause (a split's banks stacked, or a chunk: `should_stop` is asked
+        before it), taken to last as long as the longest so far. (Both steps back to back
+        are possible, but keeping their sum in reserve stopped searches 0.15-0.4 s early.)"""
+        return self.teardown_s() + self.longest_step_s
 
     # -------------------------------------------------------------- levels
     def rule_level(self, r: Rule) -> int:
@@ -395,7 +395,7 @@ class Enumerator:
             else:
                 t0 = time.perf_counter()
                 stacked = [self._bank(snt, w) for (_, snt), w in zip(r.slots, split)]
-                self.longest_stacking_s = max(self.longest_stacking_s, time.perf_counter() - t0)
+                self.longest_step_s = max(self.longest_step_s, time.perf_counter() - t0)
                 self._split_bulk(nt, r, stacked, level, out)
             if self.stopped:
                 return
@@ -436,7 +436,7 @@ class Enumerator:
             if end > pos:
                 t0 = time.perf_counter()
                 self._chunk(nt, r, banks, sizes, pos, end, level, out)
-                self.longest_chunk_s = max(self.longest_chunk_s, time.perf_counter() - t0)
+                self.longest_step_s = max(self.longest_step_s, time.perf_counter() - t0)
             if stop_at is not None:
                 self.stopped = True
                 return

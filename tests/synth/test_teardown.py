@@ -36,9 +36,9 @@ def test_the_stop_comes_before_the_deadline_by_the_teardown_of_the_enumerators_r
     enum.stats.kept = round(50 / enumerate_mod.TEARDOWN_S_PER_KEPT)  # 50 s to free: the deadline is still 100 s away
     assert budget.margin_s() == pytest.approx(50.0)
     assert budget.exceeded() is None
-    enum.longest_chunk_s = 30.0  # a chunk may take 30 s: still 20 s to spare
+    enum.longest_step_s = 30.0  # the next chunk may take 30 s: still 20 s to spare
     assert budget.margin_s() == pytest.approx(80.0) and budget.exceeded() is None
-    enum.longest_stacking_s = 30.0  # and stacking the next split's banks 30 s more: it would end 10 s late
+    enum.longest_step_s = 60.0  # or 60 s: it would end 10 s late
     assert budget.exceeded() == "time budget spent"
     del budget.enumerators["a search"]  # that search ended, freed: its margin is gone...
     assert budget.margin_s() == 0.0
@@ -54,8 +54,8 @@ def test_the_enumerator_knows_its_longest_steps_that_cannot_pause() -> None:
     for _ in enum.terms():
         pass
     assert enum.stopped and enum.stats.kept > 0
-    assert enum.longest_chunk_s > 0 and enum.longest_stacking_s > 0  # it built in bulk, from stacked banks
-    assert enum.stop_margin_s() == pytest.approx(enum.teardown_s() + enum.longest_chunk_s + enum.longest_stacking_s)
+    assert enum.longest_step_s > 0  # it built in bulk, from stacked banks
+    assert enum.stop_margin_s() == pytest.approx(enum.teardown_s() + enum.longest_step_s)
 
 
 def test_a_search_that_cannot_free_its_banks_in_time_stops_at_once(monkeypatch) -> None:
