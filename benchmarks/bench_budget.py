@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -64,7 +65,7 @@ def main() -> int:
     ap.add_argument("--specs", nargs="+", default=DEFAULT_SPECS)
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
-    print(f"esso-ngs: {subprocess.run(['which', 'esso-ngs'], capture_output=True, text=True).stdout.strip()}; "
+    print(f"esso-ngs: {shutil.which('esso-ngs')}; "
           f"load average {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
     head = (f"{'spec':14} {'budget s':>8} {'run':>3} {'wall s':>7} {'overrun s':>9} {'reported s':>10} "
             f"{'stop at s':>9} {'late s':>6} {'margin s':>9} {'freed in s':>10} {'kept':>9} {'status':>8} {'load':>5}")
