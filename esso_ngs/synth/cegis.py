@@ -610,7 +610,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
     exact cost order below the answer in hand (`ctx.bound()`, read at every level):
     a found term is the cheapest correct one. With guidance, a found term is taken
     by `ctx.improve` and the run ends. While it runs, the budget knows its enumerator
-    (`_Budget.enumerators`: the deadline leaves time to free its banks)."""
+    (`_Budget.enumerators`: the stop leaves time to end its step and free its banks)."""
     run = object()
     try:
         return (yield from _rounds(ctx, guidance, run))

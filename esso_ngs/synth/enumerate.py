@@ -497,7 +497,7 @@ class Enumerator:
         # Keep the first row of each new (values, depth): a row is new when no earlier
         # row of the chunk and nothing in `seen` has its key, depth by depth.
         seen = self.seen[nt]
-        if depth[0] == depth.min() == depth.max():
+        if depth.min() == depth.max():  # one depth (all of them, in grammars without ite)
             groups: Iterator[tuple[int, list[bytes], Sequence[int]]] = iter([(int(depth[0]), keys, range(m))])
         else:
             groups = ((d, list(map(keys.__getitem__, at)), at)
