@@ -35,7 +35,7 @@ import dataclasses
 import gc
 import heapq
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -247,12 +247,21 @@ class _Hole:
         one did, hint work stays within its share."""
         return not self.options.guided_cap or self.guidance_s + self.last_step_s < self.hint_allowance()
 
+    def verify_options(self) -> VerifyOptions:
+        """The verifier's options, each Z3 query capped at the time the hole has left:
+        at 5 s a query, one candidate verified just before the deadline could
+        otherwise end the command seconds past its budget (a query cut short says
+        unknown, and the candidate is reported undecided)."""
+        options = self.options.verify
+        left_ms = int((self.budget.deadline - time.perf_counter()) * 1000)
+        return options if left_ms >= options.timeout_ms else replace(options, timeout_ms=max(1, left_ms))
+
     def verify(self, term: Expr, text: str, for_hints: bool = False) -> tuple[bool, bool]:
         """Verify a candidate: (accepted, a counterexample joined the examples). A
         counterexample found by hint work (`for_hints`) joins only its examples: it
         never restarts the cost-ordered search (what garbage hints could cost would
         be unbounded); one found by the search joins both."""
-        verdict = verify(self.spec, self.hole_id, term, self.options.verify, others=self.joint.others)
+        verdict = verify(self.spec, self.hole_id, term, self.verify_options(), others=self.joint.others)
         self.result.z3_calls += 1
         self.log(f"[{self.hole_id}]   verify {text}: {verdict.status}")
         if verdict.ok or (self.joint.provisional and verdict.obligations == 0):
@@ -381,7 +390,7 @@ def _conclude(ctx: _Hole, outcome: _Search | None) -> HoleResult:
     if outcome.last_rejected is not None and not result.counterexamples:
         # Name a real counterexample for the last candidate, not just "failed an example".
         rejected = outcome.last_rejected.term
-        verdict = verify(ctx.spec, ctx.hole_id, rejected, ctx.options.verify, others=ctx.joint.others)
+        verdict = verify(ctx.spec, ctx.hole_id, rejected, ctx.verify_options(), others=ctx.joint.others)
         result.z3_calls += 1
         if verdict.counterexample is not None:
             result.counterexamples.append(_cex_record(to_sexpr(rejected), verdict.counterexample))
@@ -585,7 +594,7 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
         if not _passes_examples(ctx, term):  # refuted already: no verifier call (garbage costs little)
             ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: fails an example")
             return HintUse(rank, text, "refuted", f"fails one of the {plural(ctx.hint_examples.size, 'example')}")
-        verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.joint.others)
+        verdict = verify(ctx.spec, ctx.hole_id, term, ctx.verify_options(), others=ctx.joint.others)
         ctx.result.z3_calls += 1
     ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: {verdict.status}")
     if verdict.counterexample is not None:

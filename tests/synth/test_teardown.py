@@ -98,3 +98,21 @@ def test_the_budget_knows_the_running_search_and_forgets_it_freed_once_it_ends(m
     assert seen_running and set(seen_running) == {1}  # the cost-ordered search's enumerator, while it runs
     assert budgets[0].enumerators == {}
     assert enumerators and all(r() is None for r in enumerators)  # freed before the result came back
+
+
+def test_each_z3_query_is_capped_at_the_time_the_hole_has_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, hole = _spec_and_hole()
+    seen: list[int] = []
+    verify = cegis.verify
+
+    def recording(spec, hole_id, term, options, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(options.timeout_ms)
+        return verify(spec, hole_id, term, options, **kwargs)
+
+    monkeypatch.setattr(cegis, "verify", recording)
+    result = solve_hole(spec, hole, options=SynthOptions(timeout_ms=60_000))
+    assert result.status == "solved" and seen and max(seen) == SynthOptions().verify.timeout_ms
+    seen.clear()
+    # A hole with 2 s in all (it solves in a fraction of that): no query may be given the full 5 s.
+    solve_hole(spec, hole, options=SynthOptions(timeout_ms=2000))
+    assert seen and max(seen) <= 2000
