@@ -116,14 +116,15 @@ class Sample:
     """One completion. `hit_token_limit` samples are incomplete and never become candidates."""
 
     text: str
-    logprob: float | None = None  # the model's own (unmasked) log-probability of the tokens
+    # Log-probability of the tokens: under the grammar mask when decoding was constrained
+    # (the distribution drawn from: decode.py), else the model's own.
+    logprob: float | None = None
     tokens: int = 0
     hit_token_limit: bool = False
     finish: str = "eos"  # eos | stopped (grammar complete) | length | size (past max_nodes) | error | replay
     mask_time_s: float = 0.0  # grammar mask + consume time for this sample
     gen_time_s: float = 0.0
     seed: int | None = None
-    constrained_logprob: float | None = None  # log-prob under the masked distribution
     error: str = ""
 
     def to_json(self) -> dict[str, Any]:

@@ -18,7 +18,9 @@ from typing import Any
 from .backend import Prompt, Sample, SampleSettings
 from .models import cache_dir
 
-SCHEMA = "esso-ngs-samples/v1"
+# v2: a constrained sample's logprob is taken under the grammar mask (decode.py); v1
+# entries hold the model's unmasked one, which ranks candidates differently.
+SCHEMA = "esso-ngs-samples/v2"
 
 
 def text_sha(text: str | None) -> str | None:

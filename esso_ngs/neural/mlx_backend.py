@@ -253,6 +253,39 @@ class MLXBackend(InProcessBackend):
         return {"load_s": self.stats.load_s, "prompt_tok_s": prompt_tokens / prefill_s, "step_s": step_s}
 
 
+_HEADS: dict[int, tuple[tuple[Any, Any] | None, int]] = {}  # id(model) -> (split_head, logits width)
+
+
+def _check_split(model: Any) -> tuple[tuple[Any, Any] | None, int]:
+    import mlx.core as mx
+    x = mx.arange(1, 9)[None]
+    whole = model(x)[0, -1].astype(mx.float32)
+    width = int(whole.shape[-1])
+    body = getattr(model, "model", None)
+    tied = getattr(getattr(model, "args", None), "tie_word_embeddings", False) or not hasattr(model, "lm_head")
+    owner = getattr(body, "embed_tokens", None) if tied else model.lm_head
+    if body is None or owner is None or hasattr(owner, "scales"):  # quantized rows: the model's own head
+        return None, width
+    weight = owner.weight
+    try:
+        part = (body(x, cache=None)[0, -1] @ weight.T).astype(mx.float32)
+        same = part.shape == whole.shape and bool(mx.allclose(whole, part, atol=1e-4, rtol=1e-4))
+    except Exception:  # a decoder called otherwise
+        return None, width
+    return ((body, weight) if same else None), width
+
+
+def split_head(model: Any) -> tuple[tuple[Any, Any] | None, int]:
+    """((the decoder, the output head's weight), the number of logits) of a model
+    whose logits are exactly that weight applied to its decoder's output, checked
+    once per model on a few tokens; (None, width) for a quantized head or a model
+    that does more (scales or caps its logits), which then runs whole. Split, a
+    step computes the head for the tokens asked for only (decode.py)."""
+    if id(model) not in _HEADS:
+        _HEADS[id(model)] = _check_split(model)
+    return _HEADS[id(model)]
+
+
 class _MLXStepper:
     """One forward step over the live rows of a batched KV cache."""
 
@@ -260,13 +293,22 @@ class _MLXStepper:
         self.model = model
         self.cache = cache
         self.steps = 0
+        self.split, self.vocab = split_head(model)
 
-    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
+    def forward(self, tokens: Sequence[Sequence[int]], columns: np.ndarray | None) -> Callable[[], np.ndarray]:
         import mlx.core as mx
         self.steps += 1
         y = mx.array([list(t) for t in tokens], dtype=mx.uint32)
-        logits = self.model(y, cache=self.cache).astype(mx.float32)
-        mx.async_eval(logits)  # runs while the caller computes the grammar masks
+        if self.split is None:
+            logits = self.model(y, cache=self.cache)[:, -1]
+            if columns is not None:
+                logits = logits[:, mx.array(columns)]
+        else:
+            body, weight = self.split
+            hidden = body(y, cache=self.cache)[:, -1]
+            logits = hidden @ (weight if columns is None else weight[mx.array(columns)]).T
+        logits = logits.astype(mx.float32)
+        mx.async_eval(logits)
         return lambda: np.asarray(logits)
 
     def keep(self, positions: Sequence[int]) -> None:

@@ -67,15 +67,85 @@ def load_transformers_model(path: Path, device: str) -> tuple[Any, Any, float]:
         return _MODELS[(path, device)]
 
 
+def _parameters(model: Any) -> Any:
+    import inspect
+    return inspect.signature(model.forward).parameters
+
+
 def _cache_kwarg(model: Any) -> str:
     """transformers 5.2x renamed the forward's `past_key_values` to `cache`; accept both."""
-    import inspect
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+    return "cache" if "cache" in _parameters(model) else "past_key_values"
 
 
 def _out_cache(out: Any) -> Any:
     cache = getattr(out, "cache", None)
     return cache if cache is not None else out.past_key_values
+
+
+_SPLIT: dict[int, tuple[Any, Any] | None] = {}  # id(model) -> (decoder, output head), or None: run it whole
+_NO_COLUMNS = np.zeros(0, dtype=np.int64)
+
+
+def _check_split(model: Any) -> tuple[Any, Any] | None:
+    import torch
+    body, head = model.base_model, model.get_output_embeddings()
+    if body is model or not isinstance(head, torch.nn.Linear):
+        return None
+    x = torch.arange(1, 9, device=model.device)[None]
+    try:
+        with torch.no_grad():
+            whole = model(x).logits[0, -1].float()
+            part = head(body(x).last_hidden_state[:, -1])[0].float()
+    except Exception:  # a decoder that does not take input ids alone
+        return None
+    return (body, head) if torch.allclose(whole, part, atol=1e-4, rtol=1e-4) else None
+
+
+def split_head(model: Any) -> tuple[Any, Any] | None:
+    """(the decoder, the output head) of a model whose logits are exactly its head
+    applied to its decoder's output, checked once per model on a few tokens; None
+    for a model that does more (scales or caps its logits), which then runs whole.
+    Split, a step computes the head for the tokens asked for only (decode.py)."""
+    if id(model) not in _SPLIT:
+        _SPLIT[id(model)] = _check_split(model)
+    return _SPLIT[id(model)]
+
+
+def model_step(model: Any, tokens: Any, cache: Any, columns: np.ndarray | None,
+               **kwargs: Any) -> tuple[Any, np.ndarray]:
+    """One forward pass of `tokens` ([rows, k]) after `cache` (None: from scratch):
+    (the cache after it, the [rows, len(columns)] logits of the last position for
+    the token ids `columns`, or for the whole vocabulary when None)."""
+    import torch
+    split = split_head(model)
+    with torch.no_grad():
+        if split is None:
+            runner = model
+            if "logits_to_keep" in _parameters(model):  # only the last position's are used
+                kwargs["logits_to_keep"] = 1
+        else:
+            runner, head = split
+        if cache is not None:
+            kwargs[_cache_kwarg(runner)] = cache
+        out = runner(tokens, use_cache=True, **kwargs)
+        if split is None:
+            logits = out.logits[:, -1]
+            if columns is not None:
+                logits = logits[:, torch.from_numpy(columns).to(logits.device)]
+        else:
+            hidden = out.last_hidden_state[:, -1]
+            if columns is None:
+                logits = head(hidden)
+            else:
+                ids = torch.from_numpy(columns).to(hidden.device)
+                logits = torch.nn.functional.linear(hidden, head.weight[ids],
+                                                    None if head.bias is None else head.bias[ids])
+    return _out_cache(out), logits.float().cpu().numpy()
+
+
+def logits_width(model: Any) -> int:
+    head = model.get_output_embeddings()
+    return int(head.weight.shape[0]) if head is not None else int(model.config.vocab_size)
 
 
 def _eos_ids(model: Any, tok: Any) -> set[int]:
@@ -121,11 +191,10 @@ class TransformersBackend(InProcessBackend):
         return model, tok, device
 
     def _forward(self, model: Any, ids: Sequence[int], cache: Any, device: str) -> Any:
+        """The cache after feeding `ids` (no logits: a prefill needs none)."""
         import torch
-        kwargs = {} if cache is None else {_cache_kwarg(model): cache}
-        with torch.no_grad():
-            out = model(torch.tensor([list(ids)], device=device), use_cache=True, **kwargs)
-        return _out_cache(out)
+        cache, _ = model_step(model, torch.tensor([list(ids)], device=device), cache, _NO_COLUMNS)
+        return cache
 
     def _prefill_chunks(self, model: Any, ids: Sequence[int], cache: Any, device: str,
                         stop: StopCheck | None) -> Any:
@@ -252,27 +321,26 @@ class _SharedPromptStepper:
 
     def __init__(self, model: Any, prompt_cache: Any, prompt_len: int, device: str) -> None:
         from transformers import DynamicCache
+        split_head(model)  # checked outside the shared-prompt attention
         self.model = model
+        self.vocab = logits_width(model)
         self.prompt_cache = prompt_cache
         self.prompt_len = prompt_len
         self.generated = 0
         self.cache = DynamicCache(config=model.config)  # the rows' own tokens only
         self.device = device
-        self.cache_kw = _cache_kwarg(model)
 
-    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
+    def forward(self, tokens: Sequence[Sequence[int]], columns: np.ndarray | None) -> Callable[[], np.ndarray]:
         import torch
         from . import shared_prompt_torch
         y = torch.tensor([list(t) for t in tokens], device=self.device)
         rows, k = y.shape
         position_ids = shared_prompt_torch.positions(self.prompt_len, self.generated, rows, k, self.device)
-        with torch.no_grad(), shared_prompt_torch.shared_prompt(self.model, self.prompt_cache):
-            out = self.model(y, use_cache=True, position_ids=position_ids, **{self.cache_kw: self.cache})
+        with shared_prompt_torch.shared_prompt(self.model, self.prompt_cache):
+            self.cache, logits = model_step(self.model, y, self.cache, columns, position_ids=position_ids)
             if shared_prompt_torch.calls() == 0:  # the model never asked the attention interface: its
                 raise shared_prompt_torch.SharedPromptUnsupported("attention not dispatched")  # output is wrong
-        self.cache = _out_cache(out)
         self.generated += k
-        logits = out.logits.float().cpu().numpy()
         return lambda: logits
 
     def keep(self, positions: Sequence[int]) -> None:
@@ -283,17 +351,14 @@ class _SharedPromptStepper:
 class _TorchStepper:
     def __init__(self, model: Any, cache: Any, device: str) -> None:
         self.model = model
+        self.vocab = logits_width(model)
         self.cache = cache
         self.device = device
-        self.cache_kw = _cache_kwarg(model)
 
-    def forward(self, tokens: Sequence[Sequence[int]]) -> Callable[[], np.ndarray]:
+    def forward(self, tokens: Sequence[Sequence[int]], columns: np.ndarray | None) -> Callable[[], np.ndarray]:
         import torch
         y = torch.tensor([list(t) for t in tokens], device=self.device)
-        with torch.no_grad():
-            out = self.model(y, use_cache=True, **{self.cache_kw: self.cache})
-        self.cache = _out_cache(out)
-        logits = out.logits.float().cpu().numpy()
+        self.cache, logits = model_step(self.model, y, self.cache, columns)
         return lambda: logits
 
     def keep(self, positions: Sequence[int]) -> None:

@@ -35,7 +35,7 @@ import dataclasses
 import gc
 import heapq
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Generator, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -106,11 +106,32 @@ class _Budget:
         self.max_memory_bytes = max_memory_bytes
         self._next_memory_check = 0.0
         self._memory_stop: str | None = None  # sticky: every later caller must see it too
+        # The enumerators of the searches running now (one per `_levels` run): the time
+        # their banks take to free once a search ends is inside the budget, and so is the
+        # step that cannot pause in progress when the deadline comes: the stop comes that
+        # much before it (`Enumerator.stop_margin_s`).
+        self.enumerators: dict[object, Enumerator] = {}
+        self._time_stop: tuple[float, float] | None = None  # (when the time check first said stop, the margin then)
+
+    def margin_s(self) -> float:
+        """How long before the deadline the running searches must stop."""
+        return sum(e.stop_margin_s() for e in self.enumerators.values())
+
+    def stop_note(self, start: float) -> str:
+        """When the time check first said stop, and how late (-v), if it did."""
+        if self._time_stop is None:
+            return ""
+        when, margin = self._time_stop
+        return (f" (stop asked at {when - start:.2f} s, {when - (self.deadline - margin):.2f} s past the deadline "
+                f"less {margin:.2f} s to free the banks and end a step)")
 
     def exceeded(self, in_flight: int = 0) -> str | None:
         """Why to stop, if so; `in_flight` counts terms built but not yet counted in the result."""
         now = time.perf_counter()
-        if now > self.deadline:
+        margin = self.margin_s()
+        if self._time_stop is not None or now > self.deadline - margin:  # sticky, as the margin may shrink
+            if self._time_stop is None:
+                self._time_stop = (now, margin)
             return "time budget spent"
         if self.max_candidates is not None and self.result.candidates + in_flight >= self.max_candidates:
             return f"candidate budget of {self.max_candidates} spent"
@@ -226,12 +247,21 @@ class _Hole:
         one did, hint work stays within its share."""
         return not self.options.guided_cap or self.guidance_s + self.last_step_s < self.hint_allowance()
 
+    def verify_options(self) -> VerifyOptions:
+        """The verifier's options, each Z3 query capped at the time the hole has left:
+        at 5 s a query, one candidate verified just before the deadline could
+        otherwise end the command seconds past its budget (a query cut short says
+        unknown, and the candidate is reported undecided)."""
+        options = self.options.verify
+        left_ms = int((self.budget.deadline - time.perf_counter()) * 1000)
+        return options if left_ms >= options.timeout_ms else replace(options, timeout_ms=max(1, left_ms))
+
     def verify(self, term: Expr, text: str, for_hints: bool = False) -> tuple[bool, bool]:
         """Verify a candidate: (accepted, a counterexample joined the examples). A
         counterexample found by hint work (`for_hints`) joins only its examples: it
         never restarts the cost-ordered search (what garbage hints could cost would
         be unbounded); one found by the search joins both."""
-        verdict = verify(self.spec, self.hole_id, term, self.options.verify, others=self.joint.others)
+        verdict = verify(self.spec, self.hole_id, term, self.verify_options(), others=self.joint.others)
         self.result.z3_calls += 1
         self.log(f"[{self.hole_id}]   verify {text}: {verdict.status}")
         if verdict.ok or (self.joint.provisional and verdict.obligations == 0):
@@ -254,6 +284,7 @@ class _Search:
     unknown_terms: list[str] = field(default_factory=list)  # candidates Z3 could not decide
     last_rejected: Entry | None = None  # the last candidate the examples ruled out (term built lazily)
     bounded: bool = False  # stopped inside a level above the bound (an answer arrived meanwhile)
+    ended_at: float = 0.0  # when the run decided to end (its enumerator is freed after)
 
 
 def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = (),
@@ -297,6 +328,9 @@ def solve_hole(spec: Spec, hole_id: str, hints: Sequence[Hint] | HintStream = ()
                     next(main)
                 except StopIteration as done:
                     outcome = done.value
+                    # Where a budget's end goes: the stop check, then freeing the banks.
+                    log(f"[{hole_id}] search ended at {outcome.ended_at - start:.2f} s{ctx.budget.stop_note(start)}; "
+                        f"its banks freed in {time.perf_counter() - outcome.ended_at:.2f} s")
                     break
     finally:
         stream.cancel()  # solved and proven, or out of budget: more hints cannot help
@@ -356,7 +390,7 @@ def _conclude(ctx: _Hole, outcome: _Search | None) -> HoleResult:
     if outcome.last_rejected is not None and not result.counterexamples:
         # Name a real counterexample for the last candidate, not just "failed an example".
         rejected = outcome.last_rejected.term
-        verdict = verify(ctx.spec, ctx.hole_id, rejected, ctx.options.verify, others=ctx.joint.others)
+        verdict = verify(ctx.spec, ctx.hole_id, rejected, ctx.verify_options(), others=ctx.joint.others)
         result.z3_calls += 1
         if verdict.counterexample is not None:
             result.counterexamples.append(_cex_record(to_sexpr(rejected), verdict.counterexample))
@@ -560,7 +594,7 @@ def _try_hint(ctx: _Hole, hint: Hint, rank: int) -> HintUse:
         if not _passes_examples(ctx, term):  # refuted already: no verifier call (garbage costs little)
             ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: fails an example")
             return HintUse(rank, text, "refuted", f"fails one of the {plural(ctx.hint_examples.size, 'example')}")
-        verdict = verify(ctx.spec, ctx.hole_id, term, ctx.options.verify, others=ctx.joint.others)
+        verdict = verify(ctx.spec, ctx.hole_id, term, ctx.verify_options(), others=ctx.joint.others)
         ctx.result.z3_calls += 1
     ctx.log(f"[{ctx.hole_id}] hint #{rank} {shown}: {verdict.status}")
     if verdict.counterexample is not None:
@@ -584,7 +618,17 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
     """Enumerate and verify, pausing (yield) after each level. Without guidance, in
     exact cost order below the answer in hand (`ctx.bound()`, read at every level):
     a found term is the cheapest correct one. With guidance, a found term is taken
-    by `ctx.improve` and the run ends."""
+    by `ctx.improve` and the run ends. While it runs, the budget knows its enumerator
+    (`_Budget.enumerators`: the stop leaves time to end its step and free its banks)."""
+    run = object()
+    try:
+        return (yield from _rounds(ctx, guidance, run))
+    finally:
+        ctx.budget.enumerators.pop(run, None)
+
+
+def _rounds(ctx: _Hole, guidance: Guidance | None, run: object) -> Generator[None, None, _Search]:
+    """`_levels`' rounds: one enumeration each, until a counterexample restarts it."""
     out = _Search()
     guided = guidance is not None
     result, budget = ctx.result, ctx.budget
@@ -624,6 +668,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
                           seeds=guidance.seeds if guidance else (),
                           max_level=None if guided else ctx.bound(),
                           should_stop=should_stop)
+        budget.enumerators[run] = enum  # the last round's is freed as this one starts
         pending: list[tuple[int, int, Entry]] = []
         yielded = 0  # the level's new terms so far: checked on the examples at its end
         seq = 0
@@ -686,6 +731,7 @@ def _levels(ctx: _Hole, guidance: Guidance | None) -> Generator[None, None, _Sea
         result.candidates += enum.stats.built - counted[0]
         result.candidates_kept += enum.stats.kept
         ctx.log(_search_summary(ctx.hole_id, enum))
+        out.ended_at = time.perf_counter()
         out.unknown_terms = sorted(undecided - ctx.joint.exclude)
         if out.found is not None:
             return out

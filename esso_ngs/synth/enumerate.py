@@ -39,6 +39,7 @@ import functools
 import hashlib
 import itertools
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -275,6 +276,16 @@ class _Bank:
         return self._objdata
 
 
+# Seconds to free one kept term's objects (its Entry, children tuple, value, key; the
+# pruned ones are freed as the search goes), measured once by `benchmarks/bench_budget.py`
+# (the `-v` line "its banks freed in"): 0.3-0.6 us per term kept on kinked_rate,
+# clamp_price and vault_shares (90,000 to 1.2M kept, 0.06-0.38 s; a 2-core machine at
+# load 2). A search that ends by a deadline stops this much before it per term kept
+# (`Enumerator.teardown_s`): the freeing happens after it returns, still on its clock.
+# Too high a value stops a search a little early; too low lets the process end late.
+TEARDOWN_S_PER_KEPT = 0.45e-6
+
+
 class Enumerator:
     # Rows built per chunk: each chunk costs one pass of numpy calls over the rule's
     # template, so chunks should be large, but not so large as to leave the caches.
@@ -293,8 +304,12 @@ class Enumerator:
         self.top_level: int | None = None  # known once `terms()` starts
         self.should_stop = should_stop or (lambda _built: False)  # asked with the count of terms built
         self.stopped = False
+        # The value keys kept, per nonterminal and ite depth: a set per depth holds the
+        # entries' own key bytes, where a set of (key, depth) would add a tuple per term
+        # (a seventh of the objects the search leaves to free, and nearly half the time
+        # freeing them takes: benchmarks/results/budget.md).
+        self.seen: dict[str, dict[int, set[bytes]]] = {nt: {} for nt in grammar.nonterminals}
         self.banks: dict[str, dict[int, list[Entry]]] = {nt: {} for nt in grammar.nonterminals}
-        self.seen: dict[str, set[tuple[bytes, int]]] = {nt: set() for nt in grammar.nonterminals}
         self.stats = EnumStats()
         live = grammar.productive & grammar.reachable
         self.rules = {nt: [r for r in grammar.rules.get(nt, ()) if all(b in live for _, b in r.slots)]
@@ -304,6 +319,20 @@ class Enumerator:
         self._arrays: dict[tuple[str, int], _Bank] = {}  # completed banks, stacked
         self._typed: dict[tuple[int, tuple[str, ...]], bool] = {}  # (rule, slot kinds) -> well typed
         self._chunk_rows = max(1024, self.chunk_cells // max(env.size, 1))
+        # The longest step so far that cannot pause for `should_stop`: stacking a split's
+        # banks, or building a chunk (seconds; `stop_margin_s`).
+        self.longest_step_s = 0.0
+
+    def teardown_s(self) -> float:
+        """About how long freeing this enumerator's banks will take (TEARDOWN_S_PER_KEPT)."""
+        return TEARDOWN_S_PER_KEPT * self.stats.kept
+
+    def stop_margin_s(self) -> float:
+        """How long before a deadline to stop: freeing the banks (`teardown_s`), and the next
+        step that cannot pause (a split's banks stacked, or a chunk: `should_stop` is asked
+        before it), taken to last as long as the longest so far. (Both steps back to back
+        are possible, but keeping their sum in reserve stopped searches 0.15-0.4 s early.)"""
+        return self.teardown_s() + self.longest_step_s
 
     # -------------------------------------------------------------- levels
     def rule_level(self, r: Rule) -> int:
@@ -364,7 +393,10 @@ class Enumerator:
             if self.env.size == 0 or any(w >= level for w in split):
                 self._split_one_by_one(nt, r, [banks[i][w] for i, w in enumerate(split)], level, out)
             else:
-                self._split_bulk(nt, r, [self._bank(snt, w) for (_, snt), w in zip(r.slots, split)], level, out)
+                t0 = time.perf_counter()
+                stacked = [self._bank(snt, w) for (_, snt), w in zip(r.slots, split)]
+                self.longest_step_s = max(self.longest_step_s, time.perf_counter() - t0)
+                self._split_bulk(nt, r, stacked, level, out)
             if self.stopped:
                 return
 
@@ -402,7 +434,9 @@ class Enumerator:
             if stop_at is not None:
                 end = stop_at
             if end > pos:
+                t0 = time.perf_counter()
                 self._chunk(nt, r, banks, sizes, pos, end, level, out)
+                self.longest_step_s = max(self.longest_step_s, time.perf_counter() - t0)
             if stop_at is not None:
                 self.stopped = True
                 return
@@ -461,17 +495,27 @@ class Enumerator:
                 keys[j] = _blake2b(b"o" + ",".join(map(str, row.tolist())).encode(), digest_size=16).digest()
 
         # Keep the first row of each new (values, depth): a row is new when no earlier
-        # row of the chunk and nothing in `seen` has its key.
+        # row of the chunk and nothing in `seen` has its key, depth by depth.
         seen = self.seen[nt]
-        dkeys = list(zip(keys, depth.tolist()))
-        first = dict(zip(reversed(dkeys), range(m - 1, -1, -1)))  # key -> its first row
-        new = first.keys() - seen
-        self.stats.pruned_equivalent += m - len(new)
-        if not new:
+        if depth.min() == depth.max():  # one depth (all of them, in grammars without ite)
+            groups: Iterator[tuple[int, list[bytes], Sequence[int]]] = iter([(int(depth[0]), keys, range(m))])
+        else:
+            groups = ((d, list(map(keys.__getitem__, at)), at)
+                      for d in np.unique(depth).tolist() for at in [np.flatnonzero(depth == d).tolist()])
+        kept: list[int] = []
+        for d, dkeys, at in groups:
+            first = dict(zip(reversed(dkeys), reversed(at)))  # key -> its first row
+            known = seen.get(d)
+            if known is None:
+                known = seen[d] = set()
+            new = first.keys() - known
+            known |= new
+            kept.extend(map(first.__getitem__, new))
+        self.stats.pruned_equivalent += m - len(kept)
+        if not kept:
             return
-        seen |= new
-        self.stats.kept += len(new)
-        kept = sorted(first[key] for key in new)
+        self.stats.kept += len(kept)
+        kept.sort()
 
         sel = np.array(kept, dtype=np.intp)
         ns, its, ds = nodes[sel], ites[sel], depth[sel]
@@ -590,12 +634,11 @@ class Enumerator:
         vkey = entry._vkey
         if vkey is None:
             vkey = entry._vkey = value_key(to_array(entry.value, self.env.size))
-        key = (vkey, entry.depth)
-        seen = self.seen[nt]
-        if key in seen:
+        seen = self.seen[nt].setdefault(entry.depth, set())
+        if vkey in seen:
             self.stats.pruned_equivalent += 1
             return False
-        seen.add(key)
+        seen.add(vkey)
         self.banks[nt].setdefault(entry.level, []).append(entry)
         self.stats.kept += 1
         return True

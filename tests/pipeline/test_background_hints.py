@@ -45,13 +45,13 @@ def _run(model_dir: Path, monkeypatch: pytest.MonkeyPatch, rounds: int = 1,
     started = threading.Event()
     forward = mlx_backend._MLXStepper.forward
 
-    def counted(self: Any, tokens: Any) -> Any:
+    def counted(self: Any, tokens: Any, columns: Any) -> Any:
         started.wait()  # the thread may step before hints_in_background returned
         stream = holder[0].streams[HOLE]
         steps.append({"hints": len(stream.since(0)), "closed": stream.closed})
         if at_step is not None:
             at_step(len(steps), holder[0])
-        return forward(self, tokens)
+        return forward(self, tokens, columns)
 
     monkeypatch.setattr(mlx_backend._MLXStepper, "forward", counted)
     spec = load_spec(spec_file(SPEC))
