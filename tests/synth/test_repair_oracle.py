@@ -379,3 +379,16 @@ def test_the_roots_guards_are_bounded_in_number(monkeypatch: pytest.MonkeyPatch)
     capped = _repairer().guards(True)
     assert capped is not None and [to_sexpr(capped.terms[i]) for i in range(capped.n)] == \
         [to_sexpr(plain.terms[i]) for i in range(plain.n)]
+
+
+def test_on_no_examples_every_neighbour_passes_closest_first() -> None:
+    """An empty example set rules nothing out: the neighbours are the oracle's, closest
+    first, and no guard is placed (the hint fails no example)."""
+    empty = BatchEnv({"x": np.zeros(0, dtype=np.int64), "y": np.zeros(0, dtype=np.int64),
+                      "flag": np.zeros(0, dtype=np.bool_)}, size=0)
+    r = _repairer(env=empty)
+    hint = parse_term(HINTS[0])
+    nothing: EachCheck = lambda v, m: np.ones((m, 0), dtype=np.bool_)  # noqa: E731
+    found, _ = r.neighbours(hint, nothing, 1_000_000)
+    assert {to_sexpr(n.term): n.edits for n in found} == oracle(hint, r, nothing)
+    assert [n.edits for n in found] == sorted(n.edits for n in found)
