@@ -11,6 +11,7 @@ backends give the same samples up to floating-point noise.
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import time
 from pathlib import Path
@@ -67,9 +68,17 @@ def load_transformers_model(path: Path, device: str) -> tuple[Any, Any, float]:
         return _MODELS[(path, device)]
 
 
-def _parameters(model: Any) -> Any:
+@functools.lru_cache(maxsize=None)
+def _parameter_names(forward: Callable[..., Any]) -> frozenset[str]:
     import inspect
-    return inspect.signature(model.forward).parameters
+    return frozenset(inspect.signature(forward).parameters)
+
+
+def _parameters(model: Any) -> frozenset[str]:
+    """The names `model.forward` takes, read once per forward function (every decoding
+    step asks: `inspect.signature` would cost each step tens of microseconds)."""
+    forward = model.forward
+    return _parameter_names(getattr(forward, "__func__", forward))
 
 
 def _cache_kwarg(model: Any) -> str:
