@@ -22,7 +22,7 @@ from .lean import decoding_lark_text, lean_grammar
 from .membership import Derivation, Membership, check_term, in_language
 from .rules import Rule
 from .sampling import sample_terms
-from .style import StyleMetrics, style_metrics
+from .style import StyleMetrics, style_cost, style_metrics
 
 __all__ = [
     "CompiledGrammar",
@@ -44,5 +44,6 @@ __all__ = [
     "lark_text",
     "lean_grammar",
     "sample_terms",
+    "style_cost",
     "style_metrics",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lang.expr import Expr, Ite, children
-from ..formats.model import StyleProfile
+from ..formats.model import Penalties, StyleProfile
 from ..wording import plural
 
 
@@ -46,10 +46,14 @@ def _measure(e: Expr) -> tuple[int, int, int]:
     return nodes, ites, depth
 
 
+def style_cost(penalties: Penalties, nodes: int, branches: int, nesting: int) -> int:
+    """The style profile's cost of a term of this size, `ite` count and `ite` depth."""
+    return penalties.branch * branches + penalties.nesting * nesting + penalties.ast_node * nodes
+
+
 def style_metrics(e: Expr, profile: StyleProfile) -> StyleMetrics:
     nodes, branches, nesting = _measure(e)
-    p = profile.penalties
-    cost = p.branch * branches + p.nesting * nesting + p.ast_node * nodes
+    cost = style_cost(profile.penalties, nodes, branches, nesting)
     violations: list[str] = []
     if profile.max_ast_nodes is not None and nodes > profile.max_ast_nodes:
         violations.append(f"{nodes} nodes > max_ast_nodes {profile.max_ast_nodes}")

@@ -39,7 +39,7 @@ from typing import Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from ..formats.model import StyleProfile
-from ..grammar import CompiledGrammar, style_metrics
+from ..grammar import CompiledGrammar, style_cost, style_metrics
 from ..lang.evaluate import EvalError
 from ..lang.batched import BatchEnv, BatchValue, apply_batch, batch_value, ite_batch, to_array, value_key
 from ..lang.expr import (
@@ -153,8 +153,7 @@ class Repairer:
         return style_metrics(e, self.style).cost
 
     def _entry_cost(self, e: Entry) -> int:
-        p = self.style.penalties
-        return p.ast_node * e.nodes + p.branch * e.ites + p.nesting * e.depth
+        return style_cost(self.style.penalties, e.nodes, e.ites, e.depth)
 
     def _rows(self, terms: Sequence[Expr], values: list[BatchValue]) -> _Edits | None:
         stacked = stack_values(values, self.env.size) if terms else None
